@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# mmlock: one Makefile. `make`, `make demo`, `make test`, `make bench`,
+# `make ARCH=arm64 STATIC=1`, `make vmtest`, `V=1` for verbose.
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+STATIC ?=
+V ?=
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ifeq ($(ARCH),x86)
+CROSS ?=
+PKG_ARCH := amd64
+else ifeq ($(ARCH),arm64)
+CROSS ?= $(if $(filter aarch64,$(shell uname -m)),,aarch64-linux-gnu-)
+PKG_ARCH := arm64
+else
+$(error ARCH must be x86 or arm64, not '$(ARCH)')
+endif
+
+OUT := build/$(ARCH)$(if $(STATIC),-static)
+CC := $(CROSS)gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+VMLINUX_H ?= vmlinux/$(ARCH)/vmlinux.h
+PKG_CONFIG ?= $(if $(CROSS),PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config,pkg-config)
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+	  -Iinclude -Isrc -I$(OUT) -DMMLOCK_VERSION='"$(VERSION)"'
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+	      -Wall -Werror -Iinclude -Ibpf -I$(dir $(VMLINUX_H))
+
+ifeq ($(STATIC),1)
+LDFLAGS += -static
+LIBS := $(shell $(PKG_CONFIG) --static --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz -lzstd)
+else
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+endif
+LIBS += -lm -lpthread
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SRCS := $(wildcard src/*.c)
+OBJS := $(patsubst src/%.c,$(OUT)/src/%.o,$(SRCS))
+LIB_OBJS := $(filter-out $(OUT)/src/main.o,$(OBJS))
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(TEST_SRCS))
+TOOL_SRCS := $(wildcard tools/gcsim/*.c)
+TOOL_OBJS := $(patsubst tools/gcsim/%.c,$(OUT)/gcsim/%.o,$(TOOL_SRCS))
+
+.DELETE_ON_ERROR:
+.PHONY: all deps demo test bench vmtest clean install man
+
+all: $(OUT)/mmlock $(OUT)/gcsim $(TEST_BINS)
+
+deps:
+	$(Q)tools/install-deps.sh $(if $(filter arm64,$(ARCH)),--arm64)
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) | $(OUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUT)/mmlock.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK-BPF,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(OUT)/mmlock.skel.h: $(OUT)/mmlock.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name mmlock_bpf > $@
+
+$(OUT)/src/%.o: src/%.c $(OUT)/mmlock.skel.h | $(OUT)/src
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/libmmlock.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(CROSS)ar rcs $@ $^
+
+$(OUT)/mmlock: $(OUT)/src/main.o $(OUT)/libmmlock.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(OUT)/gcsim/%.o: tools/gcsim/%.c | $(OUT)/gcsim
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itools/gcsim -c $< -o $@
+
+$(OUT)/gcsim: $(TOOL_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -lm -lpthread -o $@
+
+$(OUT)/tests/%: tests/unit/%.c $(OUT)/libmmlock.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(OUT)/libmmlock.a $(LDFLAGS) $(LIBS) -o $@
+
+$(OUT)/bpf $(OUT)/src $(OUT)/tests $(OUT)/gcsim:
+	$(Q)mkdir -p $@
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo.sh $(OUT)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh $(OUT)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/run.sh $(OUT)
+
+vmtest: deps
+	$(Q)tools/vm/vmtest.sh
+
+clean:
+	$(Q)rm -rf build
+
+-include $(wildcard $(OUT)/src/*.d $(OUT)/bpf/*.d $(OUT)/tests/*.d $(OUT)/gcsim/*.d)

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Types and constants shared by the BPF programs (bpf/) and userspace (src/).
+ * Only fixed-width __u32/__u64 types: this header is compiled both against
+ * vmlinux.h (BPF) and against <linux/types.h> (userspace).
+ */
+#ifndef MMLOCK_H
+#define MMLOCK_H
+
+#define MMLOCK_COMM_LEN		16
+#define MMLOCK_STACK_DEPTH	32	/* frames kept per kernel stack */
+#define MMLOCK_MAX_MARKERS	64	/* marker functions resolved from kallsyms */
+
+/* What was measured. */
+enum mm_kind {
+	KIND_LOCK,	/* lock:contention_begin .. contention_end */
+	KIND_DSTATE,	/* sched_switch out in D-state .. sched_wakeup */
+	KIND_IOCTL,	/* uffd ioctl entry .. exit */
+	NR_KINDS,
+};
+
+/* Which lock a wait was for (KIND_LOCK, KIND_DSTATE). */
+enum mm_class {
+	CLASS_OTHER,		/* not recognized */
+	CLASS_ANON_VMA_WRITE,	/* root anon_vma rwsem, write */
+	CLASS_ANON_VMA_READ,	/* root anon_vma rwsem, read */
+	CLASS_MMAP_WRITE,	/* current->mm->mmap_lock, write */
+	CLASS_MMAP_READ,	/* current->mm->mmap_lock, read */
+	CLASS_VMA_WRITE,	/* per-VMA lock, writer (__vma_start_write) */
+	CLASS_VMA_READ,		/* per-VMA lock, reader */
+	CLASS_FOLIO,		/* folio lock bit (__folio_lock, migration entry) */
+	CLASS_SPIN,		/* spinlock: page-table lock and others */
+	CLASS_RWSEM_WRITE,	/* another rwsem, write */
+	CLASS_RWSEM_READ,	/* another rwsem, read */
+	CLASS_MUTEX,		/* a mutex */
+	CLASS_IO,		/* D-state in I/O or elsewhere, no lock seen */
+	NR_CLASSES,
+};
+
+/* Where the wait happened (the call site). */
+enum mm_site {
+	SITE_OTHER,
+	SITE_UFFD_MOVE,		/* UFFDIO_MOVE: move_pages / move_pages_pte(s) */
+	SITE_UFFD_COPY,		/* UFFDIO_COPY / ZEROPAGE / CONTINUE: mfill_atomic* */
+	SITE_UFFD_OTHER,	/* another uffd ioctl (REGISTER, WAKE, ...) */
+	SITE_RMAP_WALK,		/* rmap_walk / folio_lock_anon_vma_read and callers */
+	SITE_RECLAIM,		/* shrink_folio_list, kswapd, direct reclaim */
+	SITE_COMPACTION,	/* compaction, migration */
+	SITE_FAULT,		/* page fault handling */
+	SITE_MMAP,		/* mmap / munmap / mremap / mprotect / madvise */
+	NR_SITES,
+};
+
+/* uffd ioctl commands, by their _IOC_NR (type 0xAA). */
+enum uffd_cmd {
+	UFFD_CMD_REGISTER = 0x00,
+	UFFD_CMD_UNREGISTER = 0x01,
+	UFFD_CMD_WAKE = 0x02,
+	UFFD_CMD_COPY = 0x03,
+	UFFD_CMD_ZEROPAGE = 0x04,
+	UFFD_CMD_MOVE = 0x05,
+	UFFD_CMD_WRITEPROTECT = 0x06,
+	UFFD_CMD_CONTINUE = 0x07,
+	UFFD_CMD_POISON = 0x08,
+	UFFD_CMD_API = 0x3F,
+	NR_UFFD_CMDS = 0x40,
+};
+#define UFFD_IOCTL_TYPE		0xAA
+
+/* lock:contention_begin flags (include/trace/events/lock.h). */
+#define LCB_F_SPIN	(1U << 0)
+#define LCB_F_READ	(1U << 1)
+#define LCB_F_WRITE	(1U << 2)
+#define LCB_F_RT	(1U << 3)
+#define LCB_F_PERCPU	(1U << 4)
+#define LCB_F_MUTEX	(1U << 5)
+
+/*
+ * Latency histogram: log2 with 4 linear sub-buckets per power of two, in ns.
+ * Values 0..3 get slots 0..3; a value v with top bit m >= 2 goes to slot
+ * (m - 1) * 4 + ((v >> (m - 2)) & 3). A slot is at most 25% wide, so a
+ * percentile read at the slot's midpoint is off by at most 12.5%.
+ */
+#define HIST_SUB_BITS	2
+#define HIST_SUB	(1 << HIST_SUB_BITS)
+#define HIST_MAX_POW	39		/* 2^40 ns ~ 18 min: clamped above */
+#define HIST_SLOTS	(HIST_MAX_POW * HIST_SUB)
+
+struct hist_key {
+	__u32 tid;
+	__u8 kind;	/* enum mm_kind */
+	__u8 cls;	/* enum mm_class; for KIND_IOCTL the uffd command nr */
+	__u8 site;	/* enum mm_site */
+	__u8 pad;
+};
+
+struct hist {
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+	__u64 aux_ns;	/* KIND_DSTATE: runnable-after-wakeup time; IOCTL: errors */
+	__u32 slots[HIST_SLOTS];
+};
+
+/* One thread seen by the BPF side (first event that created a hist key). */
+struct thread_info {
+	__u32 pid;	/* tgid */
+	__u32 pad;
+	char comm[MMLOCK_COMM_LEN];
+	char pcomm[MMLOCK_COMM_LEN];	/* group leader's comm */
+};
+
+/* Aggregated kernel stacks: key -> struct stack_val. */
+struct stack_key {
+	__u32 tid;
+	__s32 stack_id;
+	__u8 kind;
+	__u8 cls;
+	__u8 site;
+	__u8 pad;
+};
+
+struct stack_val {
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+};
+
+/* Ring-buffer record for one wait / D-state period / ioctl >= min_slice. */
+struct mm_event {
+	__u64 ts_ns;		/* start, CLOCK_BOOTTIME */
+	__u64 dur_ns;
+	__u64 addr;		/* lock address, 0 if none */
+	__u64 aux_ns;		/* DSTATE: runnable-after-wakeup; IOCTL: len */
+	__u32 pid;
+	__u32 tid;
+	__u32 flags;		/* LOCK: LCB_F_*; IOCTL: full cmd */
+	__s32 stack_id;		/* -1: none */
+	__s32 ret;		/* IOCTL: return value */
+	__u32 other_tid;	/* LOCK: owner if known; DSTATE: waker */
+	__u8 kind;
+	__u8 cls;
+	__u8 site;
+	__u8 pad;
+	char comm[MMLOCK_COMM_LEN];
+};
+
+/* A marker function [start, end) resolved from kallsyms, sorted by start. */
+struct marker {
+	__u64 start;
+	__u64 end;
+	__u8 site;	/* enum mm_site it implies, SITE_OTHER if none */
+	__u8 cls;	/* enum mm_class it implies, CLASS_OTHER if none */
+	__u8 pad[6];
+};
+
+/* Counters in the BPF program's .bss, read by userspace and reported. */
+enum mm_counter {
+	CNT_RINGBUF_DROP,	/* bpf_ringbuf_reserve failed */
+	CNT_HIST_FULL,		/* hist map full: sample lost */
+	CNT_STACK_FULL,		/* stack aggregation map full */
+	CNT_STACK_FAIL,		/* bpf_get_stackid failed */
+	CNT_WAIT_FULL,		/* per-thread wait state map full */
+	CNT_WAIT_NESTED,	/* contention nested deeper than tracked */
+	CNT_WAIT_UNMATCHED,	/* contention_end without begin */
+	CNT_THREAD_FULL,	/* thread map full */
+	CNT_DSTATE_FULL,	/* D-state map full */
+	CNT_IOCTL_FULL,		/* in-flight ioctl map full */
+	NR_COUNTERS,
+};
+
+#endif /* MMLOCK_H */
