@@ -45,7 +45,8 @@ LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 endif
 LIBS += -lm -lpthread
 
-BPF_SRCS := $(wildcard bpf/*.bpf.c)
+# globals first: libbpf 1.1's linker misplaces maps that are extern before defined.
+BPF_SRCS := bpf/globals.bpf.c $(filter-out bpf/globals.bpf.c,$(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SRCS := $(wildcard src/*.c)
 OBJS := $(patsubst src/%.c,$(OUT)/src/%.o,$(SRCS))
@@ -53,7 +54,7 @@ LIB_OBJS := $(filter-out $(OUT)/src/main.o,$(OBJS))
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(TEST_SRCS))
 TOOL_SRCS := $(wildcard tools/gcsim/*.c)
-TOOL_OBJS := $(patsubst tools/gcsim/%.c,$(OUT)/gcsim/%.o,$(TOOL_SRCS))
+TOOL_OBJS := $(patsubst tools/gcsim/%.c,$(OUT)/gcsim-obj/%.o,$(TOOL_SRCS))
 
 .DELETE_ON_ERROR:
 .PHONY: all deps demo test bench vmtest clean install man
@@ -67,9 +68,9 @@ $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) | $(OUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
-$(OUT)/mmlock.bpf.o: $(BPF_OBJS)
+$(OUT)/mmlock.bpf.o: $(BPF_OBJS) Makefile
 	$(call msg,LINK-BPF,$@)
-	$(Q)$(BPFTOOL) gen object $@ $^
+	$(Q)$(BPFTOOL) gen object $@ $(BPF_OBJS)
 
 $(OUT)/mmlock.skel.h: $(OUT)/mmlock.bpf.o
 	$(call msg,SKEL,$@)
@@ -87,7 +88,7 @@ $(OUT)/mmlock: $(OUT)/src/main.o $(OUT)/libmmlock.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
-$(OUT)/gcsim/%.o: tools/gcsim/%.c | $(OUT)/gcsim
+$(OUT)/gcsim-obj/%.o: tools/gcsim/%.c | $(OUT)/gcsim-obj
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itools/gcsim -c $< -o $@
 
@@ -99,7 +100,7 @@ $(OUT)/tests/%: tests/unit/%.c $(OUT)/libmmlock.a | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(OUT)/libmmlock.a $(LDFLAGS) $(LIBS) -o $@
 
-$(OUT)/bpf $(OUT)/src $(OUT)/tests $(OUT)/gcsim:
+$(OUT)/bpf $(OUT)/src $(OUT)/tests $(OUT)/gcsim-obj:
 	$(Q)mkdir -p $@
 
 demo: deps
@@ -120,4 +121,4 @@ vmtest: deps
 clean:
 	$(Q)rm -rf build
 
--include $(wildcard $(OUT)/src/*.d $(OUT)/bpf/*.d $(OUT)/tests/*.d $(OUT)/gcsim/*.d)
+-include $(wildcard $(OUT)/src/*.d $(OUT)/bpf/*.d $(OUT)/tests/*.d $(OUT)/gcsim-obj/*.d)

@@ -103,7 +103,7 @@ struct hist {
 };
 
 /* One thread seen by the BPF side (first event that created a hist key). */
-struct thread_info {
+struct mm_thread {
 	__u32 pid;	/* tgid */
 	__u32 pad;
 	char comm[MMLOCK_COMM_LEN];

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Lock waits from lock:contention_begin / lock:contention_end (5.19+).
+ * These fire only once a lock's fast path and optimistic spinning failed:
+ * failed trylocks and successful spins are invisible here.
+ *
+ * The class comes from the lock address (no stack): the mm's mmap_lock, or
+ * the rwsem of a root anon_vma (av->root == av). The site comes from the
+ * thread's in-flight uffd ioctl, or from the stack for waits >= stack_min_ns.
+ */
+#include "common.bpf.h"
+
+/* rwsem->owner and mutex->owner keep flags in the low bits. */
+#define OWNER_FLAGS_MASK	0x7UL
+#define RWSEM_READER_OWNED	0x1UL
+
+static __always_inline __u8 classify_lock(__u64 lock, __u32 flags)
+{
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	bool write = flags & LCB_F_WRITE;
+	struct anon_vma *av;
+	__u64 mmap_lock;
+
+	if (flags & LCB_F_MUTEX)
+		return CLASS_MUTEX;
+	if (flags & LCB_F_SPIN)
+		return CLASS_SPIN;
+	if (flags & LCB_F_PERCPU)
+		return write ? CLASS_RWSEM_WRITE : CLASS_RWSEM_READ;
+	/* mmap_lock: renamed from mmap_sem in 5.8; mmlock needs 5.19+ anyway. */
+	mmap_lock = (__u64)BPF_CORE_READ(cur, mm);
+	if (mmap_lock) {
+		mmap_lock += bpf_core_field_offset(struct mm_struct, mmap_lock);
+		if (lock == mmap_lock)
+			return write ? CLASS_MMAP_WRITE : CLASS_MMAP_READ;
+	}
+	/* anon_vma_lock_write/read lock anon_vma->root->rwsem: a root points at itself. */
+	av = (struct anon_vma *)(lock - bpf_core_field_offset(struct anon_vma, rwsem));
+	if ((__u64)BPF_CORE_READ(av, root) == (__u64)av)
+		return write ? CLASS_ANON_VMA_WRITE : CLASS_ANON_VMA_READ;
+	return write ? CLASS_RWSEM_WRITE : CLASS_RWSEM_READ;
+}
+
+/* tid of the task owning a sleeping lock, 0 if unknown or reader-owned. */
+static __always_inline __u32 lock_owner(__u64 lock, __u32 flags)
+{
+	unsigned long owner;
+	struct task_struct *t;
+
+	if (flags & LCB_F_SPIN && !(flags & LCB_F_MUTEX))
+		return 0;
+	if (flags & LCB_F_MUTEX) {
+		owner = BPF_CORE_READ((struct mutex *)lock, owner.counter);
+	} else if (!(flags & LCB_F_PERCPU)) {
+		owner = BPF_CORE_READ((struct rw_semaphore *)lock, owner.counter);
+		if (owner & RWSEM_READER_OWNED)
+			return 0;
+	} else {
+		return 0;
+	}
+	t = (struct task_struct *)(owner & ~OWNER_FLAGS_MASK);
+	return t ? BPF_CORE_READ(t, pid) : 0;
+}
+
+static __always_inline int on_begin(__u64 lock, __u32 flags)
+{
+	static const struct wait_state zero;
+	struct wait_state *ws;
+	__u32 tid, d;
+
+	if (!want_current())
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	ws = bpf_map_lookup_elem(&waits, &tid);
+	if (!ws) {
+		bpf_map_update_elem(&waits, &tid, &zero, BPF_NOEXIST);
+		ws = bpf_map_lookup_elem(&waits, &tid);
+		if (!ws) {
+			count(CNT_WAIT_FULL);
+			return 0;
+		}
+	}
+	d = ws->depth;
+	/* A mutex reports begin twice (spinning, then sleeping): keep the first. */
+	if (d > 0 && d <= WAIT_DEPTH && ws->w[d - 1].lock == lock) {
+		ws->w[d - 1].flags = flags;
+		return 0;
+	}
+	if (d >= WAIT_DEPTH) {
+		ws->overflow++;
+		count(CNT_WAIT_NESTED);
+		return 0;
+	}
+	ws->w[d].lock = lock;
+	ws->w[d].flags = flags;
+	ws->w[d].cls = classify_lock(lock, flags);
+	ws->w[d].owner = lock_owner(lock, flags);
+	ws->w[d].ts = bpf_ktime_get_boot_ns();
+	ws->depth = d + 1;
+	return 0;
+}
+
+static __always_inline int on_end(void *ctx, __u64 lock)
+{
+	struct task_struct *cur;
+	struct wait_state *ws;
+	struct mm_event *e;
+	__u64 now, dur, ts;
+	__u32 tid, d, flags, owner;
+	__u8 cls, site;
+	__s32 stack_id = -1;
+
+	tid = (__u32)bpf_get_current_pid_tgid();
+	ws = bpf_map_lookup_elem(&waits, &tid);
+	if (!ws)
+		return 0;	/* filtered out at begin, or began before attach */
+	if (ws->overflow) {
+		ws->overflow--;
+		return 0;
+	}
+	d = ws->depth;
+	if (d == 0 || d > WAIT_DEPTH)
+		return 0;
+	if (ws->w[d - 1].lock != lock) {
+		/* The inner wait's end was lost: close the outer one if it matches. */
+		if (d == 2 && ws->w[0].lock == lock) {
+			d = 1;
+		} else {
+			count(CNT_WAIT_UNMATCHED);
+			return 0;
+		}
+	}
+	now = bpf_ktime_get_boot_ns();
+	ts = ws->w[d - 1].ts;
+	cls = ws->w[d - 1].cls;
+	flags = ws->w[d - 1].flags;
+	owner = ws->w[d - 1].owner;
+	ws->depth = d - 1;
+	dur = now - ts;
+
+	cur = (struct task_struct *)bpf_get_current_task();
+	site = context_site(tid);
+	if (dur >= stack_min_ns)
+		stack_id = current_stack(ctx, &cls, &site);
+	hist_add(cur, tid, KIND_LOCK, cls, site, dur, 0);
+	stack_add(tid, stack_id, KIND_LOCK, cls, site, dur);
+
+	e = event_reserve(dur);
+	if (!e)
+		return 0;
+	e->ts_ns = ts;
+	e->dur_ns = dur;
+	e->addr = lock;
+	e->aux_ns = 0;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->tid = tid;
+	e->flags = flags;
+	e->stack_id = stack_id;
+	e->ret = 0;
+	e->other_tid = owner;
+	e->kind = KIND_LOCK;
+	e->cls = cls;
+	e->site = site;
+	e->pad = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	event_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/contention_begin")
+int BPF_PROG(contention_begin_btf, void *lock, unsigned int flags)
+{
+	return on_begin((__u64)lock, flags);
+}
+
+SEC("tp_btf/contention_end")
+int BPF_PROG(contention_end_btf, void *lock, int ret)
+{
+	return on_end(ctx, (__u64)lock);
+}
+
+SEC("raw_tp/contention_begin")
+int BPF_PROG(contention_begin_raw, void *lock, unsigned int flags)
+{
+	return on_begin((__u64)lock, flags);
+}
+
+SEC("raw_tp/contention_end")
+int BPF_PROG(contention_end_raw, void *lock, int ret)
+{
+	return on_end(ctx, (__u64)lock);
+}

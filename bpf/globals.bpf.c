@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The one definition of every map and global (see maps.bpf.h). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#define MMLOCK_DEFINE_GLOBALS
+#include "maps.bpf.h"
+
+const volatile char targ_comm[MMLOCK_COMM_LEN] = {};
+__u64 counters[NR_COUNTERS] = {};
+
+char LICENSE[] SEC("license") = "GPL";

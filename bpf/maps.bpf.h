@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Maps and global variables shared by every BPF program file. They are defined
+ * once, in globals.bpf.c (MMLOCK_DEFINE_GLOBALS), and declared extern in the
+ * other files; `bpftool gen object` links them into one skeleton.
+ * Every map is bounded; a failed insert bumps a counter in `counters`.
+ */
+#ifndef MMLOCK_MAPS_BPF_H
+#define MMLOCK_MAPS_BPF_H
+
+#include "mmlock.h"
+
+#ifdef MMLOCK_DEFINE_GLOBALS
+#define GLOBAL
+#define RODATA(type, name, init) const volatile type name = init
+#else
+#define GLOBAL extern
+#define RODATA(type, name, init) extern const volatile type name
+#endif
+
+/* Filters, set before load (in-kernel filtering: nothing is sent to be discarded). */
+RODATA(__u32, targ_tgid, 0);
+RODATA(__u32, targ_tid, 0);
+RODATA(bool, filter_comm, false);
+GLOBAL const volatile char targ_comm[MMLOCK_COMM_LEN];
+/* Thresholds. */
+RODATA(__u64, min_slice_ns, 1000000);	/* events >= this go to the ring buffer */
+RODATA(__u64, stack_min_ns, 10000);	/* waits >= this get a stack */
+RODATA(bool, want_events, true);	/* ring buffer consumer present */
+RODATA(__u32, nr_markers, 0);
+
+/* Drop and map-full counters, read by userspace (enum mm_counter). */
+GLOBAL __u64 counters[NR_COUNTERS];
+
+/* Per-thread histograms: kind x class x site. Never deleted: exited threads keep data. */
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct hist_key);
+	__type(value, struct hist);
+} hists SEC(".maps");
+
+/* tid -> names, recorded when the thread's first histogram is created. */
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct mm_thread);
+} threads SEC(".maps");
+
+/* Own stack ids (hash of the frames) -> frames. */
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64[MMLOCK_STACK_DEPTH]);
+} stacks SEC(".maps");
+
+/* Aggregated time per stack, per thread and classification. */
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct stack_key);
+	__type(value, struct stack_val);
+} stack_aggs SEC(".maps");
+
+/* Marker functions, sorted by start address (filled by userspace before attach). */
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MMLOCK_MAX_MARKERS);
+	__type(key, __u32);
+	__type(value, struct marker);
+} markers SEC(".maps");
+
+/* Per-CPU scratch for stack capture (too large for the 512-byte BPF stack). */
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[MMLOCK_STACK_DEPTH]);
+} stack_scratch SEC(".maps");
+
+/* Events >= min_slice_ns, consumed by polling (no wakeups: see measurements). */
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+/* A lock wait in progress: contention_begin .. contention_end. */
+#define WAIT_DEPTH 2
+struct wait_state {
+	struct {
+		__u64 lock;
+		__u64 ts;
+		__u32 flags;
+		__u32 owner;
+		__u8 cls;
+		__u8 pad[7];
+	} w[WAIT_DEPTH];
+	__u32 depth;
+	__u32 overflow;	/* begins beyond WAIT_DEPTH still unmatched */
+};
+
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct wait_state);
+} waits SEC(".maps");
+
+/* A D-state period in progress: switched out uninterruptible .. switched in. */
+struct dstate {
+	__u64 ts;	/* switch-out */
+	__u64 wake_ts;	/* sched_wakeup, 0 until woken */
+	__u32 waker;
+	__u8 in_lock;	/* was inside a contention wait: class known */
+	__u8 cls;
+	__u8 pad[2];
+	__u64 lock;
+};
+
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct dstate);
+} dstates SEC(".maps");
+
+/* A uffd ioctl in progress: tid -> entry. Gives cheap site attribution too. */
+struct inflight {
+	__u64 ts;
+	__u64 len;
+	__u32 cmd;
+	__u32 pad;
+};
+
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} ioctls SEC(".maps");
+
+#endif /* MMLOCK_MAPS_BPF_H */

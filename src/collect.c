@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "collect.h"
+#include "mmlock.skel.h"
+#include "target.h"
+
+void stack_cache_init(struct stack_cache *sc, int stacks_fd, const struct ksyms *ks)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->stacks_fd = stacks_fd;
+	sc->ks = ks;
+}
+
+static void free_frames(char **frames, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(frames[i]);
+	free(frames);
+}
+
+void stack_cache_free(struct stack_cache *sc)
+{
+	for (size_t i = 0; i < sc->n; i++)
+		free_frames(sc->e[i].frames, sc->e[i].nframes);
+	free(sc->e);
+	memset(sc, 0, sizeof(*sc));
+}
+
+char **frames_dup(char **frames, int n)
+{
+	char **out;
+
+	if (!n)
+		return NULL;
+	out = calloc(n, sizeof(*out));
+	for (int i = 0; out && i < n; i++)
+		out[i] = strdup(frames[i]);
+	return out;
+}
+
+int stack_cache_get(struct stack_cache *sc, __s32 id, char ***frames)
+{
+	__u64 ips[MMLOCK_STACK_DEPTH];
+	struct stack_entry *e;
+	char buf[256];
+	int n = 0;
+
+	*frames = NULL;
+	if (id < 0)
+		return 0;
+	/* Linear scan is fine: a recording has a few hundred distinct stacks. */
+	for (size_t i = 0; i < sc->n; i++)
+		if (sc->e[i].id == id) {
+			*frames = sc->e[i].frames;
+			return sc->e[i].nframes;
+		}
+	if (bpf_map_lookup_elem(sc->stacks_fd, &id, ips))
+		return 0;
+	if (sc->n == sc->cap) {
+		size_t cap = sc->cap ? sc->cap * 2 : 64;
+		void *p = realloc(sc->e, cap * sizeof(*sc->e));
+
+		if (!p)
+			return 0;
+		sc->e = p;
+		sc->cap = cap;
+	}
+	e = &sc->e[sc->n];
+	e->id = id;
+	e->frames = calloc(MMLOCK_STACK_DEPTH, sizeof(char *));
+	if (!e->frames)
+		return 0;
+	for (; n < MMLOCK_STACK_DEPTH && ips[n]; n++)
+		e->frames[n] = strdup(ksyms_fmt(sc->ks, ips[n], buf, sizeof(buf)));
+	e->nframes = n;
+	sc->n++;
+	*frames = e->frames;
+	return n;
+}
+
+static void fill_names(int fd, struct recording *rec)
+{
+	for (size_t i = 0; i < rec->nthreads; i++) {
+		struct rec_thread *t = &rec->threads[i];
+		struct mm_thread ti;
+		char name[64];
+
+		if (bpf_map_lookup_elem(fd, &t->tid, &ti))
+			continue;
+		t->pid = ti.pid;
+		memcpy(t->comm, ti.comm, sizeof(t->comm));
+		memcpy(t->pcomm, ti.pcomm, sizeof(t->pcomm));
+		t->comm[sizeof(t->comm) - 1] = t->pcomm[sizeof(t->pcomm) - 1] = 0;
+		/* A thread renamed after its first event: prefer its name now. */
+		if (thread_comm(t->pid, t->tid, name, sizeof(name)))
+			snprintf(t->comm, sizeof(t->comm), "%.15s", name);
+		else
+			t->exited = true;
+	}
+}
+
+static int cmp_stack_total(const void *a, const void *b)
+{
+	const struct rec_stack *x = a, *y = b;
+
+	return (x->total_ns < y->total_ns) - (x->total_ns > y->total_ns);
+}
+
+static void fill_stacks(int fd, struct recording *rec, struct stack_cache *sc, size_t keep)
+{
+	struct stack_key key, next, *prev = NULL;
+	struct stack_val val;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct rec_thread *t;
+		struct rec_stack *s;
+		char **frames;
+		void *p;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		t = recording_thread(rec, key.tid);
+		if (!t)
+			break;
+		p = realloc(t->stacks, (t->nstacks + 1) * sizeof(*t->stacks));
+		if (!p)
+			break;
+		t->stacks = p;
+		s = &t->stacks[t->nstacks++];
+		memset(s, 0, sizeof(*s));
+		s->kind = key.kind;
+		s->cls = key.cls;
+		s->site = key.site;
+		s->count = val.count;
+		s->total_ns = val.total_ns;
+		s->max_ns = val.max_ns;
+		s->nframes = stack_cache_get(sc, key.stack_id, &frames);
+		s->frames = frames_dup(frames, s->nframes);
+		if (!s->frames)
+			s->nframes = 0;
+	}
+	/* Keep the heaviest stacks of each thread. */
+	for (size_t i = 0; i < rec->nthreads; i++) {
+		struct rec_thread *t = &rec->threads[i];
+
+		qsort(t->stacks, t->nstacks, sizeof(*t->stacks), cmp_stack_total);
+		while (t->nstacks > keep) {
+			struct rec_stack *s = &t->stacks[--t->nstacks];
+
+			free_frames(s->frames, s->nframes);
+		}
+	}
+}
+
+int collect_maps(struct mmlock_bpf *skel, struct recording *rec, struct stack_cache *sc,
+		 size_t stacks_per_thread)
+{
+	int fd = bpf_map__fd(skel->maps.hists);
+	struct hist_key key, next, *prev = NULL;
+	struct hist val;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct rec_thread *t;
+		struct rec_hist *h;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		t = recording_thread(rec, key.tid);
+		h = t ? thread_hist(t, key.kind, key.cls, key.site) : NULL;
+		if (!h)
+			return -ENOMEM;
+		h->count = val.count;
+		h->total_ns = val.total_ns;
+		h->max_ns = val.max_ns;
+		h->aux_ns = val.aux_ns;
+		memcpy(h->slots, val.slots, sizeof(h->slots));
+	}
+	fill_names(bpf_map__fd(skel->maps.threads), rec);
+	fill_stacks(bpf_map__fd(skel->maps.stack_aggs), rec, sc, stacks_per_thread);
+	for (int i = 0; i < NR_COUNTERS; i++)
+		rec->counters[i] = skel->bss->counters[i];
+	return 0;
+}
+
+/* Per-process totals as of the previous sample. */
+static struct proc_total {
+	__u32 pid;
+	__u64 waits[NR_CLASSES];
+	__u64 ioctls;
+} *totals;
+static size_t ntotals;
+
+static struct proc_total *proc_total(struct proc_total **arr, size_t *n, __u32 pid)
+{
+	struct proc_total *p;
+
+	for (size_t i = 0; i < *n; i++)
+		if ((*arr)[i].pid == pid)
+			return &(*arr)[i];
+	p = realloc(*arr, (*n + 1) * sizeof(**arr));
+	if (!p)
+		return NULL;
+	*arr = p;
+	p = &(*arr)[(*n)++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	return p;
+}
+
+int collect_sample(struct mmlock_bpf *skel, struct recording *rec, __u64 ts_ns)
+{
+	int fd = bpf_map__fd(skel->maps.hists), tfd = bpf_map__fd(skel->maps.threads);
+	struct hist_key key, next, *prev = NULL;
+	struct proc_total *now = NULL, *p, *old;
+	size_t nnow = 0;
+	struct hist val;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct mm_thread ti;
+
+		key = next;
+		prev = &key;
+		if (key.kind == KIND_DSTATE || bpf_map_lookup_elem(fd, &key, &val) ||
+		    bpf_map_lookup_elem(tfd, &key.tid, &ti))
+			continue;
+		p = proc_total(&now, &nnow, ti.pid);
+		if (!p)
+			break;
+		if (key.kind == KIND_IOCTL)
+			p->ioctls += val.count;
+		else if (key.cls < NR_CLASSES)
+			p->waits[key.cls] += val.count;
+	}
+	for (size_t i = 0; i < nnow; i++) {
+		struct rec_sample *s;
+		void *q;
+
+		old = proc_total(&totals, &ntotals, now[i].pid);
+		q = realloc(rec->samples, (rec->nsamples + 1) * sizeof(*rec->samples));
+		if (!old || !q)
+			break;
+		rec->samples = q;
+		s = &rec->samples[rec->nsamples++];
+		memset(s, 0, sizeof(*s));
+		s->ts_ns = ts_ns;
+		s->pid = now[i].pid;
+		for (int c = 0; c < NR_CLASSES; c++)
+			s->waits[c] = now[i].waits[c] - old->waits[c];
+		s->ioctls = now[i].ioctls - old->ioctls;
+		*old = now[i];
+	}
+	free(now);
+	return 0;
+}
+
+void collect_sample_reset(void)
+{
+	free(totals);
+	totals = NULL;
+	ntotals = 0;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Reading the BPF maps into the recording model, and symbolizing stacks. */
+#ifndef MMLOCK_COLLECT_H
+#define MMLOCK_COLLECT_H
+
+#include "ksyms.h"
+#include "recording.h"
+
+struct mmlock_bpf;
+
+/* stack id -> symbolized frames, filled on first use. */
+struct stack_cache {
+	struct stack_entry {
+		__s32 id;
+		int nframes;
+		char **frames;
+	} *e;
+	size_t n, cap;
+	int stacks_fd;
+	const struct ksyms *ks;
+};
+
+void stack_cache_init(struct stack_cache *sc, int stacks_fd, const struct ksyms *ks);
+void stack_cache_free(struct stack_cache *sc);
+/* Frames of a stack id (NULL / 0 if unknown); owned by the cache. */
+int stack_cache_get(struct stack_cache *sc, __s32 id, char ***frames);
+/* Deep copy of frames for the recording (which owns its own). */
+char **frames_dup(char **frames, int n);
+
+/* Fill rec->threads (hists, names, stacks) and rec->counters from the maps. */
+int collect_maps(struct mmlock_bpf *skel, struct recording *rec, struct stack_cache *sc,
+		 size_t stacks_per_thread);
+/* Per-process sums since the previous call, appended to rec->samples. */
+int collect_sample(struct mmlock_bpf *skel, struct recording *rec, __u64 ts_ns);
+void collect_sample_reset(void);
+
+#endif

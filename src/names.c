@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* One home for every name mmlock prints or parses. */
+#include <string.h>
+#include "recording.h"
+
+static const char *const kind_names[NR_KINDS] = {
+	[KIND_LOCK] = "lock",
+	[KIND_DSTATE] = "dstate",
+	[KIND_IOCTL] = "ioctl",
+};
+
+static const char *const class_names[NR_CLASSES] = {
+	[CLASS_OTHER] = "other",
+	[CLASS_ANON_VMA_WRITE] = "anon_vma_write",
+	[CLASS_ANON_VMA_READ] = "anon_vma_read",
+	[CLASS_MMAP_WRITE] = "mmap_lock_write",
+	[CLASS_MMAP_READ] = "mmap_lock_read",
+	[CLASS_VMA_WRITE] = "vma_lock_write",
+	[CLASS_VMA_READ] = "vma_lock_read",
+	[CLASS_FOLIO] = "folio_lock",
+	[CLASS_SPIN] = "spin",
+	[CLASS_RWSEM_WRITE] = "rwsem_write",
+	[CLASS_RWSEM_READ] = "rwsem_read",
+	[CLASS_MUTEX] = "mutex",
+	[CLASS_IO] = "io_other",
+};
+
+static const char *const class_labels[NR_CLASSES] = {
+	[CLASS_OTHER] = "other",
+	[CLASS_ANON_VMA_WRITE] = "anon_vma write",
+	[CLASS_ANON_VMA_READ] = "anon_vma read",
+	[CLASS_MMAP_WRITE] = "mmap_lock write",
+	[CLASS_MMAP_READ] = "mmap_lock read",
+	[CLASS_VMA_WRITE] = "vma_lock write",
+	[CLASS_VMA_READ] = "vma_lock read",
+	[CLASS_FOLIO] = "folio lock",
+	[CLASS_SPIN] = "spinlock/ptl",
+	[CLASS_RWSEM_WRITE] = "rwsem write",
+	[CLASS_RWSEM_READ] = "rwsem read",
+	[CLASS_MUTEX] = "mutex",
+	[CLASS_IO] = "D-state (no lock)",
+};
+
+static const char *const site_names[NR_SITES] = {
+	[SITE_OTHER] = "other",
+	[SITE_UFFD_MOVE] = "uffd_move",
+	[SITE_UFFD_COPY] = "uffd_copy",
+	[SITE_UFFD_OTHER] = "uffd_other",
+	[SITE_RMAP_WALK] = "rmap_walk",
+	[SITE_RECLAIM] = "reclaim",
+	[SITE_COMPACTION] = "compaction",
+	[SITE_FAULT] = "fault",
+	[SITE_MMAP] = "mmap",
+};
+
+static const char *const counter_names[NR_COUNTERS] = {
+	[CNT_RINGBUF_DROP] = "ringbuf_drop",
+	[CNT_HIST_FULL] = "hist_map_full",
+	[CNT_STACK_FULL] = "stack_map_full",
+	[CNT_STACK_FAIL] = "stack_capture_failed",
+	[CNT_WAIT_FULL] = "wait_map_full",
+	[CNT_WAIT_NESTED] = "wait_nested_too_deep",
+	[CNT_WAIT_UNMATCHED] = "wait_end_unmatched",
+	[CNT_THREAD_FULL] = "thread_map_full",
+	[CNT_DSTATE_FULL] = "dstate_map_full",
+	[CNT_IOCTL_FULL] = "ioctl_map_full",
+};
+
+static const struct {
+	unsigned int nr;
+	const char *name;
+} uffd_cmds[] = {
+	{ UFFD_CMD_REGISTER, "UFFDIO_REGISTER" },
+	{ UFFD_CMD_UNREGISTER, "UFFDIO_UNREGISTER" },
+	{ UFFD_CMD_WAKE, "UFFDIO_WAKE" },
+	{ UFFD_CMD_COPY, "UFFDIO_COPY" },
+	{ UFFD_CMD_ZEROPAGE, "UFFDIO_ZEROPAGE" },
+	{ UFFD_CMD_MOVE, "UFFDIO_MOVE" },
+	{ UFFD_CMD_WRITEPROTECT, "UFFDIO_WRITEPROTECT" },
+	{ UFFD_CMD_CONTINUE, "UFFDIO_CONTINUE" },
+	{ UFFD_CMD_POISON, "UFFDIO_POISON" },
+	{ UFFD_CMD_API, "UFFDIO_API" },
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *lookup(const char *const *tab, unsigned int n, unsigned int i)
+{
+	return i < n ? tab[i] : NULL;
+}
+
+static int rlookup(const char *const *tab, unsigned int n, const char *s)
+{
+	for (unsigned int i = 0; s && i < n; i++)
+		if (tab[i] && !strcmp(tab[i], s))
+			return i;
+	return -1;
+}
+
+const char *kind_name(unsigned int k) { return lookup(kind_names, NR_KINDS, k); }
+const char *class_name(unsigned int c) { return lookup(class_names, NR_CLASSES, c); }
+const char *class_label(unsigned int c) { return lookup(class_labels, NR_CLASSES, c); }
+const char *site_name(unsigned int s) { return lookup(site_names, NR_SITES, s); }
+const char *counter_name(unsigned int c) { return lookup(counter_names, NR_COUNTERS, c); }
+int kind_from_name(const char *s) { return rlookup(kind_names, NR_KINDS, s); }
+int class_from_name(const char *s) { return rlookup(class_names, NR_CLASSES, s); }
+int site_from_name(const char *s) { return rlookup(site_names, NR_SITES, s); }
+
+const char *uffd_cmd_name(unsigned int nr)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(uffd_cmds); i++)
+		if (uffd_cmds[i].nr == nr)
+			return uffd_cmds[i].name;
+	return NULL;
+}
+
+int uffd_cmd_from_name(const char *s)
+{
+	for (unsigned int i = 0; s && i < ARRAY_SIZE(uffd_cmds); i++)
+		if (!strcmp(uffd_cmds[i].name, s))
+			return uffd_cmds[i].nr;
+	return -1;
+}

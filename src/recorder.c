@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `mmlock record`: check the target and the kernel, load and attach through
+ * the ladder, start the command if one was given, poll the ring buffer (the
+ * BPF side never wakes us: a wakeup per event perturbs the workload), sample
+ * counters each second, then collect the maps and write the outputs.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <bpf/libbpf.h>
+#include "collect.h"
+#include "ladder.h"
+#include "markers.h"
+#include "mmlock.skel.h"
+#include "perfetto.h"
+#include "recorder.h"
+#include "report.h"
+#include "target.h"
+#include "util.h"
+
+#define POLL_MS		20
+#define SAMPLE_NS	1000000000ULL
+#define STACKS_PER_THREAD 8
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	if (stop)	/* second Ctrl-C: leave now; the kernel drops our BPF objects */
+		_exit(128 + sig);
+	stop = 1;
+}
+
+struct session {
+	const struct record_opts *o;
+	struct ladder ladder;
+	struct ring_buffer *rb;
+	struct ksyms ks;
+	struct stack_cache sc;
+	struct marker markers[MMLOCK_MAX_MARKERS];
+	unsigned int nmarkers;
+	struct recording rec;
+	struct pf_writer *pf;
+	struct target_child child;
+	bool have_child;
+	__u32 target_pid;
+};
+
+static int configure(struct mmlock_bpf *skel, void *arg)
+{
+	struct session *s = arg;
+	const struct record_opts *o = s->o;
+
+	skel->rodata->targ_tgid = s->target_pid;
+	skel->rodata->targ_tid = o->tid;
+	if (o->comm[0]) {
+		skel->rodata->filter_comm = true;
+		memcpy((char *)skel->rodata->targ_comm, o->comm, MMLOCK_COMM_LEN);
+	}
+	skel->rodata->min_slice_ns = o->min_slice_ns;
+	skel->rodata->stack_min_ns = o->stack_min_ns;
+	skel->rodata->want_events = o->json_path || o->perfetto_path;
+	skel->rodata->nr_markers = s->nmarkers;
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+	const struct mm_event *e = data;
+	struct rec_event *r, ev = {};
+	char **frames = NULL;
+
+	if (size < sizeof(*e))
+		return 0;
+	ev.ts_ns = e->ts_ns;
+	ev.dur_ns = e->dur_ns;
+	ev.addr = e->addr;
+	ev.aux_ns = e->aux_ns;
+	ev.pid = e->pid;
+	ev.tid = e->tid;
+	ev.flags = e->flags;
+	ev.ret = e->ret;
+	ev.other_tid = e->other_tid;
+	ev.kind = e->kind;
+	ev.cls = e->cls;
+	ev.site = e->site;
+	ev.nframes = stack_cache_get(&s->sc, e->stack_id, &frames);
+	ev.frames = frames;
+	if (s->pf) {
+		char comm[MMLOCK_COMM_LEN + 1];
+
+		memcpy(comm, e->comm, MMLOCK_COMM_LEN);
+		comm[MMLOCK_COMM_LEN] = 0;
+		pf_event(s->pf, &ev, comm, "");
+	}
+	if (!s->o->json_path)
+		return 0;
+	if (s->rec.nevents >= s->o->max_events) {
+		s->rec.events_dropped++;
+		return 0;
+	}
+	if (!(s->rec.nevents & (s->rec.nevents + 1))) {	/* grow at powers of two */
+		void *p = realloc(s->rec.events, (2 * s->rec.nevents + 1) * sizeof(*r));
+
+		if (!p) {
+			s->rec.events_dropped++;
+			return 0;
+		}
+		s->rec.events = p;
+	}
+	r = &s->rec.events[s->rec.nevents++];
+	*r = ev;
+	r->frames = frames_dup(frames, ev.nframes);
+	if (!r->frames)
+		r->nframes = 0;
+	return 0;
+}
+
+/* tracefs must be mounted for the syscall tracepoints; mount it if we can. */
+static int ensure_tracefs(char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (!stat("/sys/kernel/tracing/events", &st) || !stat("/sys/kernel/debug/tracing/events", &st))
+		return 0;
+	if (!mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
+		vnote("mounted tracefs at /sys/kernel/tracing");
+		return 0;
+	}
+	snprintf(err, errlen, "tracefs is not mounted and mounting it failed (%s): "
+		 "mount -t tracefs nodev /sys/kernel/tracing", strerror(errno));
+	return -ENOENT;
+}
+
+static int precheck(struct session *s, char *err, size_t errlen)
+{
+	const struct record_opts *o = s->o;
+	int ret;
+
+	if (o->pid && (ret = target_check_pid(o->pid, err, errlen)))
+		return EXIT_USAGE;
+	if (o->tid && (ret = target_check_tid(o->tid, err, errlen)))
+		return EXIT_USAGE;
+	if (o->comm[0] && !o->cmd && (ret = target_check_comm(o->comm, err, errlen)))
+		return EXIT_USAGE;
+	if (o->json_path && check_writable(o->json_path, err, errlen))
+		return EXIT_USAGE;
+	if (o->perfetto_path && check_writable(o->perfetto_path, err, errlen))
+		return EXIT_USAGE;
+	if (o->btf_path && access(o->btf_path, R_OK)) {
+		snprintf(err, errlen, "--btf %s: %s", o->btf_path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (!o->btf_path && access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(err, errlen, "this kernel has no BTF at /sys/kernel/btf/vmlinux: "
+			 "pass a BTF file for it with --btf FILE");
+		return EXIT_KERNEL;
+	}
+	if (geteuid() != 0 && access("/proc/self/status", R_OK) == 0) {
+		/* Not root: BPF needs CAP_BPF+CAP_PERFMON; let the load say so if missing. */
+		vnote("not running as root: needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN for tracefs");
+	}
+	if (ensure_tracefs(err, errlen))
+		return EXIT_KERNEL;
+	if (ksyms_load(&s->ks, "/proc/kallsyms", err, errlen))
+		return EXIT_KERNEL;
+	s->nmarkers = markers_resolve(&s->ks, s->markers, MMLOCK_MAX_MARKERS);
+	vnote("%u marker function ranges resolved", s->nmarkers);
+	return 0;
+}
+
+static void fill_meta(struct session *s)
+{
+	const struct record_opts *o = s->o;
+	struct recording *rec = &s->rec;
+	struct utsname u;
+
+	snprintf(rec->tool_version, sizeof(rec->tool_version), "%s", MMLOCK_VERSION);
+	if (!uname(&u)) {
+		snprintf(rec->kernel, sizeof(rec->kernel), "%.127s", u.release);
+		snprintf(rec->arch, sizeof(rec->arch), "%.31s", u.machine);
+	}
+	rec->clk_boottime_ns = now_ns(CLOCK_BOOTTIME);
+	rec->clk_monotonic_ns = now_ns(CLOCK_MONOTONIC);
+	rec->clk_realtime_ns = now_ns(CLOCK_REALTIME);
+	rec->start_ns = rec->clk_boottime_ns;
+	rec->filter_pid = s->target_pid;
+	rec->filter_tid = o->tid;
+	memcpy(rec->filter_comm, o->comm, sizeof(rec->filter_comm));
+	rec->min_slice_ns = o->min_slice_ns;
+	rec->stack_min_ns = o->stack_min_ns;
+}
+
+static int setup(struct session *s, char *err, size_t errlen)
+{
+	const struct record_opts *o = s->o;
+	int ret;
+
+	ret = precheck(s, err, errlen);
+	if (ret)
+		return ret;
+	if (o->cmd) {
+		if (target_spawn(&s->child, o->cmd, err, errlen))
+			return EXIT_USAGE;
+		s->have_child = true;
+		s->target_pid = s->child.pid;
+	} else {
+		s->target_pid = o->pid;
+	}
+	ret = ladder_load(&s->ladder, o->family, o->btf_path, configure, s, err, errlen);
+	if (ret)
+		return EXIT_KERNEL;
+	for (unsigned int i = 0; i < s->nmarkers; i++)
+		if (bpf_map__update_elem(s->ladder.skel->maps.markers, &i, sizeof(i),
+					 &s->markers[i], sizeof(s->markers[i]), BPF_ANY)) {
+			snprintf(err, errlen, "cannot fill the marker map: %s", strerror(errno));
+			return EXIT_KERNEL;
+		}
+	stack_cache_init(&s->sc, bpf_map__fd(s->ladder.skel->maps.stacks), &s->ks);
+	s->rb = ring_buffer__new(bpf_map__fd(s->ladder.skel->maps.events), on_event, s, NULL);
+	if (!s->rb) {
+		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
+		return EXIT_KERNEL;
+	}
+	fill_meta(s);
+	if (o->perfetto_path) {
+		s->pf = pf_open(o->perfetto_path, &s->rec, err, errlen);
+		if (!s->pf)
+			return EXIT_USAGE;
+	}
+	if (ladder_attach(&s->ladder, err, errlen))
+		return EXIT_KERNEL;
+	s->rec.probes = calloc(s->ladder.nprobes, sizeof(*s->rec.probes));
+	if (s->rec.probes) {
+		memcpy(s->rec.probes, s->ladder.result, s->ladder.nprobes * sizeof(*s->rec.probes));
+		s->rec.nprobes = s->ladder.nprobes;
+	}
+	return 0;
+}
+
+static void print_live(struct session *s)
+{
+	struct recording snap = {};
+
+	if (collect_maps(s->ladder.skel, &snap, &s->sc, 1) == 0) {
+		snap.start_ns = s->rec.start_ns;
+		snap.end_ns = now_ns(CLOCK_BOOTTIME);
+		recording_sort(&snap);
+		report_live(stdout, &snap);
+		fflush(stdout);
+	}
+	recording_free(&snap);
+}
+
+static void run_loop(struct session *s)
+{
+	const struct record_opts *o = s->o;
+	__u64 start = now_ns(CLOCK_BOOTTIME), t;
+	__u64 next_sample = start + SAMPLE_NS, next_live = start + o->interval_ns;
+	struct timespec nap = { 0, POLL_MS * 1000000L };
+
+	if (s->have_child)
+		target_release(&s->child);
+	while (!stop) {
+		nanosleep(&nap, NULL);
+		ring_buffer__consume(s->rb);
+		t = now_ns(CLOCK_BOOTTIME);
+		if (t >= next_sample) {
+			collect_sample(s->ladder.skel, &s->rec, t);
+			next_sample += SAMPLE_NS;
+		}
+		if (o->interval_ns && t >= next_live) {
+			print_live(s);
+			next_live += o->interval_ns;
+		}
+		if (o->duration_ns && t - start >= o->duration_ns)
+			break;
+		if (s->have_child && target_exited(&s->child))
+			break;
+	}
+	ring_buffer__consume(s->rb);
+	s->rec.end_ns = now_ns(CLOCK_BOOTTIME);
+	collect_sample(s->ladder.skel, &s->rec, s->rec.end_ns);
+}
+
+static int finish(struct session *s, char *err, size_t errlen)
+{
+	const struct record_opts *o = s->o;
+	int ret = EXIT_OK;
+
+	if (collect_maps(s->ladder.skel, &s->rec, &s->sc, STACKS_PER_THREAD)) {
+		snprintf(err, errlen, "out of memory while reading the maps");
+		return EXIT_KERNEL;
+	}
+	recording_sort(&s->rec);
+	if (!o->quiet) {
+		struct report_opts ro = { .stacks = o->stacks };
+
+		report_print(stdout, &s->rec, &ro);
+	}
+	if (o->json_path && recording_write_json(&s->rec, o->json_path, err, errlen))
+		ret = EXIT_USAGE;
+	if (s->pf) {
+		struct pf_writer *pf = s->pf;
+
+		s->pf = NULL;
+		if (pf_finish(pf, &s->rec, err, errlen) && ret == EXIT_OK)
+			ret = EXIT_USAGE;
+	}
+	return ret;
+}
+
+int record_main(const struct record_opts *o)
+{
+	struct session s = { .o = o };
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[512] = "";
+	int ret;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	ret = setup(&s, err, sizeof(err));
+	if (!ret) {
+		if (!o->quiet)
+			fprintf(stderr, "mmlock: recording%s%s... (Ctrl-C to stop)\n",
+				o->duration_ns ? " for " : "",
+				o->duration_ns ? fmt_ns(o->duration_ns, (char[32]){}, 32) : "");
+		run_loop(&s);
+		ret = finish(&s, err, sizeof(err));
+	}
+	if (err[0])
+		errmsg("%s", err);
+	if (s.pf)
+		pf_abort(s.pf);
+	if (s.have_child) {
+		target_stop(&s.child);
+		if (!ret && WIFEXITED(s.child.status) && WEXITSTATUS(s.child.status))
+			errmsg("note: the command exited with status %d", WEXITSTATUS(s.child.status));
+	}
+	ring_buffer__free(s.rb);
+	stack_cache_free(&s.sc);
+	ladder_destroy(&s.ladder);
+	ksyms_free(&s.ks);
+	collect_sample_reset();
+	recording_free(&s.rec);
+	return ret;
+}

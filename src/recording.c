@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The recording model: lookups, ordering and freeing. */
+#include <stdlib.h>
+#include <string.h>
+#include "recording.h"
+
+static void free_frames(char **frames, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(frames[i]);
+	free(frames);
+}
+
+void recording_free(struct recording *rec)
+{
+	size_t i, j;
+
+	for (i = 0; i < rec->nthreads; i++) {
+		struct rec_thread *t = &rec->threads[i];
+
+		for (j = 0; j < t->nstacks; j++)
+			free_frames(t->stacks[j].frames, t->stacks[j].nframes);
+		free(t->stacks);
+		free(t->hists);
+	}
+	for (i = 0; i < rec->nevents; i++)
+		free_frames(rec->events[i].frames, rec->events[i].nframes);
+	free(rec->threads);
+	free(rec->events);
+	free(rec->samples);
+	free(rec->probes);
+	memset(rec, 0, sizeof(*rec));
+}
+
+/* Grow *arr (of *n elements of size sz) by one zeroed element; NULL on ENOMEM. */
+static void *grow(void *arr_p, size_t *n, size_t sz)
+{
+	void **arr = arr_p;
+	char *p = realloc(*arr, (*n + 1) * sz);
+
+	if (!p)
+		return NULL;
+	*arr = p;
+	memset(p + *n * sz, 0, sz);
+	return p + (*n)++ * sz;
+}
+
+struct rec_thread *recording_thread(struct recording *rec, __u32 tid)
+{
+	struct rec_thread *t;
+
+	for (size_t i = 0; i < rec->nthreads; i++)
+		if (rec->threads[i].tid == tid)
+			return &rec->threads[i];
+	t = grow(&rec->threads, &rec->nthreads, sizeof(*t));
+	if (t)
+		t->tid = tid;
+	return t;
+}
+
+struct rec_hist *thread_hist(struct rec_thread *t, __u8 kind, __u8 cls, __u8 site)
+{
+	struct rec_hist *h;
+
+	for (size_t i = 0; i < t->nhists; i++) {
+		h = &t->hists[i];
+		if (h->kind == kind && h->cls == cls && h->site == site)
+			return h;
+	}
+	h = grow(&t->hists, &t->nhists, sizeof(*h));
+	if (h) {
+		h->kind = kind;
+		h->cls = cls;
+		h->site = site;
+	}
+	return h;
+}
+
+__u64 thread_worst_ns(const struct rec_thread *t)
+{
+	__u64 worst = 0;
+
+	for (size_t i = 0; i < t->nhists; i++)
+		if (t->hists[i].kind != KIND_IOCTL && t->hists[i].max_ns > worst)
+			worst = t->hists[i].max_ns;
+	return worst;
+}
+
+static int cmp_u64_desc(__u64 a, __u64 b)
+{
+	return a < b ? 1 : a > b ? -1 : 0;
+}
+
+static int cmp_hist(const void *a, const void *b)
+{
+	const struct rec_hist *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind - y->kind;
+	return cmp_u64_desc(x->max_ns, y->max_ns) ?: cmp_u64_desc(x->total_ns, y->total_ns);
+}
+
+static int cmp_stack(const void *a, const void *b)
+{
+	const struct rec_stack *x = a, *y = b;
+
+	return cmp_u64_desc(x->total_ns, y->total_ns) ?: cmp_u64_desc(x->max_ns, y->max_ns);
+}
+
+static int cmp_thread(const void *a, const void *b)
+{
+	const struct rec_thread *x = a, *y = b;
+	int c = cmp_u64_desc(thread_worst_ns(x), thread_worst_ns(y));
+
+	return c ?: (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+static int cmp_event(const void *a, const void *b)
+{
+	const struct rec_event *x = a, *y = b;
+
+	return (x->ts_ns > y->ts_ns) - (x->ts_ns < y->ts_ns);
+}
+
+void recording_sort(struct recording *rec)
+{
+	for (size_t i = 0; i < rec->nthreads; i++) {
+		struct rec_thread *t = &rec->threads[i];
+
+		qsort(t->hists, t->nhists, sizeof(*t->hists), cmp_hist);
+		qsort(t->stacks, t->nstacks, sizeof(*t->stacks), cmp_stack);
+	}
+	qsort(rec->threads, rec->nthreads, sizeof(*rec->threads), cmp_thread);
+	qsort(rec->events, rec->nevents, sizeof(*rec->events), cmp_event);
+}

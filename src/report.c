@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <string.h>
+#include "report.h"
+#include "util.h"
+
+#define NS(v) fmt_ns((v), (char[24]){}, 24)
+
+static const char *hist_class(const struct rec_hist *h)
+{
+	if (h->kind == KIND_IOCTL)
+		return uffd_cmd_name(h->cls) ?: "UFFDIO_?";
+	return class_label(h->cls) ?: "?";
+}
+
+static void hist_row(FILE *f, const struct rec_hist *h)
+{
+	fprintf(f, "    %-20s %-11s %8llu %10s %10s %10s %10s %10s",
+		hist_class(h), site_name(h->site) ?: "?", (unsigned long long)h->count,
+		NS(h->total_ns), NS(h->max_ns), NS(hist_percentile(h, 50)),
+		NS(hist_percentile(h, 90)), NS(hist_percentile(h, 99)));
+	if (h->kind == KIND_DSTATE && h->aux_ns)
+		fprintf(f, "  +%s runnable", NS(h->aux_ns));
+	if (h->kind == KIND_IOCTL && h->aux_ns)
+		fprintf(f, "  %llu errors", (unsigned long long)h->aux_ns);
+	fputc('\n', f);
+}
+
+void report_hist(FILE *f, const struct rec_hist *h, const char *indent)
+{
+	__u64 rows[HIST_MAX_POW + 1] = {}, peak = 0;
+	int first = -1, last = -1;
+
+	/* Terminal rows merge the 4 sub-buckets of a power of two. */
+	for (unsigned int i = 0; i < HIST_SLOTS; i++) {
+		unsigned int row = i < HIST_SUB ? (i >= 2) : i / HIST_SUB + 1;
+
+		rows[row] += h->slots[i];
+	}
+	for (int r = 0; r <= HIST_MAX_POW; r++) {
+		if (!rows[r])
+			continue;
+		if (first < 0)
+			first = r;
+		last = r;
+		if (rows[r] > peak)
+			peak = rows[r];
+	}
+	for (int r = first; r >= 0 && r <= last; r++) {
+		char lo[24], hi[24], bar[41];
+		int w = peak ? (int)(rows[r] * 40 / peak) : 0;
+
+		memset(bar, '#', w);
+		bar[w] = 0;
+		fmt_ns(r ? 1ULL << r : 0, lo, sizeof(lo));
+		fmt_ns(1ULL << (r + 1), hi, sizeof(hi));
+		fprintf(f, "%s%10s .. %-10s |%-40s| %llu\n", indent, lo, hi, bar,
+			(unsigned long long)rows[r]);
+	}
+}
+
+static void print_stack(FILE *f, const struct rec_stack *s, const char *title)
+{
+	fprintf(f, "    %s: %s · %s, %llu× total %s max %s\n", title,
+		class_label(s->cls) ?: "?", site_name(s->site) ?: "?",
+		(unsigned long long)s->count, NS(s->total_ns), NS(s->max_ns));
+	for (int i = 0; i < s->nframes; i++)
+		fprintf(f, "        %s\n", s->frames[i]);
+}
+
+static const struct rec_hist *worst_hist(const struct rec_thread *t, int kind)
+{
+	const struct rec_hist *w = NULL;
+
+	for (size_t i = 0; i < t->nhists; i++)
+		if (t->hists[i].kind == kind && (!w || t->hists[i].max_ns > w->max_ns))
+			w = &t->hists[i];
+	return w;
+}
+
+static void print_thread(FILE *f, const struct rec_thread *t, const struct report_opts *ro)
+{
+	static const char *const titles[NR_KINDS] = {
+		[KIND_LOCK] = "lock waits",
+		[KIND_DSTATE] = "D-state (uninterruptible sleep; +runnable after wakeup)",
+		[KIND_IOCTL] = "uffd ioctls",
+	};
+	const struct rec_hist *w = worst_hist(t, KIND_LOCK);
+	__u64 dtotal = 0;
+
+	for (size_t i = 0; i < t->nhists; i++)
+		if (t->hists[i].kind == KIND_DSTATE)
+			dtotal += t->hists[i].total_ns;
+	fprintf(f, "\n%s (tid %u, %s %u)%s  worst wait %s  D-state %s\n", t->comm, t->tid,
+		t->pcomm[0] ? t->pcomm : "pid", t->pid, t->exited ? " [exited]" : "",
+		NS(thread_worst_ns(t)), NS(dtotal));
+	for (int k = 0; k < NR_KINDS; k++) {
+		bool head = false;
+
+		for (size_t i = 0; i < t->nhists; i++) {
+			if (t->hists[i].kind != k)
+				continue;
+			if (!head) {
+				fprintf(f, "  %s\n    %-20s %-11s %8s %10s %10s %10s %10s %10s\n",
+					titles[k], k == KIND_IOCTL ? "COMMAND" : "CLASS", "SITE",
+					"COUNT", "TOTAL", "MAX", "P50", "P90", "P99");
+				head = true;
+			}
+			hist_row(f, &t->hists[i]);
+			if (ro->all_hists)
+				report_hist(f, &t->hists[i], "      ");
+		}
+	}
+	if (w && !ro->all_hists) {
+		fprintf(f, "  histogram: %s · %s\n", class_label(w->cls), site_name(w->site));
+		report_hist(f, w, "    ");
+	}
+	for (size_t i = 0; i < t->nstacks; i++) {
+		const struct rec_stack *s = &t->stacks[i];
+		bool unclassified = s->cls == CLASS_OTHER || s->site == SITE_OTHER;
+
+		if (ro->stacks || (s->kind == KIND_DSTATE && i == 0) || (unclassified && i == 0))
+			print_stack(f, s, s->kind == KIND_DSTATE ? "D-state stack" : "lock-wait stack");
+	}
+}
+
+void report_print(FILE *f, const struct recording *rec, const struct report_opts *ro)
+{
+	size_t n = rec->nthreads;
+	bool drops = false;
+
+	fprintf(f, "mmlock %s: %s on Linux %s (%s)", rec->tool_version,
+		NS(rec->end_ns - rec->start_ns), rec->kernel, rec->arch);
+	if (rec->filter_pid)
+		fprintf(f, ", pid %u", rec->filter_pid);
+	if (rec->filter_tid)
+		fprintf(f, ", tid %u", rec->filter_tid);
+	if (rec->filter_comm[0])
+		fprintf(f, ", comm %s", rec->filter_comm);
+	if (!rec->filter_pid && !rec->filter_tid && !rec->filter_comm[0])
+		fprintf(f, ", system-wide");
+	fputs("\nprobes:", f);
+	for (size_t i = 0; i < rec->nprobes; i++)
+		fprintf(f, " %s=%s", rec->probes[i].name, rec->probes[i].mechanism);
+	fputs("\ndrops:", f);
+	for (int i = 0; i < NR_COUNTERS; i++)
+		if (rec->counters[i]) {
+			fprintf(f, " %s=%llu", counter_name(i), (unsigned long long)rec->counters[i]);
+			drops = true;
+		}
+	if (rec->events_dropped) {
+		fprintf(f, " events_not_kept=%llu", (unsigned long long)rec->events_dropped);
+		drops = true;
+	}
+	fputs(drops ? "\n" : " none\n", f);
+	if (!n) {
+		fputs("\nno waits, D-state periods or uffd ioctls were seen\n", f);
+		return;
+	}
+	fprintf(f, "\n%-7s %-16s %-16s %10s  %s\n", "TID", "THREAD", "PROCESS", "WORST", "WORST WAIT");
+	for (size_t i = 0; i < n && i < 15; i++) {
+		const struct rec_thread *t = &rec->threads[i];
+		const struct rec_hist *w = NULL;
+
+		for (size_t j = 0; j < t->nhists; j++)
+			if (t->hists[j].kind != KIND_IOCTL && (!w || t->hists[j].max_ns > w->max_ns))
+				w = &t->hists[j];
+		fprintf(f, "%-7u %-16s %-16s %10s  ", t->tid, t->comm, t->pcomm,
+			NS(thread_worst_ns(t)));
+		if (w)
+			fprintf(f, "%s · %s%s\n", class_label(w->cls), site_name(w->site),
+				w->kind == KIND_DSTATE ? " (D-state)" : "");
+		else
+			fputs("-\n", f);
+	}
+	if (n > 15)
+		fprintf(f, "... %zu more threads\n", n - 15);
+	if (ro->max_threads && n > ro->max_threads)
+		n = ro->max_threads;
+	for (size_t i = 0; i < n; i++)
+		print_thread(f, &rec->threads[i], ro);
+}
+
+void report_live(FILE *f, const struct recording *rec)
+{
+	fprintf(f, "--- %s: %zu threads ---\n", NS(rec->end_ns - rec->start_ns), rec->nthreads);
+	for (size_t i = 0; i < rec->nthreads && i < 10; i++) {
+		const struct rec_thread *t = &rec->threads[i];
+		__u64 waits = 0, total = 0;
+
+		for (size_t j = 0; j < t->nhists; j++)
+			if (t->hists[j].kind == KIND_LOCK) {
+				waits += t->hists[j].count;
+				total += t->hists[j].total_ns;
+			}
+		fprintf(f, "%-7u %-16s worst %10s  lock waits %8llu total %10s\n", t->tid, t->comm,
+			NS(thread_worst_ns(t)), (unsigned long long)waits, NS(total));
+	}
+}
