@@ -299,9 +299,11 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
-	if (!cmd || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-		fputs(usage_main, cmd ? stdout : stderr);
-		return cmd ? EXIT_OK : EXIT_USAGE;
+	if (!cmd)
+		return bad_usage("%s", "no command given: record, report, perfetto, check or diff");
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		fputs(usage_main, stdout);
+		return EXIT_OK;
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
 		printf("mmlock %s\n", MMLOCK_VERSION);

@@ -142,6 +142,26 @@ static int ensure_tracefs(char *err, size_t errlen)
 	return -ENOENT;
 }
 
+/* Effective capabilities from /proc/self/status (no libcap on Android). */
+static bool has_bpf_caps(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f;
+
+	if (geteuid() == 0)
+		return true;
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	/* CAP_SYS_ADMIN (21) alone suffices; else CAP_BPF (39) + CAP_PERFMON (38). */
+	return (eff >> 21 & 1) || ((eff >> 39 & 1) && (eff >> 38 & 1));
+}
+
 static int precheck(struct session *s, char *err, size_t errlen)
 {
 	const struct record_opts *o = s->o;
@@ -166,9 +186,9 @@ static int precheck(struct session *s, char *err, size_t errlen)
 			 "pass a BTF file for it with --btf FILE");
 		return EXIT_KERNEL;
 	}
-	if (geteuid() != 0 && access("/proc/self/status", R_OK) == 0) {
-		/* Not root: BPF needs CAP_BPF+CAP_PERFMON; let the load say so if missing. */
-		vnote("not running as root: needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN for tracefs");
+	if (!has_bpf_caps()) {
+		snprintf(err, errlen, "needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) to load BPF programs");
+		return EXIT_KERNEL;
 	}
 	if (ensure_tracefs(err, errlen))
 		return EXIT_KERNEL;

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Bad input gets one clear line and a documented exit code (2 usage/input,
+# 3 kernel/permission); nothing half-written is left; signals stop a
+# recording cleanly; every BPF object is released.
+. "$(dirname "$0")/../lib.sh"
+
+# expect NAME CODE CMD...: exit code CODE, exactly one line on stderr starting "mmlock:".
+expect() {
+	local name=$1 code=$2; shift 2
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	local rc=$? lines
+	lines=$(grep -c . "$TMP/err")
+	if [ $rc -eq "$code" ] && [ "$lines" -eq 1 ] && grep -q '^mmlock: ' "$TMP/err"; then
+		pass "$name"
+	else
+		fail "$name: exit $rc (want $code), stderr: $(head -c 300 "$TMP/err")"
+	fi
+}
+
+expect "no command" 2 "$MMLOCK"
+expect "unknown command" 2 "$MMLOCK" frobnicate
+expect "bad duration" 2 "$MMLOCK" record -d abc
+expect "bad pid" 2 "$MMLOCK" record -p 12x
+expect "bad min-slice" 2 "$MMLOCK" record --min-slice fast
+expect "bad mode" 2 "$MMLOCK" record --mode magic
+expect "pid and tid together" 2 "$MMLOCK" record -p 1 -t 1
+expect "report of a missing file" 2 "$MMLOCK" report "$TMP/nope.json"
+echo '{"tool": "mmlock", "format": 1, "threads": [' >"$TMP/trunc.json"
+expect "report of a truncated file" 2 "$MMLOCK" report "$TMP/trunc.json"
+echo '{"tool": "other"}' >"$TMP/other.json"
+expect "report of a foreign JSON file" 2 "$MMLOCK" report "$TMP/other.json"
+expect "check of a missing file" 2 "$MMLOCK" check "$TMP/nope.json"
+expect "check with a bad threshold" 2 "$MMLOCK" check -T soon "$TMP/nope.json"
+
+need_bpf record_errors || exit 0
+expect "unknown pid" 2 "$MMLOCK" record -p 999999999 -d 1
+expect "unknown comm" 2 "$MMLOCK" record -c no-such-thread -d 1
+expect "unwritable --json" 2 "$MMLOCK" record -d 1 --json /nonexistent/dir/r.json
+expect "--json is a directory" 2 "$MMLOCK" record -d 1 --json "$TMP"
+expect "unwritable --perfetto" 2 "$MMLOCK" record -d 1 --perfetto /proc/r.pftrace
+expect "missing --btf file" 2 "$MMLOCK" record -d 1 --btf "$TMP/no.btf"
+head -c 4096 /dev/urandom >"$TMP/garbage.btf"
+expect "garbage --btf file" 3 "$MMLOCK" record -d 1 --btf "$TMP/garbage.btf" --json "$TMP/g.json"
+check "garbage --btf leaves no JSON" [ ! -e "$TMP/g.json" ]
+if command -v setpriv >/dev/null; then
+	expect "not root" 3 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$MMLOCK" record -d 1
+else
+	skip "not root: setpriv missing"
+fi
+
+# tracefs not mounted (private mount namespace): mmlock mounts it itself.
+if command -v unshare >/dev/null; then
+	unshare -m sh -c "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null;
+		exec $MMLOCK record -q -d 1 --json $TMP/tfs.json" >"$TMP/tfs.out" 2>&1
+	check "records when tracefs was unmounted" [ -s "$TMP/tfs.json" ]
+fi
+
+# SIGINT / SIGTERM: stop, write the final result, release every BPF object.
+for sig in INT TERM; do
+	"$MMLOCK" record --json "$TMP/sig.json" --perfetto "$TMP/sig.pftrace" -- \
+		"$GCSIM" --gc-threads 2 --duration 30 >"$TMP/sig.out" 2>&1 &
+	pid=$!
+	sleep 2.5
+	kill -$sig $pid
+	wait $pid
+	rc=$?
+	check "SIG$sig: exit 0" [ $rc -eq 0 ]
+	check "SIG$sig: final report printed" grep -q '^TID ' "$TMP/sig.out"
+	check "SIG$sig: JSON complete" python3 -c "import json,sys; r=json.load(open('$TMP/sig.json')); sys.exit(not r['threads'])"
+	check "SIG$sig: trace written" [ -s "$TMP/sig.pftrace" ]
+	check "SIG$sig: no temp files left" [ -z "$(ls "$TMP" | grep '\.tmp')" ]
+	check "SIG$sig: workload stopped" sh -c "! pgrep -x gcsim >/dev/null"
+	check "SIG$sig: BPF programs released" sh -c "! bpftool prog show 2>/dev/null | grep -q contention_"
+	rm -f "$TMP/sig.json" "$TMP/sig.pftrace"
+done
+
+# check / diff on a real recording.
+"$MMLOCK" record -q --json "$TMP/a.json" -- "$GCSIM" --gc-threads 2 --duration 1 >/dev/null 2>&1
+"$MMLOCK" check -T 1ns "$TMP/a.json" >"$TMP/c1" 2>&1
+check "check fails (exit 1) below every stall" [ $? -eq 1 ]
+"$MMLOCK" check -T 600s "$TMP/a.json" >"$TMP/c2" 2>&1
+check "check passes (exit 0) above every stall" [ $? -eq 0 ]
+"$MMLOCK" diff --max-regression 0 "$TMP/a.json" "$TMP/a.json" >"$TMP/d" 2>&1
+check "diff of a recording with itself finds no regression" [ $? -eq 0 ]
+check "diff lists the workload's threads" grep -q HeapTaskDaemon "$TMP/d"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# [record] on this kernel: 4 GC threads doing UFFDIO_MOVE on one VMA.
+# The recording must show anon_vma write waits at uffd_move for those
+# threads, and mmlock's max uffd ioctl latency must agree with the
+# workload's own measurement (its ground truth) within 10% per thread.
+. "$(dirname "$0")/../lib.sh"
+need_bpf record_move || exit 0
+
+"$MMLOCK" record --json "$TMP/r.json" --perfetto "$TMP/r.pftrace" -- \
+	"$GCSIM" --gc-threads 4 --mutators 0 --no-ui --duration 3 --json "$TMP/g.json" \
+	>"$TMP/report.txt" 2>"$TMP/err.txt"
+rc=$?
+check "record exits 0" [ $rc -eq 0 ]
+check "report names anon_vma write at uffd_move" grep -q 'anon_vma write · uffd_move' "$TMP/report.txt"
+check "perfetto trace written" [ -s "$TMP/r.pftrace" ]
+check "no temp files left" [ -z "$(ls "$TMP" | grep tmp)" ]
+
+python3 - "$TMP/r.json" "$TMP/g.json" <<'PY'
+import json, sys
+rec = json.load(open(sys.argv[1])); gt = json.load(open(sys.argv[2]))
+def res(name, ok, why=""):
+    print(("PASS: " if ok else "FAIL: ") + name + ("" if ok else ": " + why))
+threads = {t["tid"]: t for t in rec["threads"]}
+gc = [t for t in gt["threads"] if t["role"] == "gc"]
+res("ground truth has 4 GC threads", len(gc) == 4, str(len(gc)))
+res("every thread is in the recording's target process",
+    all(t["pid"] == gt["pid"] for t in rec["threads"]), "filter leaked")
+for g in gc:
+    t = threads.get(g["tid"])
+    if not t:
+        res("thread %s recorded" % g["name"], False, "tid %d missing" % g["tid"]); continue
+    res("thread %s keeps its name" % g["name"], t["comm"] == g["name"], t["comm"])
+    res("thread %s marked exited" % g["name"], t["exited"], "exited flag not set")
+    av = [h for h in t["hists"] if h["kind"] == "lock" and h["class"] == "anon_vma_write" and h["site"] == "uffd_move"]
+    res("%s has anon_vma write waits at uffd_move" % g["name"], av and av[0]["count"] > 0,
+        "classes seen: %s" % sorted({(h["kind"], h.get("class", h.get("command")), h["site"]) for h in t["hists"]}))
+    io = [h for h in t["hists"] if h["kind"] == "ioctl" and h["command"] == "UFFDIO_MOVE"]
+    want = g["ioctls"]["UFFDIO_MOVE"]
+    if not io:
+        res("%s has UFFDIO_MOVE latency" % g["name"], False, "none"); continue
+    io = io[0]
+    res("%s ioctl count matches workload" % g["name"], io["count"] == want["count"],
+        "mmlock %d, workload %d" % (io["count"], want["count"]))
+    err = abs(io["max_ns"] - want["max_ns"]) / want["max_ns"]
+    res("%s max ioctl latency within 10%% of workload's" % g["name"], err <= 0.10,
+        "mmlock %.3f ms, workload %.3f ms (%.1f%%)" % (io["max_ns"] / 1e6, want["max_ns"] / 1e6, err * 100))
+    res("%s percentiles ordered" % g["name"], io["p50_ns"] <= io["p90_ns"] <= io["p99_ns"] <= io["max_ns"], str(io))
+    hsum = sum(b[2] for b in io["hist"])
+    res("%s histogram sums to count" % g["name"], hsum == io["count"], "%d vs %d" % (hsum, io["count"]))
+c = rec["counters"]
+res("drop counters are reported", "ringbuf_drop" in c and "hist_map_full" in c, str(c))
+res("probes report their mechanism", all(p["mechanism"] != "none" for p in rec["probes"]),
+    str([(p["name"], p["mechanism"], p["refused"]) for p in rec["probes"]]))
+ev = [e for e in rec["events"] if e["dur_ns"] < rec["min_slice_ns"]]
+res("events respect --min-slice", not ev, "%d shorter events" % len(ev))
+PY
+
+# A saved recording prints the same report again.
+"$MMLOCK" report "$TMP/r.json" >"$TMP/report2.txt" 2>&1
+check "report from JSON exits 0" [ $? -eq 0 ]
+check "report from JSON shows the same threads" \
+	diff <(grep -E '^[0-9]+ ' "$TMP/report.txt" | sort) <(grep -E '^[0-9]+ ' "$TMP/report2.txt" | sort)
