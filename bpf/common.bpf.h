@@ -8,6 +8,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "maps.bpf.h"
+#include "hist_slot.h"
 
 /* sched.h task states; TASK_NOLOAD marks TASK_IDLE sleepers (not D-state). */
 #define TASK_UNINTERRUPTIBLE	0x0002
@@ -75,24 +76,6 @@ static __always_inline bool want_task(struct task_struct *t, __u32 *tid)
 	return want(t, BPF_CORE_READ(t, tgid), pid);
 }
 
-/* Slot of the log2 x 4 histogram; same math as src/hist.c (checked by a test). */
-static __always_inline __u32 hist_slot(__u64 v)
-{
-	__u32 m = 0, slot;
-	__u64 x = v;
-
-	if (v < HIST_SUB)
-		return v;
-	if (x >> 32) { m += 32; x >>= 32; }
-	if (x >> 16) { m += 16; x >>= 16; }
-	if (x >> 8) { m += 8; x >>= 8; }
-	if (x >> 4) { m += 4; x >>= 4; }
-	if (x >> 2) { m += 2; x >>= 2; }
-	if (x >> 1) { m += 1; }
-	slot = (m - 1) * HIST_SUB + ((v >> (m - HIST_SUB_BITS)) & (HIST_SUB - 1));
-	return slot < HIST_SLOTS ? slot : HIST_SLOTS - 1;
-}
-
 static __always_inline void note_thread(__u32 tid, struct task_struct *t)
 {
 	struct mm_thread ti = {};
@@ -144,7 +127,7 @@ static __always_inline void hist_add(struct task_struct *t, __u32 tid, __u8 kind
 	if (aux)
 		__sync_fetch_and_add(&h->aux_ns, aux);
 	atomic_max(&h->max_ns, dur);
-	slot = hist_slot(dur);
+	slot = mm_hist_slot(dur);
 	if (slot < HIST_SLOTS)
 		__sync_fetch_and_add(&h->slots[slot], 1);
 }

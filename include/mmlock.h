@@ -7,6 +7,10 @@
 #ifndef MMLOCK_H
 #define MMLOCK_H
 
+#ifndef __VMLINUX_H__	/* userspace; BPF gets the types from vmlinux.h */
+#include <linux/types.h>
+#endif
+
 #define MMLOCK_COMM_LEN		16
 #define MMLOCK_STACK_DEPTH	32	/* frames kept per kernel stack */
 #define MMLOCK_MAX_MARKERS	64	/* marker functions resolved from kallsyms */

@@ -1,16 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Bucket math of the log2 x 4 latency histogram (layout: include/mmlock.h). */
+#include "hist_slot.h"
 #include "recording.h"
 
 unsigned int hist_slot(__u64 v)
 {
-	unsigned int m, slot;
-
-	if (v < HIST_SUB)
-		return v;
-	m = 63 - __builtin_clzll(v);
-	slot = (m - 1) * HIST_SUB + ((v >> (m - HIST_SUB_BITS)) & (HIST_SUB - 1));
-	return slot < HIST_SLOTS ? slot : HIST_SLOTS - 1;
+	return mm_hist_slot(v);
 }
 
 __u64 hist_slot_lo(unsigned int slot)
