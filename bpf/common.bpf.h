@@ -76,6 +76,23 @@ static __always_inline bool want_task(struct task_struct *t, __u32 *tid)
 	return want(t, BPF_CORE_READ(t, tgid), pid);
 }
 
+/*
+ * The heavy helpers are global BPF functions (bpf/helpers.bpf.c): the
+ * verifier checks each once instead of once per inlined call site, which
+ * keeps sched_switch under the complexity limit. Their arguments must be
+ * scalars: kind/class/site are packed by KCS.
+ */
+#define KCS(kind, cls, site) ((__u32)(kind) | (__u32)(cls) << 8 | (__u32)(site) << 16)
+#define KCS_KIND(v) ((v) & 0xff)
+#define KCS_CLS(v) (((v) >> 8) & 0xff)
+#define KCS_SITE(v) (((v) >> 16) & 0xff)
+/* mm_classify_scratch() result: stack id in bits 0-22, class 23-26, site 27-30. */
+#define CLASSIFIED(id, cls, site) ((int)((id) & 0x7fffff) | (cls) << 23 | (site) << 27)
+
+extern int mm_hist_add(__u32 tid, __u32 kcs, __u64 dur, __u64 aux);
+extern int mm_stack_add(__u32 tid, int stack_id, __u32 kcs, __u64 dur);
+extern int mm_classify_scratch(long nbytes, __u32 kcs);
+
 static __always_inline void note_thread(__u32 tid, struct task_struct *t)
 {
 	struct mm_thread ti = {};
@@ -87,116 +104,18 @@ static __always_inline void note_thread(__u32 tid, struct task_struct *t)
 		count(CNT_THREAD_FULL);
 }
 
-static __always_inline void atomic_max(__u64 *p, __u64 v)
-{
-	__u64 old = *p;
-
-	/* Bounded CAS loop: another CPU may update the same key (rare). */
-	for (int i = 0; i < 4 && v > old; i++) {
-		__u64 seen = __sync_val_compare_and_swap(p, old, v);
-
-		if (seen == old)
-			break;
-		old = seen;
-	}
-}
-
 static __always_inline void hist_add(struct task_struct *t, __u32 tid, __u8 kind, __u8 cls,
 				     __u8 site, __u64 dur, __u64 aux)
 {
-	struct hist_key key = { .tid = tid, .kind = kind, .cls = cls, .site = site };
-	static const struct hist zero;
-	struct hist *h;
-	__u32 slot;
-
-	h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		if (bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST) == -E2BIG) {
-			count(CNT_HIST_FULL);
-			return;
-		}
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h) {
-			count(CNT_HIST_FULL);
-			return;
-		}
+	if (mm_hist_add(tid, KCS(kind, cls, site), dur, aux) > 0)
 		note_thread(tid, t);
-	}
-	__sync_fetch_and_add(&h->count, 1);
-	__sync_fetch_and_add(&h->total_ns, dur);
-	if (aux)
-		__sync_fetch_and_add(&h->aux_ns, aux);
-	atomic_max(&h->max_ns, dur);
-	slot = mm_hist_slot(dur);
-	if (slot < HIST_SLOTS)
-		__sync_fetch_and_add(&h->slots[slot], 1);
 }
 
-/* Binary search of the sorted marker table; NULL if ip is in no marker. */
-static __always_inline struct marker *marker_of(__u64 ip)
+static __always_inline void stack_add(__u32 tid, __s32 stack_id, __u8 kind, __u8 cls,
+				      __u8 site, __u64 dur)
 {
-	__u32 lo = 0, hi = nr_markers;
-
-	for (int i = 0; i < 7 && lo < hi; i++) {	/* 2^7 > MMLOCK_MAX_MARKERS */
-		__u32 mid = (lo + hi) / 2;
-		struct marker *m = bpf_map_lookup_elem(&markers, &mid);
-
-		if (!m)
-			return NULL;
-		if (ip < m->start)
-			hi = mid;
-		else if (ip >= m->end)
-			lo = mid + 1;
-		else
-			return m;
-	}
-	return NULL;
-}
-
-/*
- * Classify a captured stack: the innermost marker with a site names the
- * site, the innermost marker with a class refines a generic class. Returns
- * our own stack id (a hash of the frames, stored in `stacks`), or -1.
- */
-static __always_inline __s32 classify_stack(__u64 *ips, long nbytes, __u8 *cls, __u8 *site)
-{
-	__u32 n = nbytes > 0 ? nbytes / 8 : 0, hash = 2166136261u;
-	bool site_set = *site != SITE_OTHER, cls_set = false;
-	__s32 id;
-
-	if (!n)
-		return -1;
-	if (*cls != CLASS_OTHER && *cls != CLASS_IO && *cls != CLASS_RWSEM_WRITE &&
-	    *cls != CLASS_RWSEM_READ)
-		cls_set = true;
-	for (__u32 i = 0; i < MMLOCK_STACK_DEPTH; i++) {
-		struct marker *m;
-
-		if (i >= n)
-			break;
-		hash = (hash ^ (__u32)ips[i]) * 16777619u;
-		hash = (hash ^ (__u32)(ips[i] >> 32)) * 16777619u;
-		if (site_set && cls_set)
-			continue;
-		m = marker_of(ips[i]);
-		if (!m)
-			continue;
-		if (!site_set && m->site != SITE_OTHER) {
-			*site = m->site;
-			site_set = true;
-		}
-		if (!cls_set && m->cls != CLASS_OTHER) {
-			*cls = m->cls;
-			cls_set = true;
-		}
-	}
-	id = hash & 0x7fffffff;
-	if (bpf_map_update_elem(&stacks, &id, ips, BPF_NOEXIST) == -E2BIG &&
-	    !bpf_map_lookup_elem(&stacks, &id)) {
-		count(CNT_STACK_FULL);
-		return -1;
-	}
-	return id;
+	if (stack_id >= 0)
+		mm_stack_add(tid, stack_id, KCS(kind, cls, site), dur);
 }
 
 static __always_inline __u64 *stack_buf(void)
@@ -204,6 +123,18 @@ static __always_inline __u64 *stack_buf(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&stack_scratch, &zero);
+}
+
+/* Classify the stack in the per-CPU scratch buffer; refines *cls / *site. */
+static __always_inline __s32 classify_scratch(long nbytes, __u8 *cls, __u8 *site)
+{
+	int r = mm_classify_scratch(nbytes, KCS(0, *cls, *site));
+
+	if (r < 0)
+		return -1;
+	*cls = (r >> 23) & 0xf;
+	*site = (r >> 27) & 0xf;
+	return r & 0x7fffff;
 }
 
 /* Stack of the current task (the waiter, still inside the wait). */
@@ -219,32 +150,7 @@ static __always_inline __s32 current_stack(void *ctx, __u8 *cls, __u8 *site)
 		count(CNT_STACK_FAIL);
 		return -1;
 	}
-	return classify_stack(ips, n, cls, site);
-}
-
-static __always_inline void stack_add(__u32 tid, __s32 stack_id, __u8 kind, __u8 cls,
-				      __u8 site, __u64 dur)
-{
-	struct stack_key key = { .tid = tid, .stack_id = stack_id, .kind = kind,
-				 .cls = cls, .site = site };
-	static const struct stack_val zero;
-	struct stack_val *v;
-
-	if (stack_id < 0)
-		return;
-	v = bpf_map_lookup_elem(&stack_aggs, &key);
-	if (!v) {
-		if (bpf_map_update_elem(&stack_aggs, &key, &zero, BPF_NOEXIST) == -E2BIG) {
-			count(CNT_STACK_FULL);
-			return;
-		}
-		v = bpf_map_lookup_elem(&stack_aggs, &key);
-		if (!v)
-			return;
-	}
-	__sync_fetch_and_add(&v->count, 1);
-	__sync_fetch_and_add(&v->total_ns, dur);
-	atomic_max(&v->max_ns, dur);
+	return classify_scratch(n, cls, site);
 }
 
 /* Reserve an event for the ring buffer if this one is long enough; NULL if not. */
@@ -268,27 +174,11 @@ static __always_inline void event_submit(struct mm_event *e)
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
-/* Site implied by an in-flight uffd ioctl of this thread (no stack needed). */
-static __always_inline __u8 uffd_site(__u32 cmd_nr)
-{
-	switch (cmd_nr) {
-	case UFFD_CMD_MOVE:
-		return SITE_UFFD_MOVE;
-	case UFFD_CMD_COPY:
-	case UFFD_CMD_ZEROPAGE:
-	case UFFD_CMD_CONTINUE:
-	case UFFD_CMD_POISON:
-		return SITE_UFFD_COPY;
-	default:
-		return SITE_UFFD_OTHER;
-	}
-}
-
 static __always_inline __u8 context_site(__u32 tid)
 {
 	struct inflight *in = bpf_map_lookup_elem(&ioctls, &tid);
 
-	return in ? uffd_site(in->cmd & 0xff) : SITE_OTHER;
+	return in && in->state == IOCTL_IN_KERNEL ? mm_uffd_site(in->cmd & 0xff) : SITE_OTHER;
 }
 
 #endif /* MMLOCK_COMMON_BPF_H */

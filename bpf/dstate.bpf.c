@@ -12,20 +12,17 @@
  * stack at switch-in (tp_btf only: bpf_get_task_stack needs a typed task)
  * and are also counted as lock waits of that class, out .. in.
  */
-#include "common.bpf.h"
+#include "uffd.bpf.h"
 
-static __always_inline void switch_out(struct task_struct *prev, unsigned int prev_state,
-				       bool preempt)
+static __always_inline void switch_out(struct task_struct *prev, __u32 tid,
+				       unsigned int prev_state, bool preempt, __u64 now)
 {
 	struct wait_state *ws;
 	struct dstate ds = {};
-	__u32 tid;
 
 	if (preempt || !(prev_state & TASK_UNINTERRUPTIBLE) || (prev_state & TASK_NOLOAD))
 		return;
-	if (!want_task(prev, &tid))
-		return;
-	ds.ts = bpf_ktime_get_boot_ns();
+	ds.ts = now;
 	ds.cls = CLASS_IO;
 	ws = bpf_map_lookup_elem(&waits, &tid);
 	if (ws && ws->depth > 0 && ws->depth <= WAIT_DEPTH) {
@@ -37,21 +34,19 @@ static __always_inline void switch_out(struct task_struct *prev, unsigned int pr
 		count(CNT_DSTATE_FULL);
 }
 
-static __always_inline void switch_in(void *ctx, struct task_struct *next, bool typed)
+static __always_inline void switch_in(void *ctx, struct task_struct *next, __u32 tid,
+				      bool typed, __u64 now)
 {
 	struct dstate *ds;
 	struct mm_event *e;
-	__u64 now, wake, blocked, runq;
-	__u32 tid, pid;
+	__u64 wake, blocked, runq;
 	__s32 stack_id = -1;
 	__u8 cls, site;
+	__u32 pid;
 
-	if (!want_task(next, &tid))
-		return;
 	ds = bpf_map_lookup_elem(&dstates, &tid);
 	if (!ds)
 		return;
-	now = bpf_ktime_get_boot_ns();
 	wake = ds->wake_ts && ds->wake_ts <= now ? ds->wake_ts : now;
 	blocked = wake > ds->ts ? wake - ds->ts : 0;
 	runq = now - wake;
@@ -64,7 +59,7 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, bool 
 		if (ips) {
 			n = bpf_get_task_stack(next, ips, MMLOCK_STACK_DEPTH * sizeof(__u64), 0);
 			if (n > 0)
-				stack_id = classify_stack(ips, n, &cls, &site);
+				stack_id = classify_scratch(n, &cls, &site);
 			else
 				count(CNT_STACK_FAIL);
 		}
@@ -110,12 +105,29 @@ static __always_inline void wakeup(struct task_struct *p)
 	}
 }
 
+static __always_inline void on_switch(void *ctx, bool preempt, struct task_struct *prev,
+				      struct task_struct *next, unsigned int prev_state, bool typed)
+{
+	__u32 ptid, ntid;
+	__u64 now;
+
+	if (want_task(prev, &ptid)) {
+		now = bpf_ktime_get_boot_ns();
+		ioctl_switch_out(prev, ptid, preempt ? 0 : prev_state, now);
+		switch_out(prev, ptid, prev_state, preempt, now);
+	}
+	if (want_task(next, &ntid)) {
+		now = bpf_ktime_get_boot_ns();
+		ioctl_switch_in(next, ntid, now);
+		switch_in(ctx, next, ntid, typed, now);
+	}
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
-	switch_out(prev, prev_state, preempt);
-	switch_in(ctx, next, true);
+	on_switch(ctx, preempt, prev, next, prev_state, true);
 	return 0;
 }
 
@@ -123,8 +135,7 @@ SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
-	switch_out(prev, prev_state, preempt);
-	switch_in(ctx, next, false);
+	on_switch(ctx, preempt, prev, next, prev_state, false);
 	return 0;
 }
 

@@ -126,14 +126,7 @@ GLOBAL struct {
 	__type(value, struct dstate);
 } dstates SEC(".maps");
 
-/* A uffd ioctl in progress: tid -> entry. Gives cheap site attribution too. */
-struct inflight {
-	__u64 ts;
-	__u64 len;
-	__u32 cmd;
-	__u32 pad;
-};
-
+/* A uffd ioctl in progress (struct inflight in mmlock.h). */
 GLOBAL struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);

@@ -4,7 +4,7 @@
  * commands of type 0xAA (UFFDIO_*). The in-flight entry also tells the lock
  * and D-state programs which uffd operation the thread is in (their site).
  */
-#include "common.bpf.h"
+#include "uffd.bpf.h"
 
 static __always_inline __u64 uffd_len(__u32 nr, unsigned long arg)
 {
@@ -29,62 +29,82 @@ static __always_inline __u64 uffd_len(__u32 nr, unsigned long arg)
 	return len;
 }
 
-SEC("tracepoint/syscalls/sys_enter_ioctl")
-int uffd_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int ioctl_enter(__u32 cmd, unsigned long arg)
 {
-	__u32 cmd = (__u32)ctx->args[1], tid;
-	struct inflight in = {};
+	struct inflight in = {}, *prev;
+	__u32 tid;
 
 	if (((cmd >> 8) & 0xff) != UFFD_IOCTL_TYPE)
 		return 0;
 	if (!want_current())
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
+	/* The previous ioctl returned to user space without a switch. */
+	prev = bpf_map_lookup_elem(&ioctls, &tid);
+	if (prev && prev->state == IOCTL_EXITED)
+		ioctl_finish((struct task_struct *)bpf_get_current_task(), tid, prev, prev->exit_ts);
 	in.cmd = cmd;
-	in.len = uffd_len(cmd & 0xff, ctx->args[2]);
+	in.len = uffd_len(cmd & 0xff, arg);
+	in.state = IOCTL_IN_KERNEL;
 	in.ts = bpf_ktime_get_boot_ns();
 	if (bpf_map_update_elem(&ioctls, &tid, &in, BPF_ANY))
 		count(CNT_IOCTL_FULL);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_ioctl")
-int uffd_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int ioctl_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight *in;
-	struct mm_event *e;
-	__u64 dur;
-	__u8 nr;
-	long ret;
 
 	in = bpf_map_lookup_elem(&ioctls, &tid);
-	if (!in)
+	if (!in || in->state != IOCTL_IN_KERNEL)
 		return 0;
-	dur = bpf_ktime_get_boot_ns() - in->ts;
-	ret = ctx->ret;
-	nr = in->cmd & 0xff;
-	hist_add((struct task_struct *)bpf_get_current_task(), tid, KIND_IOCTL, nr,
-		 uffd_site(nr), dur, ret < 0 ? 1 : 0);
-	e = event_reserve(dur);
-	if (e) {
-		e->ts_ns = in->ts;
-		e->dur_ns = dur;
-		e->addr = 0;
-		e->aux_ns = in->len;
-		e->pid = bpf_get_current_pid_tgid() >> 32;
-		e->tid = tid;
-		e->flags = in->cmd;
-		e->stack_id = -1;
-		e->ret = ret;
-		e->other_tid = 0;
-		e->kind = KIND_IOCTL;
-		e->cls = nr;
-		e->site = uffd_site(nr);
-		e->pad = 0;
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
-		event_submit(e);
-	}
-	bpf_map_delete_elem(&ioctls, &tid);
+	/* Ended by the next switch-out, the next uffd ioctl, or userspace at the end. */
+	in->exit_ts = bpf_ktime_get_boot_ns();
+	in->ret = ret;
+	in->state = IOCTL_EXITED;
 	return 0;
+}
+
+/*
+ * Preferred: raw_syscalls through tp_btf. A direct call, no perf buffer, and
+ * not skipped while another CPU-local BPF user holds bpf_prog_active (the
+ * perf-based syscall tracepoints below are, e.g. while mmlock itself reads
+ * a map). It runs for every syscall: the syscall number is tested first.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define NR_IOCTL 16
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_IOCTL 29
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#endif
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(uffd_ioctl_enter_btf, struct pt_regs *regs, long id)
+{
+	if (id != NR_IOCTL)
+		return 0;
+	return ioctl_enter(PT_REGS_PARM2_CORE_SYSCALL(regs), PT_REGS_PARM3_CORE_SYSCALL(regs));
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(uffd_ioctl_exit_btf, struct pt_regs *regs, long ret)
+{
+	if (SYSCALL_NR(regs) != NR_IOCTL)
+		return 0;
+	return ioctl_exit(ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_ioctl")
+int uffd_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return ioctl_enter(ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_ioctl")
+int uffd_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return ioctl_exit(ctx->ret);
 }

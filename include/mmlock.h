@@ -71,6 +71,22 @@ enum uffd_cmd {
 };
 #define UFFD_IOCTL_TYPE		0xAA
 
+/* Site implied by a uffd ioctl command (the thread is inside it). */
+static inline __u8 mm_uffd_site(__u32 cmd_nr)
+{
+	switch (cmd_nr) {
+	case UFFD_CMD_MOVE:
+		return SITE_UFFD_MOVE;
+	case UFFD_CMD_COPY:
+	case UFFD_CMD_ZEROPAGE:
+	case UFFD_CMD_CONTINUE:
+	case UFFD_CMD_POISON:
+		return SITE_UFFD_COPY;
+	default:
+		return SITE_UFFD_OTHER;
+	}
+}
+
 /* lock:contention_begin flags (include/trace/events/lock.h). */
 #define LCB_F_SPIN	(1U << 0)
 #define LCB_F_READ	(1U << 1)
@@ -149,6 +165,27 @@ struct mm_event {
 	char comm[MMLOCK_COMM_LEN];
 };
 
+/*
+ * A uffd ioctl in progress: tid -> entry. Gives cheap site attribution too.
+ * It ends when the thread is back in user space, not at sys_exit: a thread
+ * rescheduled on its way out (exit_to_user_mode) waits there too, and an
+ * application's own timing sees that wait.
+ */
+enum inflight_state {
+	IOCTL_IN_KERNEL,	/* between sys_enter and sys_exit */
+	IOCTL_EXITED,		/* past sys_exit: done unless rescheduled right away */
+	IOCTL_RESCHEDULED,	/* switched out on the return path: done at switch-in */
+};
+
+struct inflight {
+	__u64 ts;
+	__u64 len;
+	__u64 exit_ts;
+	__s64 ret;
+	__u32 cmd;
+	__u32 state;
+};
+
 /* A marker function [start, end) resolved from kallsyms, sorted by start. */
 struct marker {
 	__u64 start;
@@ -170,6 +207,7 @@ enum mm_counter {
 	CNT_THREAD_FULL,	/* thread map full */
 	CNT_DSTATE_FULL,	/* D-state map full */
 	CNT_IOCTL_FULL,		/* in-flight ioctl map full */
+	CNT_PROG_MISSES,	/* runs the kernel skipped (recursion), from prog info */
 	NR_COUNTERS,
 };
 

@@ -157,6 +157,54 @@ static void fill_stacks(int fd, struct recording *rec, struct stack_cache *sc, s
 	}
 }
 
+/*
+ * uffd ioctls that returned to user space but were not yet ended in the
+ * kernel (that happens at the thread's next switch-out or uffd ioctl).
+ */
+static void flush_ioctls(int fd, struct recording *rec)
+{
+	__u32 key, next, *prev = NULL;
+	struct inflight in;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct rec_thread *t;
+		struct rec_hist *h;
+		__u64 dur;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &in) || in.state == IOCTL_IN_KERNEL)
+			continue;
+		t = recording_thread(rec, key);
+		h = t ? thread_hist(t, KIND_IOCTL, in.cmd & 0xff, mm_uffd_site(in.cmd & 0xff)) : NULL;
+		if (!h)
+			return;
+		dur = in.exit_ts - in.ts;
+		h->count++;
+		h->total_ns += dur;
+		h->aux_ns += in.ret < 0;
+		if (dur > h->max_ns)
+			h->max_ns = dur;
+		h->slots[hist_slot(dur)]++;
+	}
+}
+
+/* Runs the kernel skipped because another BPF program was active on the CPU. */
+static __u64 prog_misses(struct mmlock_bpf *skel)
+{
+	struct bpf_program *p;
+	__u64 misses = 0;
+
+	bpf_object__for_each_program(p, skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_program__fd(p) >= 0 && !bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			misses += info.recursion_misses;
+	}
+	return misses;
+}
+
 int collect_maps(struct mmlock_bpf *skel, struct recording *rec, struct stack_cache *sc,
 		 size_t stacks_per_thread)
 {
@@ -182,10 +230,12 @@ int collect_maps(struct mmlock_bpf *skel, struct recording *rec, struct stack_ca
 		h->aux_ns = val.aux_ns;
 		memcpy(h->slots, val.slots, sizeof(h->slots));
 	}
+	flush_ioctls(bpf_map__fd(skel->maps.ioctls), rec);
 	fill_names(bpf_map__fd(skel->maps.threads), rec);
 	fill_stacks(bpf_map__fd(skel->maps.stack_aggs), rec, sc, stacks_per_thread);
 	for (int i = 0; i < NR_COUNTERS; i++)
 		rec->counters[i] = skel->bss->counters[i];
+	rec->counters[CNT_PROG_MISSES] = prog_misses(skel);
 	return 0;
 }
 

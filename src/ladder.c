@@ -15,8 +15,8 @@ static const struct ladder_probe probe_table[] = {
 	{ "contention_end", { "contention_end_btf", "contention_end_raw" } },
 	{ "sched_switch", { "sched_switch_btf", "sched_switch_raw" } },
 	{ "sched_wakeup", { "sched_wakeup_btf", "sched_wakeup_raw" } },
-	{ "uffd_ioctl_enter", { "uffd_ioctl_enter" } },
-	{ "uffd_ioctl_exit", { "uffd_ioctl_exit" } },
+	{ "uffd_ioctl_enter", { "uffd_ioctl_enter_btf", "uffd_ioctl_enter" } },
+	{ "uffd_ioctl_exit", { "uffd_ioctl_exit_btf", "uffd_ioctl_exit" } },
 };
 #define NR_PROBES (sizeof(probe_table) / sizeof(probe_table[0]))
 
@@ -68,8 +68,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	char buf[512];
 	const char *p;
+	va_list ap2;
 
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_copy(ap2, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap2);
+	va_end(ap2);
 	if (level == LIBBPF_WARN) {
 		if ((p = strstr(buf, "prog '"))) {
 			const char *q = strchr(p + 6, '\'');
@@ -83,7 +86,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 		last_warn[strcspn(last_warn, "\n")] = 0;
 	}
 	if (verbose > 1 || (verbose && level == LIBBPF_WARN))
-		fprintf(stderr, "libbpf: %s", buf);
+		vfprintf(stderr, fmt, ap);	/* whole: verifier logs are long */
 	return 0;
 }
 

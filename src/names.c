@@ -64,6 +64,7 @@ static const char *const counter_names[NR_COUNTERS] = {
 	[CNT_THREAD_FULL] = "thread_map_full",
 	[CNT_DSTATE_FULL] = "dstate_map_full",
 	[CNT_IOCTL_FULL] = "ioctl_map_full",
+	[CNT_PROG_MISSES] = "bpf_prog_misses",
 };
 
 static const struct {

@@ -13,6 +13,9 @@
  * Every sequence has monotonic timestamps; no interning is used, so packets
  * never depend on incremental state.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* O_TMPFILE, mkostemp, asprintf */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -976,12 +979,49 @@ static int cmp_rec(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/*
+ * In-place heapsort of the mapped spool: no scratch memory (glibc's qsort
+ * may malloc a copy of the whole array), so a long recording costs page
+ * cache, not anonymous memory. The order is total (seq is unique).
+ */
+static void sift_down(struct pf_rec *a, size_t i, size_t n)
+{
+	struct pf_rec tmp;
+	size_t k;
+
+	while ((k = 2 * i + 1) < n) {
+		if (k + 1 < n && cmp_rec(&a[k], &a[k + 1]) < 0)
+			k++;
+		if (cmp_rec(&a[i], &a[k]) >= 0)
+			return;
+		tmp = a[i];
+		a[i] = a[k];
+		a[k] = tmp;
+		i = k;
+	}
+}
+
+static void sort_recs(struct pf_rec *a, size_t n)
+{
+	struct pf_rec tmp;
+
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(a, i, n);
+	while (n > 1) {
+		n--;
+		tmp = a[0];
+		a[0] = a[n];
+		a[n] = tmp;
+		sift_down(a, 0, n);
+	}
+}
+
 static int write_slices(struct pf_writer *w, struct pf_rec *recs, const char *frames)
 {
 	struct slice_ctx c = { .w = w, .frames = frames, .frames_len = w->frames_len };
 	int ret = 0;
 
-	qsort(recs, w->nrec, sizeof(*recs), cmp_rec);
+	sort_recs(recs, w->nrec);
 	for (__u64 i = 0; i < w->nrec && !w->err; i++) {
 		const struct pf_rec *r = &recs[i];
 		struct pf_thread *t;
@@ -1400,19 +1440,24 @@ fail:
 
 /* ---- whole recording ---- */
 
-static int cmp_tid_idx(const void *a, const void *b, void *arg)
-{
-	const struct rec_thread *t = arg;
-	__u32 x = t[*(const size_t *)a].tid, y = t[*(const size_t *)b].tid;
+struct tid_idx {
+	__u32 tid;
+	size_t i;
+};
 
-	return (x > y) - (x < y);
+static int cmp_tid_idx(const void *a, const void *b)
+{
+	const struct tid_idx *x = a, *y = b;
+
+	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
 int perfetto_write_recording(const struct recording *rec, const char *path,
 			     char *err, size_t errlen)
 {
 	struct pf_writer *w = pf_open(path, rec, err, errlen);
-	size_t *idx = NULL, i;
+	struct tid_idx *idx = NULL;
+	size_t i;
 	int ret = 0;
 
 	if (!w)
@@ -1425,27 +1470,17 @@ int perfetto_write_recording(const struct recording *rec, const char *path,
 			return -ENOMEM;
 		}
 		for (i = 0; i < rec->nthreads; i++)
-			idx[i] = i;
-		qsort_r(idx, rec->nthreads, sizeof(*idx), cmp_tid_idx, rec->threads);
+			idx[i] = (struct tid_idx){ .tid = rec->threads[i].tid, .i = i };
+		qsort(idx, rec->nthreads, sizeof(*idx), cmp_tid_idx);
 	}
 	for (i = 0; i < rec->nevents && !ret; i++) {
 		const struct rec_event *ev = &rec->events[i];
-		const struct rec_thread *t = NULL;
-		size_t lo = 0, hi = rec->nthreads;
+		struct tid_idx key = { .tid = ev->tid }, *hit = NULL;
+		const struct rec_thread *t;
 
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			__u32 tid = rec->threads[idx[mid]].tid;
-
-			if (tid == ev->tid) {
-				t = &rec->threads[idx[mid]];
-				break;
-			}
-			if (tid < ev->tid)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		if (idx)
+			hit = bsearch(&key, idx, rec->nthreads, sizeof(*idx), cmp_tid_idx);
+		t = hit ? &rec->threads[hit->i] : NULL;
 		ret = pf_event(w, ev, t ? t->comm : "", t ? t->pcomm : "");
 	}
 	free(idx);

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Global BPF functions shared by the programs (declared in common.bpf.h):
+ * histogram and stack aggregation, and stack classification by marker
+ * functions. Verified once each, whatever the number of callers.
+ */
+#include "common.bpf.h"
+#include "hist_slot.h"
+
+static __always_inline void atomic_max(__u64 *p, __u64 v)
+{
+	__u64 old = *p;
+
+	/* Bounded CAS loop: another CPU may update the same key (rare). */
+	for (int i = 0; i < 4 && v > old; i++) {
+		__u64 seen = __sync_val_compare_and_swap(p, old, v);
+
+		if (seen == old)
+			break;
+		old = seen;
+	}
+}
+
+/* Returns 1 if the histogram was created (the caller records the thread's names). */
+__noinline int mm_hist_add(__u32 tid, __u32 kcs, __u64 dur, __u64 aux)
+{
+	struct hist_key key = { .tid = tid, .kind = KCS_KIND(kcs), .cls = KCS_CLS(kcs),
+				.site = KCS_SITE(kcs) };
+	static const struct hist zero;
+	struct hist *h;
+	int created = 0;
+	__u32 slot;
+
+	h = bpf_map_lookup_elem(&hists, &key);
+	if (!h) {
+		if (bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST) == -E2BIG) {
+			count(CNT_HIST_FULL);
+			return 0;
+		}
+		h = bpf_map_lookup_elem(&hists, &key);
+		if (!h) {
+			count(CNT_HIST_FULL);
+			return 0;
+		}
+		created = 1;
+	}
+	__sync_fetch_and_add(&h->count, 1);
+	__sync_fetch_and_add(&h->total_ns, dur);
+	if (aux)
+		__sync_fetch_and_add(&h->aux_ns, aux);
+	atomic_max(&h->max_ns, dur);
+	slot = mm_hist_slot(dur);
+	if (slot < HIST_SLOTS)
+		__sync_fetch_and_add(&h->slots[slot], 1);
+	return created;
+}
+
+__noinline int mm_stack_add(__u32 tid, int stack_id, __u32 kcs, __u64 dur)
+{
+	struct stack_key key = { .tid = tid, .stack_id = stack_id, .kind = KCS_KIND(kcs),
+				 .cls = KCS_CLS(kcs), .site = KCS_SITE(kcs) };
+	static const struct stack_val zero;
+	struct stack_val *v;
+
+	v = bpf_map_lookup_elem(&stack_aggs, &key);
+	if (!v) {
+		if (bpf_map_update_elem(&stack_aggs, &key, &zero, BPF_NOEXIST) == -E2BIG) {
+			count(CNT_STACK_FULL);
+			return 0;
+		}
+		v = bpf_map_lookup_elem(&stack_aggs, &key);
+		if (!v)
+			return 0;
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->total_ns, dur);
+	atomic_max(&v->max_ns, dur);
+	return 0;
+}
+
+/* Binary search of the sorted marker table; NULL if ip is in no marker. */
+static __always_inline struct marker *marker_of(__u64 ip)
+{
+	__u32 lo = 0, hi = nr_markers;
+
+	for (int i = 0; i < 7 && lo < hi; i++) {	/* 2^7 > MMLOCK_MAX_MARKERS */
+		__u32 mid = (lo + hi) / 2;
+		struct marker *m = bpf_map_lookup_elem(&markers, &mid);
+
+		if (!m)
+			return NULL;
+		if (ip < m->start)
+			hi = mid;
+		else if (ip >= m->end)
+			lo = mid + 1;
+		else
+			return m;
+	}
+	return NULL;
+}
+
+/*
+ * Classify the stack in the per-CPU scratch buffer: the innermost marker
+ * with a site names the site, the innermost marker with a class refines a
+ * generic class. The stack is stored under our own id (a hash of the
+ * frames). Returns CLASSIFIED(id, cls, site), or -1.
+ */
+__noinline int mm_classify_scratch(long nbytes, __u32 kcs)
+{
+	__u32 n = nbytes > 0 ? (__u64)nbytes / 8 : 0, hash = 2166136261u, zero = 0, id;
+	__u8 cls = KCS_CLS(kcs), site = KCS_SITE(kcs);
+	bool site_set = site != SITE_OTHER, cls_set;
+	__u64 *ips;
+
+	ips = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!ips || !n)
+		return -1;
+	cls_set = cls != CLASS_OTHER && cls != CLASS_IO && cls != CLASS_RWSEM_WRITE &&
+		  cls != CLASS_RWSEM_READ;
+	for (__u32 i = 0; i < MMLOCK_STACK_DEPTH; i++) {
+		struct marker *m;
+
+		if (i >= n)
+			break;
+		hash = (hash ^ (__u32)ips[i]) * 16777619u;
+		hash = (hash ^ (__u32)(ips[i] >> 32)) * 16777619u;
+		if (site_set && cls_set)
+			continue;
+		m = marker_of(ips[i]);
+		if (!m)
+			continue;
+		if (!site_set && m->site != SITE_OTHER) {
+			site = m->site;
+			site_set = true;
+		}
+		if (!cls_set && m->cls != CLASS_OTHER) {
+			cls = m->cls;
+			cls_set = true;
+		}
+	}
+	id = hash & 0x7fffff;
+	if (bpf_map_update_elem(&stacks, &id, ips, BPF_NOEXIST) == -E2BIG &&
+	    !bpf_map_lookup_elem(&stacks, &id)) {
+		count(CNT_STACK_FULL);
+		return -1;
+	}
+	return CLASSIFIED(id, cls & 0xf, site & 0xf);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Ending a uffd ioctl: shared by uffd.bpf.c (sys_exit) and dstate.bpf.c (sched_switch). */
+#ifndef MMLOCK_UFFD_BPF_H
+#define MMLOCK_UFFD_BPF_H
+
+#include "common.bpf.h"
+
+/* A switch-out this soon after sys_exit is the return path's reschedule. */
+#define RETURN_PATH_NS 50000
+
+static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struct inflight *in,
+					 __u64 end)
+{
+	__u64 dur = end - in->ts;
+	struct mm_event *e;
+	__u8 nr = in->cmd & 0xff;
+
+	hist_add(t, tid, KIND_IOCTL, nr, mm_uffd_site(nr), dur, in->ret < 0 ? 1 : 0);
+	e = event_reserve(dur);
+	if (e) {
+		e->ts_ns = in->ts;
+		e->dur_ns = dur;
+		e->addr = 0;
+		e->aux_ns = in->len;
+		e->pid = BPF_CORE_READ(t, tgid);
+		e->tid = tid;
+		e->flags = in->cmd;
+		e->stack_id = -1;
+		e->ret = in->ret;
+		e->other_tid = 0;
+		e->kind = KIND_IOCTL;
+		e->cls = nr;
+		e->site = mm_uffd_site(nr);
+		e->pad = 0;
+		BPF_CORE_READ_STR_INTO(&e->comm, t, comm);
+		event_submit(e);
+	}
+	bpf_map_delete_elem(&ioctls, &tid);
+}
+
+/* sched_switch, prev side: the exited ioctl of `prev` ends now or at its switch-in. */
+static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid,
+					     unsigned int prev_state, __u64 now)
+{
+	struct inflight *in = bpf_map_lookup_elem(&ioctls, &tid);
+
+	if (!in || in->state != IOCTL_EXITED)
+		return;
+	if (prev_state == 0 && now - in->exit_ts < RETURN_PATH_NS)
+		in->state = IOCTL_RESCHEDULED;
+	else
+		ioctl_finish(prev, tid, in, in->exit_ts);
+}
+
+/* sched_switch, next side: a rescheduled return path ends at switch-in. */
+static __always_inline void ioctl_switch_in(struct task_struct *next, __u32 tid, __u64 now)
+{
+	struct inflight *in = bpf_map_lookup_elem(&ioctls, &tid);
+
+	if (in && in->state == IOCTL_RESCHEDULED)
+		ioctl_finish(next, tid, in, now);
+}
+
+#endif
