@@ -52,6 +52,8 @@ struct options {
 	unsigned long swap_mb;
 	unsigned long inject_eexist;	/* test aid: every Nth page pre-mapped */
 	unsigned int mutator_pause_us;
+	int ui_nice;			/* nice of the ui thread (Android: display priority) */
+	int gc_nice;			/* nice of the GC threads */
 	const char *json_path;
 	int ready_fd;
 	int go_fd;

@@ -3,6 +3,7 @@
  * gcsim main: set up the moving space, start and name the threads, run
  * compaction cycles until a limit or SIGINT/SIGTERM, then report.
  */
+#include <sys/resource.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,9 @@ void worker_started(struct worker *w)
 	self = w;
 	w->tid = gettid_compat();
 	pthread_setname_np(pthread_self(), w->name);
+	/* Android runs the UI thread above the GC threads; a failure (not root) is harmless. */
+	if (w->role == ROLE_UI || w->role == ROLE_GC)
+		setpriority(PRIO_PROCESS, w->tid, w->role == ROLE_UI ? opt.ui_nice : opt.gc_nice);
 	atomic_fetch_add(&ready_count, 1);
 	while (!atomic_load(&start_flag) && !atomic_load(&stop_flag))
 		sleep_ns(1000000);

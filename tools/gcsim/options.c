@@ -15,6 +15,7 @@ struct options opt = {
 	.mutators = 1,
 	.ui = true,
 	.ui_moves = 8,
+	.ui_nice = -10,
 	.frame_hz = 60,
 	.frame_work_kb = 256,
 	.ioctl_mode = IOCTL_MOVE,
@@ -36,7 +37,7 @@ enum {
 	OPT_BATCH_PAGES, OPT_SIGBUS, OPT_NO_SIGBUS, OPT_DURATION, OPT_CYCLES,
 	OPT_MOVES, OPT_SEED, OPT_ORDER, OPT_PRESSURE, OPT_SWAP_MB, OPT_JSON,
 	OPT_READY_FD, OPT_GO_FD, OPT_START_DELAY, OPT_FORCE_FALLBACK,
-	OPT_INJECT_EEXIST, OPT_MUTATOR_PAUSE, OPT_VERSION, OPT_CLEANUP,
+	OPT_INJECT_EEXIST, OPT_MUTATOR_PAUSE, OPT_VERSION, OPT_CLEANUP, OPT_UI_NICE, OPT_GC_NICE,
 };
 
 static const struct option long_opts[] = {
@@ -64,6 +65,8 @@ static const struct option long_opts[] = {
 	{ "go-fd",		required_argument, NULL, OPT_GO_FD },
 	{ "start-delay-ms",	required_argument, NULL, OPT_START_DELAY },
 	{ "mutator-pause-us",	required_argument, NULL, OPT_MUTATOR_PAUSE },
+	{ "ui-nice",		required_argument, NULL, OPT_UI_NICE },
+	{ "gc-nice",		required_argument, NULL, OPT_GC_NICE },
 	{ "force-fallback",	no_argument,	   NULL, OPT_FORCE_FALLBACK },
 	{ "inject-eexist",	required_argument, NULL, OPT_INJECT_EEXIST },
 	{ "cleanup",		no_argument,	   NULL, OPT_CLEANUP },
@@ -99,6 +102,9 @@ static const char usage_text[] =
 "  --go-fd N             then wait for a byte (or EOF) on fd N\n"
 "  --start-delay-ms D    then wait D ms before compaction starts (default 0)\n"
 "  --mutator-pause-us U  mutator pause between touch batches (default 500)\n"
+"  --ui-nice N           ui thread nice value (default -10: Android runs a top\n"
+"                        app's UI and render threads at -10, above the GC)\n"
+"  --gc-nice N           GC threads' nice value (default 0)\n"
 "  --force-fallback      test aid: act as if UFFDIO_API lacked MOVE\n"
 "  --inject-eexist N     test aid: pre-map every Nth page (real -EEXIST)\n"
 "  --cleanup            only remove a swapfile left by a killed run, then exit\n"
@@ -253,6 +259,19 @@ int parse_options(int argc, char **argv)
 		case OPT_START_DELAY:
 			opt.start_delay_ms = parse_ull(name, optarg, 0, 3600000);
 			break;
+		case OPT_UI_NICE:
+		case OPT_GC_NICE: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (!*optarg || *end || v < -20 || v > 19)
+				bad("bad %s value '%s' (-20 to 19)", name, optarg);
+			if (c == OPT_UI_NICE)
+				opt.ui_nice = v;
+			else
+				opt.gc_nice = v;
+			break;
+		}
 		case OPT_MUTATOR_PAUSE:
 			opt.mutator_pause_us = parse_ull(name, optarg, 0, 1000000);
 			break;

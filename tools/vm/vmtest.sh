@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The VM-lab matrix (`make vmtest`): for each kernel id, build the static
+# binaries of its architecture (make ARCH=... STATIC=1), boot the pinned Debian
+# kernel under qemu TCG, run tools/vm/guest-test.sh in it, and print one line
+# per kernel in the format tests/run.sh counts:
+#   PASS: vm/ID (release): boot Bs, total Ts
+#   FAIL: vm/ID (release): why          SKIP: vm/ID: why
+# followed by the guest's own PASS/FAIL/SKIP lines, indented.
+# Exit status: non-zero if any kernel FAILed (or, under CI=true, SKIPped).
+#
+# Usage: tools/vm/vmtest.sh [--no-build] [--guest SCRIPT] [ID...]
+#   ID...          kernel ids from tools/vm/kernels.conf
+#                  (default: $MMLOCK_VM_KERNELS or x86-6.1 x86-6.12 arm64-6.1 arm64-6.12)
+#   --all          every id in kernels.conf (adds x86-6.17, x86-7.2)
+#   --no-build     use the binaries already in build/ARCH-static/
+#   --guest FILE   guest script instead of tools/vm/guest-test.sh
+# Environment: MMLOCK_VM_CACHE (kernels, logs; default /var/cache/mmlock-vm),
+#   MMLOCK_VM_TIMEOUT (per guest, default 180 s), CI.
+set -uo pipefail
+# shellcheck source=tools/vm/lib.sh disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+build=1 guest=$VM_DIR/guest-test.sh ids=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--no-build) build=""; shift ;;
+	--guest) guest=$2; shift 2 ;;
+	--all) mapfile -t ids < <(vm_ids); shift ;;
+	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+	-*) vm_die "unknown option $1" ;;
+	*) ids+=("$1"); shift ;;
+	esac
+done
+# shellcheck disable=SC2206
+[ ${#ids[@]} -gt 0 ] || ids=(${MMLOCK_VM_KERNELS:-x86-6.1 x86-6.12 arm64-6.1 arm64-6.12})
+t_start=$SECONDS
+logdir=$VM_CACHE/logs
+mkdir -p "$logdir" || vm_die "cannot create $logdir (run as root or set MMLOCK_VM_CACHE)"
+
+# Which architectures the matrix needs.
+archs=()
+for id in "${ids[@]}"; do
+	[ -n "$(vm_conf_lines "$id")" ] || vm_die "unknown kernel id '$id' (known: $(vm_ids | tr '\n' ' '))"
+	a=$(vm_arch "$id")
+	[[ " ${archs[*]} " == *" $a "* ]] || archs+=("$a")
+done
+
+# Host packages: qemu, busybox-static, cpio (+ the arm64 cross toolchain).
+dep_args=(--vm)
+[[ " ${archs[*]} " == *" arm64 "* ]] && dep_args+=(--arm64)
+"$VM_TOP/tools/install-deps.sh" "${dep_args[@]}" || vm_die "tools/install-deps.sh ${dep_args[*]} failed"
+
+echo "vmtest: kernels: ${ids[*]}"
+"$VM_DIR/fetch-kernel.sh" "${ids[@]}" 2>&1 | grep -v ': cached ' | sed 's/^/  /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || vm_die "fetching kernels failed"
+
+# Build the static binaries of each architecture. A binary that does not build
+# is left out of the guest (guest-test.sh SKIPs what is missing) and the kernel
+# line becomes a loud SKIP rather than a PASS.
+declare -A files missing
+for a in "${archs[@]}"; do
+	out=build/$a-static
+	files[$a]="" missing[$a]=""
+	for bin in mmlock gcsim; do
+		if [ -n "$build" ]; then
+			t0=$SECONDS
+			if make -C "$VM_TOP" --no-print-directory ARCH="$a" STATIC=1 "$out/$bin" >"$logdir/build-$a-$bin.log" 2>&1; then
+				echo "vmtest: built $out/$bin ($((SECONDS - t0))s)"
+			else
+				echo "vmtest: *** make ARCH=$a STATIC=1 $out/$bin FAILED; guests run without it (log: $logdir/build-$a-$bin.log):"
+				tail -n 5 "$logdir/build-$a-$bin.log" | sed 's/^/    | /'
+				missing[$a]+=" $bin"
+				continue
+			fi
+		fi
+		f=$VM_TOP/$out/$bin
+		if [ ! -x "$f" ]; then
+			missing[$a]+=" $bin"
+			[ -n "$build" ] || echo "vmtest: *** $out/$bin does not exist (--no-build)"
+		elif ! file -L "$f" | grep -q 'statically linked'; then
+			echo "vmtest: *** $out/$bin is not statically linked; left out of the guest"
+			missing[$a]+=" $bin"
+		else
+			files[$a]+=" $f"
+		fi
+	done
+done
+
+# sumval KEY: a value from run.sh's summary file ($sum), "?" if absent.
+sumval() { local v; v=$(sed -n "s/^$1=//p" "$sum" 2>/dev/null); echo "${v:-?}"; }
+
+pass=0 fail=0 skip=0
+for id in "${ids[@]}"; do
+	a=$(vm_arch "$id")
+	sum=$logdir/$id.summary out=$logdir/$id.guest
+	rm -f "$sum"
+	# shellcheck disable=SC2086
+	"$VM_DIR/run.sh" -o "$sum" -l "$logdir/$id.log" "$id" "$guest" ${files[$a]} >"$out" 2>"$logdir/$id.run.err"
+	rc=$?
+	release=$(sumval release) boot_s=$(sumval boot_s) total_s=$(sumval total_s)
+	gfail=$(grep -c '^FAIL: ' "$out")
+	what="vm/$id ($release)"
+	timing="boot ${boot_s}s, total ${total_s}s"
+	if [ "$rc" = 124 ]; then
+		line="FAIL: $what: no result marker (timeout or crash), $timing; console: $logdir/$id.log"
+	elif [ "$rc" = 125 ]; then
+		line="FAIL: $what: guest dmesg shows WARNING/BUG/Oops, $timing; console: $logdir/$id.log"
+	elif [ "$rc" != 0 ]; then
+		line="FAIL: $what: guest test exited $rc ($gfail FAIL lines), $timing"
+	elif [ -n "${missing[$a]}" ]; then
+		line="SKIP: $what: booted and guest test ran ($timing) but${missing[$a]} not built for $a"
+	else
+		line="PASS: $what: $timing"
+	fi
+	case "$line" in PASS:*) pass=$((pass + 1)) ;; FAIL:*) fail=$((fail + 1)) ;; SKIP:*) skip=$((skip + 1)) ;; esac
+	echo "$line"
+	# The guest's own lines, indented so tests/run.sh counts one line per kernel.
+	sed 's/^/    /' "$out"
+	if [ "$rc" != 0 ]; then sed 's/^/    ! /' "$logdir/$id.run.err"; fi
+done
+
+echo
+echo "vmtest: $pass passed, $fail failed, $skip skipped ($(( SECONDS - t_start ))s total; logs in $logdir)"
+if [ -n "${CI:-}" ] && [ "$CI" != false ] && [ "$skip" -gt 0 ]; then
+	echo "vmtest: CI: skips count as failures"
+	fail=$((fail + skip))
+fi
+[ "$fail" -eq 0 ]
