@@ -8,7 +8,7 @@
  * the rwsem of a root anon_vma (av->root == av). The site comes from the
  * thread's in-flight uffd ioctl, or from the stack for waits >= stack_min_ns.
  */
-#include "common.bpf.h"
+#include "uffd.bpf.h"
 
 /* rwsem->owner and mutex->owner keep flags in the low bits. */
 #define OWNER_FLAGS_MASK	0x7UL
@@ -144,6 +144,7 @@ static __always_inline int on_end(void *ctx, __u64 lock)
 		stack_id = current_stack(ctx, &cls, &site);
 	hist_add(cur, tid, KIND_LOCK, cls, site, dur, 0);
 	stack_add(tid, stack_id, KIND_LOCK, cls, site, dur);
+	ioctl_add_wait(tid, cls, dur);
 
 	e = event_reserve(dur);
 	if (!e)
@@ -161,7 +162,8 @@ static __always_inline int on_end(void *ctx, __u64 lock)
 	e->kind = KIND_LOCK;
 	e->cls = cls;
 	e->site = site;
-	e->pad = 0;
+	e->blame_cls = 0;
+	e->blame_ns = e->preempt_ns = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	event_submit(e);
 	return 0;

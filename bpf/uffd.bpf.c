@@ -31,7 +31,8 @@ static __always_inline __u64 uffd_len(__u32 nr, unsigned long arg)
 
 static __always_inline int ioctl_enter(__u32 cmd, unsigned long arg)
 {
-	struct inflight in = {}, *prev;
+	static const struct inflight zero;
+	struct inflight *prev;
 	__u32 tid;
 
 	if (((cmd >> 8) & 0xff) != UFFD_IOCTL_TYPE)
@@ -43,12 +44,18 @@ static __always_inline int ioctl_enter(__u32 cmd, unsigned long arg)
 	prev = bpf_map_lookup_elem(&ioctls, &tid);
 	if (prev && prev->state == IOCTL_EXITED)
 		ioctl_finish((struct task_struct *)bpf_get_current_task(), tid, prev, prev->exit_ts);
-	in.cmd = cmd;
-	in.len = uffd_len(cmd & 0xff, arg);
-	in.state = IOCTL_IN_KERNEL;
-	in.ts = bpf_ktime_get_boot_ns();
-	if (bpf_map_update_elem(&ioctls, &tid, &in, BPF_ANY))
+	if (bpf_map_update_elem(&ioctls, &tid, &zero, BPF_ANY)) {
 		count(CNT_IOCTL_FULL);
+		return 0;
+	}
+	/* Filled in place: the entry is too large for the BPF stack. */
+	prev = bpf_map_lookup_elem(&ioctls, &tid);
+	if (!prev)
+		return 0;
+	prev->cmd = cmd;
+	prev->len = uffd_len(cmd & 0xff, arg);
+	prev->state = IOCTL_IN_KERNEL;
+	prev->ts = bpf_ktime_get_boot_ns();
 	return 0;
 }
 

@@ -11,10 +11,15 @@
 static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struct inflight *in,
 					 __u64 end)
 {
-	__u64 dur = end - in->ts;
+	__u64 dur = end - in->ts, blame_ns = 0;
+	__u8 nr = in->cmd & 0xff, blame = CLASS_OTHER;
 	struct mm_event *e;
-	__u8 nr = in->cmd & 0xff;
 
+	for (int c = 0; c < NR_CLASSES; c++)
+		if (in->wait_ns[c] > blame_ns) {
+			blame_ns = in->wait_ns[c];
+			blame = c;
+		}
 	hist_add(t, tid, KIND_IOCTL, nr, mm_uffd_site(nr), dur, in->ret < 0 ? 1 : 0);
 	e = event_reserve(dur);
 	if (e) {
@@ -31,7 +36,9 @@ static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struc
 		e->kind = KIND_IOCTL;
 		e->cls = nr;
 		e->site = mm_uffd_site(nr);
-		e->pad = 0;
+		e->blame_cls = blame;
+		e->blame_ns = blame_ns;
+		e->preempt_ns = in->preempt_ns;
 		BPF_CORE_READ_STR_INTO(&e->comm, t, comm);
 		event_submit(e);
 	}
@@ -44,7 +51,14 @@ static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid
 {
 	struct inflight *in = bpf_map_lookup_elem(&ioctls, &tid);
 
-	if (!in || in->state != IOCTL_EXITED)
+	if (!in)
+		return;
+	if (in->state == IOCTL_IN_KERNEL) {
+		if (prev_state == 0)	/* preempted inside the ioctl */
+			in->preempt_ts = now;
+		return;
+	}
+	if (in->state != IOCTL_EXITED)
 		return;
 	if (prev_state == 0 && now - in->exit_ts < RETURN_PATH_NS)
 		in->state = IOCTL_RESCHEDULED;
@@ -57,8 +71,23 @@ static __always_inline void ioctl_switch_in(struct task_struct *next, __u32 tid,
 {
 	struct inflight *in = bpf_map_lookup_elem(&ioctls, &tid);
 
-	if (in && in->state == IOCTL_RESCHEDULED)
+	if (!in)
+		return;
+	if (in->preempt_ts) {
+		in->preempt_ns += now - in->preempt_ts;
+		in->preempt_ts = 0;
+	}
+	if (in->state == IOCTL_RESCHEDULED)
 		ioctl_finish(next, tid, in, now);
+}
+
+/* A lock wait (or a D-state wait no lock event saw) inside a uffd ioctl. */
+static __always_inline void ioctl_add_wait(__u32 tid, __u8 cls, __u64 dur)
+{
+	struct inflight *in = bpf_map_lookup_elem(&ioctls, &tid);
+
+	if (in && in->state == IOCTL_IN_KERNEL && cls < NR_CLASSES)
+		in->wait_ns[cls] += dur;
 }
 
 #endif

@@ -161,8 +161,10 @@ struct mm_event {
 	__u8 kind;
 	__u8 cls;
 	__u8 site;
-	__u8 pad;
+	__u8 blame_cls;		/* IOCTL: the lock class it waited for longest */
 	char comm[MMLOCK_COMM_LEN];
+	__u64 blame_ns;		/* IOCTL: time waited for blame_cls */
+	__u64 preempt_ns;	/* IOCTL: time preempted (runnable, not running) */
 };
 
 /*
@@ -184,6 +186,9 @@ struct inflight {
 	__s64 ret;
 	__u32 cmd;
 	__u32 state;
+	__u64 wait_ns[NR_CLASSES];	/* lock waits inside this ioctl, by class */
+	__u64 preempt_ts;		/* switched out while runnable, 0 if not */
+	__u64 preempt_ns;		/* total time preempted */
 };
 
 /* A marker function [start, end) resolved from kallsyms, sorted by start. */

@@ -97,11 +97,12 @@ enum { S_META, S_SLICES, S_COUNTERS, NR_SEQS };
 /* One spooled event: fixed size, sorted in place at finish. */
 struct pf_rec {
 	__u64 ts, dur, addr, aux;
+	__u64 blame_ns, preempt_ns;	/* IOCTL: see struct rec_event */
 	__u64 frames_off;	/* into the frames spool */
 	__u64 seq;		/* arrival number: last sort key */
 	__u32 pid, tid, flags, other_tid, nframes;
 	__s32 ret;
-	__u8 kind, cls, site, pad[5];
+	__u8 kind, cls, site, blame_cls, pad[4];
 };
 
 struct pf_thread {
@@ -365,6 +366,9 @@ int pf_event(struct pf_writer *w, const struct rec_event *ev,
 	r.dur = ev->dur_ns;
 	r.addr = ev->addr;
 	r.aux = ev->aux_ns;
+	r.blame_ns = ev->blame_ns;
+	r.preempt_ns = ev->preempt_ns;
+	r.blame_cls = ev->blame_cls;
 	r.seq = w->nrec;
 	r.pid = ev->pid;
 	r.tid = ev->tid;
@@ -912,6 +916,13 @@ static void emit_begin(struct slice_ctx *c, const struct pf_rec *r, __u64 end,
 		ann_uint(b, "dur_ns", r->dur);
 		ann_uint(b, "len", r->aux);
 		ann_int(b, "ret", r->ret);
+		if (r->blame_ns) {
+			ann_str(b, "waited_most_for",
+				label_or(class_name(r->blame_cls), buf, sizeof(buf), "class", r->blame_cls));
+			ann_uint(b, "waited_most_ns", r->blame_ns);
+		}
+		if (r->preempt_ns)
+			ann_uint(b, "preempted_ns", r->preempt_ns);
 	} else {
 		ann_str(b, "class", label_or(class_name(r->cls), buf, sizeof(buf), "class", r->cls));
 		ann_str(b, "site", label_or(site_name(r->site), buf, sizeof(buf), "site", r->site));

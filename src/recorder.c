@@ -68,7 +68,7 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 	}
 	skel->rodata->min_slice_ns = o->min_slice_ns;
 	skel->rodata->stack_min_ns = o->stack_min_ns;
-	skel->rodata->want_events = o->json_path || o->perfetto_path;
+	skel->rodata->want_events = true;	/* the report explains the worst ioctls from events */
 	skel->rodata->nr_markers = s->nmarkers;
 	return 0;
 }
@@ -94,6 +94,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	ev.kind = e->kind;
 	ev.cls = e->cls;
 	ev.site = e->site;
+	ev.blame_cls = e->blame_cls;
+	ev.blame_ns = e->blame_ns;
+	ev.preempt_ns = e->preempt_ns;
 	ev.nframes = stack_cache_get(&s->sc, e->stack_id, &frames);
 	ev.frames = frames;
 	if (s->pf) {
@@ -103,8 +106,6 @@ static int on_event(void *ctx, void *data, size_t size)
 		comm[MMLOCK_COMM_LEN] = 0;
 		pf_event(s->pf, &ev, comm, "");
 	}
-	if (!s->o->json_path)
-		return 0;
 	if (s->rec.nevents >= s->o->max_events) {
 		s->rec.events_dropped++;
 		return 0;

@@ -58,6 +58,9 @@ struct rec_event {
 	__s32 ret;		/* IOCTL: return value */
 	__u32 other_tid;	/* LOCK: lock owner; DSTATE: waker; 0 unknown */
 	__u8 kind, cls, site;
+	__u8 blame_cls;		/* IOCTL: lock class waited for longest inside it */
+	__u64 blame_ns;		/* IOCTL: time waited for blame_cls */
+	__u64 preempt_ns;	/* IOCTL: time preempted while inside it */
 	int nframes;		/* symbolized stack, 0 if none */
 	char **frames;
 };

@@ -97,6 +97,9 @@ static void write_event(struct json_writer *w, const struct rec_event *e)
 		jw_u64(w, "cmd", e->flags);
 		jw_u64(w, "len", e->aux_ns);
 		jw_s64(w, "ret", e->ret);
+		jw_str(w, "blame_class", class_name(e->blame_cls));
+		jw_u64(w, "blame_ns", e->blame_ns);
+		jw_u64(w, "preempted_ns", e->preempt_ns);
 	} else {
 		jw_str(w, "class", class_name(e->cls));
 		jw_u64(w, "flags", e->flags);
@@ -309,6 +312,10 @@ static void read_event(const struct json_value *o, struct rec_event *e)
 		e->flags = json_get_u64(o, "cmd", 0);
 		e->aux_ns = json_get_u64(o, "len", 0);
 		e->ret = json_s64(json_get(o, "ret"), 0);
+		c = class_from_name(json_get_str(o, "blame_class", ""));
+		e->blame_cls = c < 0 ? CLASS_OTHER : c;
+		e->blame_ns = json_get_u64(o, "blame_ns", 0);
+		e->preempt_ns = json_get_u64(o, "preempted_ns", 0);
 	} else {
 		int c = class_from_name(json_get_str(o, "class", ""));
 

@@ -77,8 +77,36 @@ static const struct rec_hist *worst_hist(const struct rec_thread *t, int kind)
 	return w;
 }
 
-static void print_thread(FILE *f, const struct rec_thread *t, const struct report_opts *ro)
+/* Worst uffd ioctl of a thread among the recorded events, NULL if none. */
+static const struct rec_event *worst_ioctl(const struct recording *rec, __u32 tid)
 {
+	const struct rec_event *w = NULL;
+
+	for (size_t i = 0; i < rec->nevents; i++) {
+		const struct rec_event *e = &rec->events[i];
+
+		if (e->kind == KIND_IOCTL && e->tid == tid && (!w || e->dur_ns > w->dur_ns))
+			w = e;
+	}
+	return w;
+}
+
+static void print_worst_ioctl(FILE *f, const struct rec_event *e, const struct recording *rec)
+{
+	__u64 other = e->dur_ns - (e->blame_ns + e->preempt_ns < e->dur_ns ?
+				   e->blame_ns + e->preempt_ns : e->dur_ns);
+
+	fprintf(f, "  worst ioctl: %s %s at +%s: ", uffd_cmd_name(e->cls) ?: "UFFDIO_?",
+		NS(e->dur_ns), NS(e->ts_ns - rec->start_ns));
+	if (e->blame_ns)
+		fprintf(f, "waited %s for %s, ", NS(e->blame_ns), class_label(e->blame_cls));
+	fprintf(f, "preempted %s, running or other %s\n", NS(e->preempt_ns), NS(other));
+}
+
+static void print_thread(FILE *f, const struct recording *rec, const struct rec_thread *t,
+			 const struct report_opts *ro)
+{
+	const struct rec_event *wi = worst_ioctl(rec, t->tid);
 	static const char *const titles[NR_KINDS] = {
 		[KIND_LOCK] = "lock waits",
 		[KIND_DSTATE] = "D-state (uninterruptible sleep; +runnable after wakeup)",
@@ -110,6 +138,8 @@ static void print_thread(FILE *f, const struct rec_thread *t, const struct repor
 				report_hist(f, &t->hists[i], "      ");
 		}
 	}
+	if (wi)
+		print_worst_ioctl(f, wi, rec);
 	if (w && !ro->all_hists) {
 		fprintf(f, "  histogram: %s · %s\n", class_label(w->cls), site_name(w->site));
 		report_hist(f, w, "    ");
@@ -177,7 +207,7 @@ void report_print(FILE *f, const struct recording *rec, const struct report_opts
 	if (ro->max_threads && n > ro->max_threads)
 		n = ro->max_threads;
 	for (size_t i = 0; i < n; i++)
-		print_thread(f, &rec->threads[i], ro);
+		print_thread(f, rec, &rec->threads[i], ro);
 }
 
 void report_live(FILE *f, const struct recording *rec)
