@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# [workload] The default gcsim configuration reproduces UI-thread stalls
+# caused by the anon_vma write lock on this kernel: mmlock attributes the
+# ui thread's worst uffd ioctl to anon_vma write waits at uffd_move. The same
+# workload with --ioctl copy shows no anon_vma write waits at uffd sites.
+. "$(dirname "$0")/../lib.sh"
+need_bpf gcsim_stall || exit 0
+
+"$MMLOCK" record -q --json "$TMP/move.json" -- "$GCSIM" --duration 4 --json "$TMP/gmove.json" \
+	>/dev/null 2>"$TMP/move.err"
+check "record of the default workload exits 0" [ $? -eq 0 ]
+"$MMLOCK" record -q --json "$TMP/copy.json" -- "$GCSIM" --duration 3 --ioctl copy --json "$TMP/gcopy.json" \
+	>/dev/null 2>"$TMP/copy.err"
+check "record of the copy workload exits 0" [ $? -eq 0 ]
+
+python3 - "$TMP" <<'PY'
+import json, sys
+d = sys.argv[1]
+def res(name, ok, why=""):
+    print(("PASS: " if ok else "FAIL: ") + name + ("" if ok else ": " + why))
+rec = json.load(open(d + "/move.json")); gt = json.load(open(d + "/gmove.json"))
+ui = [t for t in gt["threads"] if t["name"] == "ui"][0]
+ev = [e for e in rec["events"] if e["kind"] == "ioctl" and e["tid"] == ui["tid"]]
+res("ui has recorded ioctl events", bool(ev), "none >= min-slice")
+if ev:
+    w = max(ev, key=lambda e: e["dur_ns"])
+    res("ui's worst ioctl is UFFDIO_MOVE", w["command"] == "UFFDIO_MOVE", w["command"])
+    res("ui's worst ioctl is attributed to anon_vma write", w["blame_class"] == "anon_vma_write",
+        "%s %.2f ms of %.2f ms, preempted %.2f ms" % (w["blame_class"], w["blame_ns"] / 1e6, w["dur_ns"] / 1e6, w["preempted_ns"] / 1e6))
+    res("anon_vma write is most of that stall", w["blame_ns"] >= 0.5 * w["dur_ns"],
+        "%.2f of %.2f ms" % (w["blame_ns"] / 1e6, w["dur_ns"] / 1e6))
+    gmax = ui["ioctls"]["UFFDIO_MOVE"]["max_ns"]
+    res("ui's worst ioctl agrees with gcsim's own max within 10%", abs(w["dur_ns"] - gmax) <= 0.1 * gmax,
+        "mmlock %.2f ms, gcsim %.2f ms" % (w["dur_ns"] / 1e6, gmax / 1e6))
+t = [t for t in rec["threads"] if t["tid"] == ui["tid"]][0]
+res("ui waited for anon_vma write at uffd_move",
+    any(h["kind"] == "lock" and h["class"] == "anon_vma_write" and h["site"] == "uffd_move" for h in t["hists"]))
+res("gcsim saw janky frames", gt["ui"]["janky"] > 0, str(gt["ui"]))
+
+rec = json.load(open(d + "/copy.json")); gt = json.load(open(d + "/gcopy.json"))
+res("copy run used UFFDIO_COPY", gt["ioctl_mode"] == "copy", gt["ioctl_mode"])
+bad = [(t["comm"], h["site"], h["count"]) for t in rec["threads"] for h in t["hists"]
+       if h["kind"] == "lock" and h["class"] == "anon_vma_write" and h["site"].startswith("uffd")]
+res("copy run has no anon_vma write waits at uffd sites", not bad, str(bad))
+res("copy run recorded UFFDIO_COPY latency", any(h["kind"] == "ioctl" and h["command"] == "UFFDIO_COPY"
+    for t in rec["threads"] for h in t["hists"]))
+PY
