@@ -46,7 +46,10 @@ endif
 LIBS += -lm -lpthread
 
 # globals first: libbpf 1.1's linker misplaces maps that are extern before defined.
-BPF_SRCS := bpf/globals.bpf.c $(filter-out bpf/globals.bpf.c,$(wildcard bpf/*.bpf.c))
+# mmprobes next: its fentry programs load first, so a kernel that refuses
+# fentry says so before anything else was verified for nothing.
+BPF_FIRST := bpf/globals.bpf.c bpf/mmprobes.bpf.c
+BPF_SRCS := $(BPF_FIRST) $(filter-out $(BPF_FIRST),$(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SRCS := $(wildcard src/*.c)
 OBJS := $(patsubst src/%.c,$(OUT)/src/%.o,$(SRCS))

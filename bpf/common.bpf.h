@@ -174,6 +174,14 @@ static __always_inline void event_submit(struct mm_event *e)
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
+/* anon_vma_lock_write/read lock anon_vma->root->rwsem: a root points at itself. */
+static __always_inline bool is_anon_vma_root(__u64 sem)
+{
+	struct anon_vma *av = (struct anon_vma *)(sem - bpf_core_field_offset(struct anon_vma, rwsem));
+
+	return (__u64)BPF_CORE_READ(av, root) == (__u64)av;
+}
+
 static __always_inline __u8 context_site(__u32 tid)
 {
 	struct inflight *in = bpf_map_lookup_elem(&ioctls, &tid);

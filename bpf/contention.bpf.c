@@ -18,7 +18,6 @@ static __always_inline __u8 classify_lock(__u64 lock, __u32 flags)
 {
 	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
 	bool write = flags & LCB_F_WRITE;
-	struct anon_vma *av;
 	__u64 mmap_lock;
 
 	if (flags & LCB_F_MUTEX)
@@ -34,9 +33,7 @@ static __always_inline __u8 classify_lock(__u64 lock, __u32 flags)
 		if (lock == mmap_lock)
 			return write ? CLASS_MMAP_WRITE : CLASS_MMAP_READ;
 	}
-	/* anon_vma_lock_write/read lock anon_vma->root->rwsem: a root points at itself. */
-	av = (struct anon_vma *)(lock - bpf_core_field_offset(struct anon_vma, rwsem));
-	if ((__u64)BPF_CORE_READ(av, root) == (__u64)av)
+	if (is_anon_vma_root(lock))
 		return write ? CLASS_ANON_VMA_WRITE : CLASS_ANON_VMA_READ;
 	return write ? CLASS_RWSEM_WRITE : CLASS_RWSEM_READ;
 }

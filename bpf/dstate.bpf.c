@@ -67,7 +67,7 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u32
 	hist_add(next, tid, KIND_DSTATE, cls, site, blocked, runq);
 	stack_add(tid, stack_id, KIND_DSTATE, cls, site, blocked);
 	/* No lock tracepoint saw these: count them as lock waits too. */
-	if (!ds->in_lock && (cls == CLASS_FOLIO || cls == CLASS_VMA_WRITE)) {
+	if (!ds->in_lock && ((cls == CLASS_FOLIO && !folio_probed) || cls == CLASS_VMA_WRITE)) {
 		hist_add(next, tid, KIND_LOCK, cls, site, blocked + runq, 0);
 		ioctl_add_wait(tid, cls, blocked + runq);
 	}

@@ -7,5 +7,7 @@
 
 const volatile char targ_comm[MMLOCK_COMM_LEN] = {};
 __u64 counters[NR_COUNTERS] = {};
+__u32 folio_probed = 0;
+__u32 nr_markers = 0;
 
 char LICENSE[] SEC("license") = "GPL";

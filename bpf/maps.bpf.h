@@ -27,7 +27,9 @@ GLOBAL const volatile char targ_comm[MMLOCK_COMM_LEN];
 RODATA(__u64, min_slice_ns, 1000000);	/* events >= this go to the ring buffer */
 RODATA(__u64, stack_min_ns, 10000);	/* waits >= this get a stack */
 RODATA(bool, want_events, true);	/* ring buffer consumer present */
-RODATA(__u32, nr_markers, 0);
+
+/* Entries of `markers` in use: set by userspace after load (kallsyms is read meanwhile). */
+GLOBAL __u32 nr_markers;
 
 /* Drop and map-full counters, read by userspace (enum mm_counter). */
 GLOBAL __u64 counters[NR_COUNTERS];
@@ -83,7 +85,7 @@ GLOBAL struct {
 /* Events >= min_slice_ns, consumed by polling (no wakeups: see measurements). */
 GLOBAL struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
+	__uint(max_entries, 1 << 20);	/* resized by userspace: --min-slice 0 needs more */
 } events SEC(".maps");
 
 /* A lock wait in progress: contention_begin .. contention_end. */
@@ -133,5 +135,33 @@ GLOBAL struct {
 	__type(key, __u32);
 	__type(value, struct inflight);
 } ioctls SEC(".maps");
+
+/*
+ * Deeper probes (mmprobes.bpf.c). Per thread: the argument of a kprobe'd
+ * call until its kretprobe, a down_write in progress, and the anon_vma write
+ * lock it holds.
+ */
+struct call_state {
+	__u64 arg;	/* kprobe entry: the function's first argument */
+	__u64 ts;	/* entry time */
+};
+
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u64);	/* tid << 8 | which call (enum call_slot) */
+	__type(value, struct call_state);
+} calls SEC(".maps");
+
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct call_state);	/* arg: the rwsem, ts: taken at */
+} held SEC(".maps");
+
+/* Set by userspace once a probe that times __folio_lock is attached: the
+ * D-state path then stops counting folio waits as lock waits (no double count). */
+GLOBAL __u32 folio_probed;
 
 #endif /* MMLOCK_MAPS_BPF_H */

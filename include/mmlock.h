@@ -20,6 +20,11 @@ enum mm_kind {
 	KIND_LOCK,	/* lock:contention_begin .. contention_end */
 	KIND_DSTATE,	/* sched_switch out in D-state .. sched_wakeup */
 	KIND_IOCTL,	/* uffd ioctl entry .. exit */
+	/* Only where fentry or kprobes exist (bpf/mmprobes.bpf.c): */
+	KIND_TRYLOCK,	/* down_write_trylock on an anon_vma: count, aux = failed */
+	KIND_ACQUIRE,	/* down_write on an anon_vma: call .. return, spinning included */
+	KIND_HOLD,	/* anon_vma write lock taken .. up_write */
+	KIND_RMAP,	/* rmap_walk_anon: call .. return */
 	NR_KINDS,
 };
 

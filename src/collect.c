@@ -277,7 +277,8 @@ int collect_sample(struct mmlock_bpf *skel, struct recording *rec, __u64 ts_ns)
 
 		key = next;
 		prev = &key;
-		if (key.kind == KIND_DSTATE || bpf_map_lookup_elem(fd, &key, &val) ||
+		if ((key.kind != KIND_LOCK && key.kind != KIND_IOCTL) ||
+		    bpf_map_lookup_elem(fd, &key, &val) ||
 		    bpf_map_lookup_elem(tfd, &key.tid, &ti))
 			continue;
 		p = proc_total(&now, &nnow, ti.pid);

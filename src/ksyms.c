@@ -5,19 +5,39 @@
 #include <string.h>
 #include "ksyms.h"
 
+struct raw_sym {
+	__u64 addr;
+	__u32 name;
+};
+
 static int cmp_addr(const void *a, const void *b)
 {
-	const struct ksym *x = a, *y = b;
+	const struct raw_sym *x = a, *y = b;
 
 	return (x->addr > y->addr) - (x->addr < y->addr);
 }
 
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	void *q;
+
+	if (need <= *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : need;
+	while (*cap < need)
+		*cap *= 2;
+	q = realloc(p, *cap * elem);
+	if (!q)
+		free(p);
+	return q;
+}
+
 int ksyms_load(struct ksyms *ks, const char *path, char *err, size_t errlen)
 {
-	size_t cap = 0, ncap = 0, nlen = 0, nonzero = 0;
+	size_t cap = 0, ncap = 0, nlen = 0, nonzero = 0, n = 0;
+	struct raw_sym *raw = NULL;
 	char line[512], name[256], type;
 	unsigned long long addr;
-	size_t *offs = NULL;
 	FILE *f;
 
 	memset(ks, 0, sizeof(*ks));
@@ -29,48 +49,45 @@ int ksyms_load(struct ksyms *ks, const char *path, char *err, size_t errlen)
 	while (fgets(line, sizeof(line), f)) {
 		size_t l;
 
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 ||
+		    (type != 't' && type != 'T'))
 			continue;
-		if (type != 't' && type != 'T')
-			continue;
-		if (ks->n == cap) {
-			cap = cap ? cap * 2 : 65536;
-			ks->syms = realloc(ks->syms, cap * sizeof(*ks->syms));
-			offs = realloc(offs, cap * sizeof(*offs));
-			if (!ks->syms || !offs)
-				goto nomem;
-		}
 		l = strlen(name) + 1;
-		if (nlen + l > ncap) {
-			ncap = ncap ? ncap * 2 : 1 << 20;
-			ks->names = realloc(ks->names, ncap);
-			if (!ks->names)
-				goto nomem;
-		}
+		raw = grow(raw, &cap, n + 1, sizeof(*raw));
+		ks->names = grow(ks->names, &ncap, nlen + l, 1);
+		if (!raw || !ks->names)
+			goto nomem;
 		memcpy(ks->names + nlen, name, l);
-		offs[ks->n] = nlen;
+		raw[n].addr = addr;
+		raw[n].name = nlen;
 		nlen += l;
-		ks->syms[ks->n].addr = addr;
 		nonzero += addr != 0;
-		ks->n++;
+		n++;
 	}
 	fclose(f);
+	f = NULL;
 	if (!nonzero) {
-		free(offs);
+		free(raw);
 		ksyms_free(ks);
 		snprintf(err, errlen, "%s: kernel addresses are hidden (run as root, or set kernel.kptr_restrict=0)", path);
 		return -EPERM;
 	}
-	for (size_t i = 0; i < ks->n; i++)
-		ks->syms[i].name = ks->names + offs[i];
-	free(offs);
-	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
-	for (size_t i = 0; i < ks->n; i++)
-		ks->syms[i].end = i + 1 < ks->n ? ks->syms[i + 1].addr : ks->syms[i].addr + 4096;
+	qsort(raw, n, sizeof(*raw), cmp_addr);
+	ks->addrs = malloc(n * sizeof(*ks->addrs));
+	ks->name_offs = malloc(n * sizeof(*ks->name_offs));
+	if (!ks->addrs || !ks->name_offs)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		ks->addrs[i] = raw[i].addr;
+		ks->name_offs[i] = raw[i].name;
+	}
+	ks->n = n;
+	free(raw);
 	return 0;
 nomem:
-	fclose(f);
-	free(offs);
+	if (f)
+		fclose(f);
+	free(raw);
 	ksyms_free(ks);
 	snprintf(err, errlen, "%s: out of memory", path);
 	return -ENOMEM;
@@ -78,34 +95,44 @@ nomem:
 
 void ksyms_free(struct ksyms *ks)
 {
-	free(ks->syms);
+	free(ks->addrs);
+	free(ks->name_offs);
 	free(ks->names);
 	memset(ks, 0, sizeof(*ks));
 }
 
-const struct ksym *ksyms_find(const struct ksyms *ks, __u64 addr)
+static void fill(const struct ksyms *ks, size_t i, struct ksym *out)
+{
+	out->addr = ks->addrs[i];
+	out->end = i + 1 < ks->n ? ks->addrs[i + 1] : ks->addrs[i] + 4096;
+	out->name = ks->names + ks->name_offs[i];
+}
+
+bool ksyms_find(const struct ksyms *ks, __u64 addr, struct ksym *out)
 {
 	size_t lo = 0, hi = ks->n;
 
+	/* The last symbol starting at or before addr. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (addr < ks->syms[mid].addr)
-			hi = mid;
-		else if (addr >= ks->syms[mid].end)
+		if (ks->addrs[mid] <= addr)
 			lo = mid + 1;
 		else
-			return &ks->syms[mid];
+			hi = mid;
 	}
-	return NULL;
+	if (!lo)
+		return false;
+	fill(ks, lo - 1, out);
+	return addr < out->end;
 }
 
 const char *ksyms_fmt(const struct ksyms *ks, __u64 addr, char *buf, size_t len)
 {
-	const struct ksym *s = ksyms_find(ks, addr);
+	struct ksym s;
 
-	if (s)
-		snprintf(buf, len, "%s+0x%llx", s->name, (unsigned long long)(addr - s->addr));
+	if (ksyms_find(ks, addr, &s))
+		snprintf(buf, len, "%s+0x%llx", s.name, (unsigned long long)(addr - s.addr));
 	else
 		snprintf(buf, len, "0x%llx", (unsigned long long)addr);
 	return buf;
@@ -115,13 +142,15 @@ size_t ksyms_by_name(const struct ksyms *ks, const char *name,
 		     void (*fn)(const struct ksym *sym, void *arg), void *arg)
 {
 	size_t l = strlen(name), found = 0;
+	struct ksym sym;
 
 	for (size_t i = 0; i < ks->n; i++) {
-		const char *s = ks->syms[i].name;
+		const char *s = ks->names + ks->name_offs[i];
 
 		if (strncmp(s, name, l) || (s[l] && s[l] != '.'))
 			continue;
-		fn(&ks->syms[i], arg);
+		fill(ks, i, &sym);
+		fn(&sym, arg);
 		found++;
 	}
 	return found;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ladder.h"
 #include "mmlock.skel.h"
@@ -11,12 +13,22 @@
 
 /* The one table: probe -> candidate programs (program names in bpf/), best first. */
 static const struct ladder_probe probe_table[] = {
-	{ "contention_begin", { "contention_begin_btf", "contention_begin_raw" } },
-	{ "contention_end", { "contention_end_btf", "contention_end_raw" } },
-	{ "sched_switch", { "sched_switch_btf", "sched_switch_raw" } },
-	{ "sched_wakeup", { "sched_wakeup_btf", "sched_wakeup_raw" } },
-	{ "uffd_ioctl_enter", { "uffd_ioctl_enter_btf", "uffd_ioctl_enter" } },
-	{ "uffd_ioctl_exit", { "uffd_ioctl_exit_btf", "uffd_ioctl_exit" } },
+	{ "contention_begin", { { "contention_begin_btf" }, { "contention_begin_raw" } } },
+	{ "contention_end", { { "contention_end_btf" }, { "contention_end_raw" } } },
+	{ "sched_switch", { { "sched_switch_btf" }, { "sched_switch_raw" } } },
+	{ "sched_wakeup", { { "sched_wakeup_btf" }, { "sched_wakeup_raw" } } },
+	{ "uffd_ioctl_enter", { { "uffd_ioctl_fentry" }, { "uffd_ioctl_kprobe" },
+				{ "uffd_ioctl_enter_btf" }, { "uffd_ioctl_enter" } } },
+	{ "uffd_ioctl_exit", { { "uffd_ioctl_fexit" }, { "uffd_ioctl_kretprobe" },
+			       { "uffd_ioctl_exit_btf" }, { "uffd_ioctl_exit" } } },
+	/* Deeper probes: fentry/kprobe only (bpf/mmprobes.bpf.c). */
+	{ "anon_vma_trylock", { { "trylock_fexit" }, { "trylock_kprobe", "trylock_kretprobe" } } },
+	{ "anon_vma_down_write", { { "down_write_fentry", "down_write_fexit" },
+				   { "down_write_kprobe", "down_write_kretprobe" } } },
+	{ "anon_vma_up_write", { { "up_write_fentry" }, { "up_write_kprobe" } } },
+	{ "rmap_walk_anon", { { "rmap_fentry", "rmap_fexit" }, { "rmap_kprobe", "rmap_kretprobe" } } },
+	{ "folio_lock", { { "folio_lock_fentry", "folio_lock_fexit" },
+			  { "folio_lock_kprobe", "folio_lock_kretprobe" } } },
 };
 #define NR_PROBES (sizeof(probe_table) / sizeof(probe_table[0]))
 
@@ -103,16 +115,31 @@ static int prog_index(struct mmlock_bpf *skel, const struct bpf_program *want)
 	return -1;
 }
 
+/*
+ * Can this kernel attach kprobes at all? Its kprobe PMU (or tracefs'
+ * kprobe_events, for the legacy path) exists only with CONFIG_KPROBES. Asked
+ * once, so that a kernel without kprobes does not verify kprobe programs
+ * that cannot attach.
+ */
+static bool kernel_has_kprobes(void)
+{
+	return !access("/sys/bus/event_source/devices/kprobe/type", R_OK) ||
+	       !access("/sys/kernel/tracing/kprobe_events", F_OK) ||
+	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
+}
+
 int ladder_load(struct ladder *l, int family, const char *btf_path,
 		ladder_configure_fn configure, void *arg, char *err, size_t errlen)
 {
-	bool disabled[MAX_PROGS] = {};
+	bool disabled[MAX_PROGS] = {}, kprobes = kernel_has_kprobes();
 	struct bpf_program *p;
 	int i, ret;
 
 	memset(l, 0, sizeof(*l));
 	memset(refusal, 0, sizeof(refusal));
 	libbpf_set_print(libbpf_print);
+	if (!kprobes)
+		vnote("this kernel has no kprobe support: kprobe programs not loaded");
 	for (;;) {
 		LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf_path);
 
@@ -127,6 +154,11 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 			bool off = i >= MAX_PROGS || disabled[i] ||
 				   (family != FAMILY_ANY && mech_family(p) != family);
 
+			if (!off && !kprobes && mech_family(p) == FAMILY_KPROBE) {
+				off = true;
+				if (i < MAX_PROGS)
+					snprintf(refusal[i], sizeof(refusal[i]), "kprobe: not supported by this kernel");
+			}
 			if (off && i < MAX_PROGS && !refusal[i][0] && !disabled[i])
 				snprintf(refusal[i], sizeof(refusal[i]), "%s: not allowed by --mode", mech_name(p));
 			bpf_program__set_autoload(p, !off);
@@ -153,17 +185,22 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 		}
 		vnote("%s (%s) refused at load: %s; falling back", last_prog, mech_name(p), strerror(-ret));
 		{
-			const char *mech = mech_name(p);
 			int fam = mech_family(p), j = 0;
 			struct bpf_program *q;
 
-			/* fentry/kprobe refusals are the mechanism's, not the function's. */
+			/*
+			 * EPERM / ENOTSUPP / EOPNOTSUPP refuse the mechanism (fentry on a
+			 * kernel without trampolines); other errors only this program.
+			 */
+			bool whole = fam != FAMILY_TRACEPOINT &&
+				     (ret == -EPERM || ret == -524 || ret == -EOPNOTSUPP);
+
 			bpf_object__for_each_program(q, l->skel->obj) {
-				bool same = q == p || (fam != FAMILY_TRACEPOINT && mech_family(q) == fam);
+				bool same = q == p || (whole && mech_family(q) == fam);
 
 				if (j < MAX_PROGS && same && !disabled[j]) {
 					disabled[j] = true;
-					snprintf(refusal[j], sizeof(refusal[j]), "%s: load %s%s", mech,
+					snprintf(refusal[j], sizeof(refusal[j]), "%s: load %s%s", mech_name(q),
 						 strerror(-ret), q == p ? "" : " (same mechanism)");
 				}
 				j++;
@@ -173,6 +210,41 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 		l->skel = NULL;
 	}
 	return 0;
+}
+
+/* Attach every program of one candidate, or none of them. */
+static int attach_cand(struct ladder *l, const char *const progs[], struct bpf_link **links,
+		       const char **mech, char *why, size_t whylen)
+{
+	int n = 0;
+
+	for (; n < LADDER_MAX_PROGS && progs[n]; n++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(l->skel->obj, progs[n]);
+		int idx = p ? prog_index(l->skel, p) : -1;
+
+		if (!p) {
+			snprintf(why, whylen, "%s: no such program", progs[n]);
+			goto undo;
+		}
+		*mech = mech_name(p);
+		if (!bpf_program__autoload(p) || bpf_program__fd(p) < 0) {
+			snprintf(why, whylen, "%s", idx >= 0 && idx < MAX_PROGS && refusal[idx][0] ?
+				 refusal[idx] : "not loaded");
+			goto undo;
+		}
+		links[n] = bpf_program__attach(p);
+		if (!links[n]) {
+			snprintf(why, whylen, "%s: attach %s", *mech, strerror(errno));
+			goto undo;
+		}
+	}
+	return 0;
+undo:
+	while (n-- > 0) {
+		bpf_link__destroy(links[n]);
+		links[n] = NULL;
+	}
+	return -1;
 }
 
 int ladder_attach(struct ladder *l, char *err, size_t errlen)
@@ -193,30 +265,26 @@ int ladder_attach(struct ladder *l, char *err, size_t errlen)
 
 		snprintf(res->name, sizeof(res->name), "%s", pr->name);
 		snprintf(res->mechanism, sizeof(res->mechanism), "none");
-		for (int c = 0; c < LADDER_MAX_CANDS && pr->cands[c]; c++) {
-			struct bpf_program *p = bpf_object__find_program_by_name(l->skel->obj, pr->cands[c]);
-			int idx = p ? prog_index(l->skel, p) : -1;
-			const char *why = NULL;
-			char buf[96];
+		for (int c = 0; c < LADDER_MAX_CANDS && pr->cands[c][0]; c++) {
+			const char *mech = "?";
+			char why[128];
 
-			if (!p)
-				continue;
-			if (!bpf_program__autoload(p) || bpf_program__fd(p) < 0) {
-				why = idx >= 0 && idx < MAX_PROGS && refusal[idx][0] ? refusal[idx] : "not loaded";
-			} else {
-				l->links[i] = bpf_program__attach(p);
-				if (l->links[i]) {
-					snprintf(res->mechanism, sizeof(res->mechanism), "%s", mech_name(p));
-					vnote("probe %s: %s (%s)", pr->name, mech_name(p), pr->cands[c]);
-					attached++;
-					break;
-				}
-				snprintf(buf, sizeof(buf), "%s: attach %s", mech_name(p), strerror(errno));
-				why = buf;
-				vnote("probe %s: %s refused at attach: %s; falling back", pr->name,
-				      mech_name(p), strerror(errno));
+			if (!attach_cand(l, pr->cands[c], l->links[i], &mech, why, sizeof(why))) {
+				struct bpf_program *p = bpf_object__find_program_by_name(l->skel->obj,
+											 pr->cands[c][0]);
+				struct bpf_prog_info info = {};
+				__u32 len = sizeof(info);
+
+				if (!bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+					res->prog_id = info.id;
+				snprintf(res->mechanism, sizeof(res->mechanism), "%s", mech);
+				vnote("probe %s: %s (%s)", pr->name, mech, pr->cands[c][0]);
+				attached++;
+				break;
 			}
-			if (rl < sizeof(res->refused))
+			vnote("probe %s: %s refused: %s", pr->name, pr->cands[c][0], why);
+			/* The same reason for every candidate of a refused mechanism says it once. */
+			if (rl < sizeof(res->refused) && !strstr(res->refused, why))
 				rl += snprintf(res->refused + rl, sizeof(res->refused) - rl, "%s%s",
 					       rl ? "; " : "", why);
 		}
@@ -229,10 +297,19 @@ int ladder_attach(struct ladder *l, char *err, size_t errlen)
 	return 0;
 }
 
+bool ladder_attached(const struct ladder *l, const char *name)
+{
+	for (size_t i = 0; i < l->nprobes; i++)
+		if (!strcmp(l->result[i].name, name))
+			return strcmp(l->result[i].mechanism, "none") != 0;
+	return false;
+}
+
 void ladder_destroy(struct ladder *l)
 {
 	for (size_t i = 0; l->links && i < l->nprobes; i++)
-		bpf_link__destroy(l->links[i]);
+		for (int j = 0; j < LADDER_MAX_PROGS; j++)
+			bpf_link__destroy(l->links[i][j]);
 	free(l->links);
 	l->links = NULL;
 	mmlock_bpf__destroy(l->skel);

@@ -18,15 +18,17 @@ struct bpf_link;
 enum mech_family { FAMILY_ANY, FAMILY_FENTRY, FAMILY_KPROBE, FAMILY_TRACEPOINT };
 
 #define LADDER_MAX_CANDS 4
+#define LADDER_MAX_PROGS 2	/* programs attached together: entry + exit */
 
 struct ladder_probe {
 	const char *name;
-	const char *cands[LADDER_MAX_CANDS];	/* program names, best first */
+	/* Candidates, best first; each is one program or an entry/exit pair. */
+	const char *cands[LADDER_MAX_CANDS][LADDER_MAX_PROGS];
 };
 
 struct ladder {
 	struct mmlock_bpf *skel;
-	struct bpf_link **links;	/* one per probe, NULL if none */
+	struct bpf_link *(*links)[LADDER_MAX_PROGS];	/* per probe; NULL if none */
 	struct rec_probe *result;	/* one per probe */
 	size_t nprobes;
 	int reloads;
@@ -45,6 +47,8 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 		ladder_configure_fn configure, void *arg, char *err, size_t errlen);
 /* Attach every probe (fallback on attach failure); error if none attached. */
 int ladder_attach(struct ladder *l, char *err, size_t errlen);
+/* Did probe `name` attach (with any mechanism)? */
+bool ladder_attached(const struct ladder *l, const char *name);
 /* Release links and the skeleton. Safe to call more than once. */
 void ladder_destroy(struct ladder *l);
 

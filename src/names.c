@@ -7,6 +7,10 @@ static const char *const kind_names[NR_KINDS] = {
 	[KIND_LOCK] = "lock",
 	[KIND_DSTATE] = "dstate",
 	[KIND_IOCTL] = "ioctl",
+	[KIND_TRYLOCK] = "trylock",
+	[KIND_ACQUIRE] = "acquire",
+	[KIND_HOLD] = "hold",
+	[KIND_RMAP] = "rmap_walk",
 };
 
 static const char *const class_names[NR_CLASSES] = {

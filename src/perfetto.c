@@ -540,6 +540,10 @@ static const char *const categories[NR_KINDS] = {
 	[KIND_LOCK] = "mmlock.lock",
 	[KIND_DSTATE] = "mmlock.dstate",
 	[KIND_IOCTL] = "mmlock.ioctl",
+	[KIND_TRYLOCK] = "mmlock.trylock",
+	[KIND_ACQUIRE] = "mmlock.acquire",
+	[KIND_HOLD] = "mmlock.hold",
+	[KIND_RMAP] = "mmlock.rmap",
 };
 
 /* ---- track descriptors ---- */
@@ -659,6 +663,10 @@ static const char *const hist_kind_words[NR_KINDS] = {
 	[KIND_LOCK] = "lock wait",
 	[KIND_DSTATE] = "D-state",
 	[KIND_IOCTL] = "ioctl",
+	[KIND_TRYLOCK] = "trylock",
+	[KIND_ACQUIRE] = "acquire",
+	[KIND_HOLD] = "hold",
+	[KIND_RMAP] = "rmap walk",
 };
 
 static void hist_label(char *buf, size_t n, const struct rec_hist *h)

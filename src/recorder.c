@@ -6,6 +6,8 @@
  * counters each second, then collect the maps and write the outputs.
  */
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +55,9 @@ struct session {
 	struct target_child child;
 	bool have_child;
 	__u32 target_pid;
+	pthread_t ksyms_thread;
+	int ksyms_ret;
+	char ksyms_err[256];
 };
 
 static int configure(struct mmlock_bpf *skel, void *arg)
@@ -69,8 +74,14 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 	skel->rodata->min_slice_ns = o->min_slice_ns;
 	skel->rodata->stack_min_ns = o->stack_min_ns;
 	skel->rodata->want_events = true;	/* the report explains the worst ioctls from events */
-	skel->rodata->nr_markers = s->nmarkers;
-	return 0;
+	/*
+	 * Polled every 20 ms: at the default --min-slice (1 ms) events are rare
+	 * and 1 MiB is plenty; every wait and ioctl (--min-slice below 100 us)
+	 * can reach a million events a second. (The buffer is mapped twice into
+	 * our address space, so it counts double in RSS.)
+	 */
+	return bpf_map__set_max_entries(skel->maps.events,
+					o->min_slice_ns < 100000 ? 32 << 20 : 1 << 20);
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -193,11 +204,20 @@ static int precheck(struct session *s, char *err, size_t errlen)
 	}
 	if (ensure_tracefs(err, errlen))
 		return EXIT_KERNEL;
-	if (ksyms_load(&s->ks, "/proc/kallsyms", err, errlen))
-		return EXIT_KERNEL;
-	s->nmarkers = markers_resolve(&s->ks, s->markers, MMLOCK_MAX_MARKERS);
-	vnote("%u marker function ranges resolved", s->nmarkers);
 	return 0;
+}
+
+/* Reading /proc/kallsyms is slow: it runs beside the BPF load (2+ CPUs). */
+static void *load_symbols(void *arg)
+{
+	struct session *s = arg;
+
+	s->ksyms_ret = ksyms_load(&s->ks, "/proc/kallsyms", s->ksyms_err, sizeof(s->ksyms_err));
+	if (!s->ksyms_ret) {
+		s->nmarkers = markers_resolve(&s->ks, s->markers, MMLOCK_MAX_MARKERS);
+		vnote("%u marker function ranges resolved", s->nmarkers);
+	}
+	return NULL;
 }
 
 static void fill_meta(struct session *s)
@@ -238,9 +258,22 @@ static int setup(struct session *s, char *err, size_t errlen)
 	} else {
 		s->target_pid = o->pid;
 	}
+	if (pthread_create(&s->ksyms_thread, NULL, load_symbols, s)) {
+		snprintf(err, errlen, "cannot start a thread: %s", strerror(errno));
+		return EXIT_KERNEL;
+	}
 	ret = ladder_load(&s->ladder, o->family, o->btf_path, configure, s, err, errlen);
+	pthread_join(s->ksyms_thread, NULL);
 	if (ret)
 		return EXIT_KERNEL;
+	if (s->ksyms_ret) {
+		snprintf(err, errlen, "%s", s->ksyms_err);
+		return EXIT_KERNEL;
+	}
+	s->ladder.skel->bss->nr_markers = s->nmarkers;
+#ifdef __GLIBC__
+	malloc_trim(0);	/* libbpf's copy of the kernel BTF is gone: give it back */
+#endif
 	for (unsigned int i = 0; i < s->nmarkers; i++)
 		if (bpf_map__update_elem(s->ladder.skel->maps.markers, &i, sizeof(i),
 					 &s->markers[i], sizeof(s->markers[i]), BPF_ANY)) {
@@ -261,6 +294,7 @@ static int setup(struct session *s, char *err, size_t errlen)
 	}
 	if (ladder_attach(&s->ladder, err, errlen))
 		return EXIT_KERNEL;
+	s->ladder.skel->bss->folio_probed = ladder_attached(&s->ladder, "folio_lock");
 	s->rec.probes = calloc(s->ladder.nprobes, sizeof(*s->rec.probes));
 	if (s->rec.probes) {
 		memcpy(s->rec.probes, s->ladder.result, s->ladder.nprobes * sizeof(*s->rec.probes));
@@ -293,8 +327,9 @@ static void run_loop(struct session *s)
 	if (s->have_child)
 		target_release(&s->child);
 	while (!stop) {
-		nanosleep(&nap, NULL);
-		ring_buffer__consume(s->rb);
+		/* A busy ring buffer is drained again at once, a quiet one every 20 ms. */
+		if (ring_buffer__consume(s->rb) < 1000)
+			nanosleep(&nap, NULL);
 		t = now_ns(CLOCK_BOOTTIME);
 		if (t >= next_sample) {
 			collect_sample(s->ladder.skel, &s->rec, t);

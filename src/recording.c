@@ -76,12 +76,14 @@ struct rec_hist *thread_hist(struct rec_thread *t, __u8 kind, __u8 cls, __u8 sit
 	return h;
 }
 
+/* Stalls are lock waits and D-state periods (not hold times or ioctls). */
 __u64 thread_worst_ns(const struct rec_thread *t)
 {
 	__u64 worst = 0;
 
 	for (size_t i = 0; i < t->nhists; i++)
-		if (t->hists[i].kind != KIND_IOCTL && t->hists[i].max_ns > worst)
+		if ((t->hists[i].kind == KIND_LOCK || t->hists[i].kind == KIND_DSTATE) &&
+		    t->hists[i].max_ns > worst)
 			worst = t->hists[i].max_ns;
 	return worst;
 }

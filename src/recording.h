@@ -78,6 +78,7 @@ struct rec_probe {
 	char name[48];
 	char mechanism[16];	/* "tp_btf", "raw_tp", "tracepoint", "fentry", ... or "none" */
 	char refused[256];	/* "fentry: load EPERM; kprobe: attach ENOENT" */
+	__u32 prog_id;		/* kernel id of its (first) program: bpftool prog show id N */
 };
 
 struct recording {

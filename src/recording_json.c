@@ -39,6 +39,8 @@ static void write_hist(struct json_writer *w, const struct rec_hist *h)
 		jw_u64(w, "runnable_ns", h->aux_ns);
 	if (h->kind == KIND_IOCTL)
 		jw_u64(w, "errors", h->aux_ns);
+	if (h->kind == KIND_TRYLOCK)
+		jw_u64(w, "failed", h->aux_ns);
 	jw_arr_begin(w, "hist");
 	for (unsigned int i = 0; i < HIST_SLOTS; i++) {
 		if (!h->slots[i])
@@ -156,6 +158,7 @@ int recording_write_json(const struct recording *rec, const char *path, char *er
 		jw_str(&w, "name", rec->probes[i].name);
 		jw_str(&w, "mechanism", rec->probes[i].mechanism);
 		jw_str(&w, "refused", rec->probes[i].refused);
+		jw_u64(&w, "prog_id", rec->probes[i].prog_id);
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
@@ -245,7 +248,8 @@ static int read_hist(const struct json_value *o, struct rec_thread *t, char *err
 	h->count = json_get_u64(o, "count", 0);
 	h->total_ns = json_get_u64(o, "total_ns", 0);
 	h->max_ns = json_get_u64(o, "max_ns", 0);
-	h->aux_ns = json_get_u64(o, kind == KIND_IOCTL ? "errors" : "runnable_ns", 0);
+	h->aux_ns = json_get_u64(o, kind == KIND_IOCTL ? "errors" :
+				 kind == KIND_TRYLOCK ? "failed" : "runnable_ns", 0);
 	for (size_t i = 0; i < json_len(buckets); i++) {
 		const struct json_value *b = json_at(buckets, i);
 		__u64 lo = json_u64(json_at(b, 0), 0);
@@ -374,6 +378,7 @@ int recording_read_json(struct recording *rec, const char *path, char *err, size
 		snprintf(p->name, sizeof(p->name), "%s", json_get_str(v, "name", ""));
 		snprintf(p->mechanism, sizeof(p->mechanism), "%s", json_get_str(v, "mechanism", ""));
 		snprintf(p->refused, sizeof(p->refused), "%s", json_get_str(v, "refused", ""));
+		p->prog_id = json_get_u64(v, "prog_id", 0);
 	}
 	threads = json_get(root, "threads");
 	if (json_type(threads) != JSON_ARRAY) {

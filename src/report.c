@@ -22,6 +22,9 @@ static void hist_row(FILE *f, const struct rec_hist *h)
 		fprintf(f, "  +%s runnable", NS(h->aux_ns));
 	if (h->kind == KIND_IOCTL && h->aux_ns)
 		fprintf(f, "  %llu errors", (unsigned long long)h->aux_ns);
+	if (h->kind == KIND_TRYLOCK)
+		fprintf(f, "  %llu failed (%.0f%%)", (unsigned long long)h->aux_ns,
+			h->count ? 100.0 * h->aux_ns / h->count : 0.0);
 	fputc('\n', f);
 }
 
@@ -74,7 +77,7 @@ static const struct rec_hist *worst_hist(const struct rec_thread *t, int kind)
 	for (size_t i = 0; i < t->nhists; i++)
 		if (t->hists[i].kind == kind && (!w || t->hists[i].max_ns > w->max_ns))
 			w = &t->hists[i];
-	return w;
+	return w;	/* NULL if the thread has none of this kind */
 }
 
 /* Worst uffd ioctl of a thread among the recorded events, NULL if none. */
@@ -111,6 +114,10 @@ static void print_thread(FILE *f, const struct recording *rec, const struct rec_
 		[KIND_LOCK] = "lock waits",
 		[KIND_DSTATE] = "D-state (uninterruptible sleep; +runnable after wakeup)",
 		[KIND_IOCTL] = "uffd ioctls",
+		[KIND_TRYLOCK] = "anon_vma write trylocks (COUNT = attempts; failed ones then waited)",
+		[KIND_ACQUIRE] = "anon_vma write acquisitions via down_write (optimistic spinning included)",
+		[KIND_HOLD] = "anon_vma write lock hold time",
+		[KIND_RMAP] = "rmap walks (rmap_walk_anon)",
 	};
 	const struct rec_hist *w = worst_hist(t, KIND_LOCK);
 	__u64 dtotal = 0;
@@ -192,7 +199,8 @@ void report_print(FILE *f, const struct recording *rec, const struct report_opts
 		const struct rec_hist *w = NULL;
 
 		for (size_t j = 0; j < t->nhists; j++)
-			if (t->hists[j].kind != KIND_IOCTL && (!w || t->hists[j].max_ns > w->max_ns))
+			if ((t->hists[j].kind == KIND_LOCK || t->hists[j].kind == KIND_DSTATE) &&
+			    (!w || t->hists[j].max_ns > w->max_ns))
 				w = &t->hists[j];
 		fprintf(f, "%-7u %-16s %-16s %10s  ", t->tid, t->comm, t->pcomm,
 			NS(thread_worst_ns(t)));

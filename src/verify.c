@@ -42,7 +42,8 @@ static int check_rec(const struct recording *rec, const struct check_opts *co, F
 		for (size_t j = 0; j < t->nhists; j++) {
 			const struct rec_hist *h = &t->hists[j];
 
-			if (h->kind == KIND_IOCTL && !co->ioctl)
+			if (h->kind != KIND_LOCK && h->kind != KIND_DSTATE &&
+			    !(h->kind == KIND_IOCTL && co->ioctl))
 				continue;
 			if (h->max_ns < (__u64)co->threshold_ns)
 				continue;
@@ -241,7 +242,7 @@ int cmd_diff(int argc, char **argv)
 		       NS(b->max_ns), NS(a->max_ns), pct(b->max_ns, a->max_ns, p1, sizeof(p1)),
 		       NS(hist_percentile(b, 99)), NS(hist_percentile(a, 99)),
 		       pct(hist_percentile(b, 99), hist_percentile(a, 99), p2, sizeof(p2)));
-		if (maxreg >= 0 && b->kind != KIND_IOCTL && b->max_ns &&
+		if (maxreg >= 0 && (b->kind == KIND_LOCK || b->kind == KIND_DSTATE) && b->max_ns &&
 		    a->max_ns > b->max_ns * (100 + maxreg) / 100)
 			regressions++;
 	}

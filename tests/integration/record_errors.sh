@@ -70,8 +70,14 @@ for sig in INT TERM; do
 	check "SIG$sig: JSON complete" python3 -c "import json,sys; r=json.load(open('$TMP/sig.json')); sys.exit(not r['threads'])"
 	check "SIG$sig: trace written" [ -s "$TMP/sig.pftrace" ]
 	check "SIG$sig: no temp files left" [ -z "$(ls "$TMP" | grep '\.tmp')" ]
-	check "SIG$sig: workload stopped" sh -c "! pgrep -x gcsim >/dev/null"
-	check "SIG$sig: BPF programs released" sh -c "! bpftool prog show 2>/dev/null | grep -q contention_"
+	# By pid: other mmlock/gcsim processes may run on this machine.
+	child=$(sed -n 's/^gcsim: pid \([0-9]*\).*/\1/p' "$TMP/sig.out" | head -1)
+	check "SIG$sig: workload stopped" sh -c "[ -n '$child' ] && ! kill -0 '$child' 2>/dev/null"
+	ids=$(python3 -c "import json; print(' '.join(str(p['prog_id']) for p in json.load(open('$TMP/sig.json'))['probes'] if p['prog_id']))")
+	check "SIG$sig: the recording names its BPF programs" [ -n "$ids" ]
+	left=""
+	for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
+	check "SIG$sig: BPF programs released (ids $ids)" [ -z "$left" ]
 	rm -f "$TMP/sig.json" "$TMP/sig.pftrace"
 done
 

@@ -49,8 +49,16 @@ for g in gc:
     res("%s histogram sums to count" % g["name"], hsum == io["count"], "%d vs %d" % (hsum, io["count"]))
 c = rec["counters"]
 res("drop counters are reported", "ringbuf_drop" in c and "hist_map_full" in c, str(c))
-res("probes report their mechanism", all(p["mechanism"] != "none" for p in rec["probes"]),
+base = {"contention_begin", "contention_end", "sched_switch", "sched_wakeup", "uffd_ioctl_enter", "uffd_ioctl_exit"}
+probes = {p["name"]: p for p in rec["probes"]}
+res("every tracepoint-path probe attached", all(probes[n]["mechanism"] != "none" for n in base),
     str([(p["name"], p["mechanism"], p["refused"]) for p in rec["probes"]]))
+res("sched_switch got tp_btf (D-state stacks need it)", probes["sched_switch"]["mechanism"] == "tp_btf",
+    str(probes["sched_switch"]))
+res("a probe left without a mechanism says why", all(p["refused"] for p in rec["probes"] if p["mechanism"] == "none"),
+    str([(p["name"], p["refused"]) for p in rec["probes"] if p["mechanism"] == "none"]))
+res("better mechanisms refused with a reason", all(probes[n]["refused"] or probes[n]["mechanism"] in ("fentry", "fexit") for n in ("uffd_ioctl_enter",)),
+    str(probes["uffd_ioctl_enter"]))
 ev = [e for e in rec["events"] if e["dur_ns"] < rec["min_slice_ns"]]
 res("events respect --min-slice", not ev, "%d shorter events" % len(ev))
 PY
