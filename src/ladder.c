@@ -226,7 +226,8 @@ static int attach_cand(struct ladder *l, const char *const progs[], struct bpf_l
 			snprintf(why, whylen, "%s: no such program", progs[n]);
 			goto undo;
 		}
-		*mech = mech_name(p);
+		if (!n)	/* a pair is named by its entry program: fentry, kprobe */
+			*mech = mech_name(p);
 		if (!bpf_program__autoload(p) || bpf_program__fd(p) < 0) {
 			snprintf(why, whylen, "%s", idx >= 0 && idx < MAX_PROGS && refusal[idx][0] ?
 				 refusal[idx] : "not loaded");
@@ -234,7 +235,7 @@ static int attach_cand(struct ladder *l, const char *const progs[], struct bpf_l
 		}
 		links[n] = bpf_program__attach(p);
 		if (!links[n]) {
-			snprintf(why, whylen, "%s: attach %s", *mech, strerror(errno));
+			snprintf(why, whylen, "%s: attach %s", mech_name(p), strerror(errno));
 			goto undo;
 		}
 	}

@@ -33,7 +33,7 @@ static const char usage_record[] =
 "Record mm lock waits, D-state periods and uffd ioctl latency.\n"
 "\n"
 "Target (default: the whole system):\n"
-"  -p, --pid PID          only this process (all its threads)\n"
+"  -p, --pid PID          only this process (all its threads); stops when it exits\n"
 "  -t, --tid TID          only this thread\n"
 "  -c, --comm NAME        only threads named NAME, or threads of a process named NAME\n"
 "  -- COMMAND ARGS        start COMMAND and trace it (from its first instruction)\n"

@@ -321,7 +321,7 @@ static void run_loop(struct session *s)
 {
 	const struct record_opts *o = s->o;
 	__u64 start = now_ns(CLOCK_BOOTTIME), t;
-	__u64 next_sample = start + SAMPLE_NS, next_live = start + o->interval_ns;
+	__u64 next_sample = start + SAMPLE_NS, next_live = start + o->interval_ns, next_alive = 0;
 	struct timespec nap = { 0, POLL_MS * 1000000L };
 
 	if (s->have_child)
@@ -343,6 +343,12 @@ static void run_loop(struct session *s)
 			break;
 		if (s->have_child && target_exited(&s->child))
 			break;
+		/* -p: the process is gone, nothing more to see. */
+		if (o->pid && t >= next_alive) {
+			if (kill(o->pid, 0) && errno == ESRCH)
+				break;
+			next_alive = t + 200000000ULL;
+		}
 	}
 	ring_buffer__consume(s->rb);
 	s->rec.end_ns = now_ns(CLOCK_BOOTTIME);

@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Helper for bench/run.sh (python3 stdlib only).
+
+  bench.py run   --gcsim G --shape N --dur S --config NAME --rep I [--pin CPU]
+                 [--bpf-stats] [--marker RE | --settle S] -- TRACER ARGS...
+      One measured run, appended as a JSON line to stdout:
+        1. start gcsim with --ready-fd/--go-fd; it sets up (untimed) and says "ready PID";
+        2. start the tracer ({PID}, {TMP} in its arguments are replaced), wait until
+           it is attached (a line matching --marker on its stdout/stderr, or --settle s);
+        3. snapshot the workload's CPU time (/proc/PID/task/*/schedstat), send "go";
+        4. wait4() the workload: rusage, then its JSON (ioctls, ns in ioctls, pages);
+        5. SIGINT the tracer, wait4() it: peak RSS, CPU, exit status.
+      With --bpf-stats (kernel.bpf_stats_enabled must already be 1), the tracer's
+      new BPF programs (run_cnt, run_time_ns) are diffed over the workload window,
+      and its new maps (bytes_memlock) are listed.
+      With no tracer arguments the run is the untraced baseline.
+
+  bench.py stats FILE.jsonl          the throughput/CPU table (markdown)
+  bench.py bpfstats FILE.jsonl       per-program BPF cost table (markdown)
+  bench.py counters MMLOCK.json      mmlock's drop counters, one line
+"""
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+
+def die(msg):
+    print("bench.py: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def task_cpu_ns(pid):
+    """Sum of on-CPU ns of every thread of pid (schedstat field 1)."""
+    tot = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    tot += int(f.read().split()[0])
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return tot
+
+
+def bpftool_json(what):
+    out = subprocess.run(["bpftool", "-j", what, "show"], capture_output=True, text=True)
+    try:
+        return json.loads(out.stdout or "[]")
+    except ValueError:
+        return []
+
+
+def prog_snapshot():
+    return {p["id"]: p for p in bpftool_json("prog")}
+
+
+def proc_status_kb(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for l in f:
+                if l.startswith(field + ":"):
+                    return int(l.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class Tracer:
+    """A tracer process whose output is drained by threads (and searched for a marker)."""
+
+    def __init__(self, argv, tmp, marker):
+        self.marker = re.compile(marker) if marker else None
+        self.ready = threading.Event()
+        self.t_ready = None
+        self.hwm_at_ready = None
+        self.log = open(os.path.join(tmp, "tracer.log"), "w")
+        self.t0 = time.monotonic()
+        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, errors="replace",
+                                  start_new_session=True)
+        self.threads = [threading.Thread(target=self.drain, args=(s,), daemon=True)
+                        for s in (self.p.stdout, self.p.stderr)]
+        for t in self.threads:
+            t.start()
+
+    def drain(self, stream):
+        for line in stream:
+            self.log.write(line)
+            if self.marker and not self.ready.is_set() and self.marker.search(line):
+                self.t_ready = time.monotonic()
+                self.hwm_at_ready = proc_status_kb(self.p.pid, "VmHWM")
+                self.ready.set()
+
+    def stop(self, timeout=60):
+        if self.p.poll() is None:
+            os.kill(self.p.pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, ru = os.wait4(self.p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                os.kill(self.p.pid, signal.SIGKILL)
+                pid, status, ru = os.wait4(self.p.pid, 0)
+                break
+            time.sleep(0.02)
+        self.p.returncode = os.waitstatus_to_exitcode(status)
+        for t in self.threads:
+            t.join(5)
+        self.log.close()
+        return status, ru
+
+
+def cmd_run(args):
+    """See the module docstring. On any failure the workload is killed (else EOF on
+    its go pipe would let it run on, unmeasured, into the next run)."""
+    state = {}
+    try:
+        run_measured(args, state)
+    except BaseException:
+        for p in (state.get("gcsim"), state.get("tracer")):
+            if p and p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL) if p is state.get("tracer") \
+                        else p.kill()
+                    p.wait()
+                except OSError:
+                    pass
+        if state.get("tmp"):
+            subprocess.run(["rm", "-rf", state["tmp"]])
+        raise
+
+
+def run_measured(args, state):
+    opts = {"pin": None, "bpf_stats": False, "marker": None, "settle": 0.0}
+    tracer = []
+    if "--" in args:
+        i = args.index("--")
+        args, tracer = args[:i], args[i + 1:]
+    it = iter(args)
+    for a in it:
+        if a == "--bpf-stats":
+            opts["bpf_stats"] = True
+        elif a.startswith("--"):
+            opts[a[2:].replace("-", "_")] = next(it)
+        else:
+            die("unexpected argument " + a)
+    for k in ("gcsim", "shape", "dur", "config", "rep"):
+        if k not in opts:
+            die(f"run: --{k} is required")
+
+    tmp = state["tmp"] = tempfile.mkdtemp(prefix="mmlock-bench.")
+    gjson = os.path.join(tmp, "gcsim.json")
+    rd_r, rd_w = os.pipe()
+    go_r, go_w = os.pipe()
+    argv = [opts["gcsim"], "--gc-threads", opts["shape"], "--no-ui", "--mutators", "0",
+            "--duration", opts["dur"], "--json", gjson,
+            "--ready-fd", str(rd_w), "--go-fd", str(go_r)]
+    if opts["pin"] is not None:
+        argv = ["taskset", "-c", opts["pin"]] + argv
+    glog = open(os.path.join(tmp, "gcsim.log"), "w")
+    g = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=glog, stderr=glog,
+                         pass_fds=(rd_w, go_r))
+    state["gcsim"] = g
+    os.close(rd_w)
+    os.close(go_r)
+    line = b""
+    while not line.endswith(b"\n"):
+        c = os.read(rd_r, 64)
+        if not c:
+            die("gcsim exited before it was ready (see %s)" % glog.name)
+        line += c
+    os.close(rd_r)
+    gpid = int(line.split()[1])
+
+    res = {"config": opts["config"], "shape": int(opts["shape"]), "rep": int(opts["rep"]),
+           "dur_s": float(opts["dur"]), "pinned": opts["pin"]}
+    tr = None
+    progs0 = prog_snapshot() if opts["bpf_stats"] else {}
+    maps0 = {m["id"] for m in bpftool_json("map")} if opts["bpf_stats"] else set()
+    if tracer:
+        tracer = [a.replace("{PID}", str(gpid)).replace("{TMP}", tmp) for a in tracer]
+        tr = Tracer(tracer, tmp, opts["marker"])
+        state["tracer"] = tr.p
+        if opts["marker"]:
+            while not tr.ready.wait(0.05):
+                if tr.p.poll() is not None or time.monotonic() - tr.t0 > 60:
+                    os.kill(gpid, signal.SIGKILL)
+                    g.wait()
+                    tr.stop(5)
+                    die(f"{opts['config']}: tracer did not attach; its output:\n" +
+                        open(os.path.join(tmp, "tracer.log")).read()[-2000:])
+            res["attach_s"] = tr.t_ready - tr.t0
+            res["tracer_hwm_at_attach_kb"] = tr.hwm_at_ready
+        time.sleep(float(opts["settle"]))
+    progs1 = prog_snapshot() if opts["bpf_stats"] else {}
+    if opts["bpf_stats"]:
+        res["maps"] = [{"name": m.get("name", "?"), "type": m.get("type"),
+                        "bytes_memlock": int(m.get("bytes_memlock", 0))}
+                       for m in bpftool_json("map") if m["id"] not in maps0]
+
+    cpu0 = task_cpu_ns(gpid)
+    os.write(go_w, b"g")
+    os.close(go_w)
+    _, status, ru = os.wait4(g.pid, 0)
+    g.returncode = os.waitstatus_to_exitcode(status)
+    glog.close()
+    progs2 = prog_snapshot() if opts["bpf_stats"] else {}
+    if tr:
+        tstatus, tru = tr.stop()
+        res["tracer_rc"] = os.waitstatus_to_exitcode(tstatus)
+        res["tracer_maxrss_kb"] = tru.ru_maxrss
+        res["tracer_cpu_s"] = tru.ru_utime + tru.ru_stime
+    if g.returncode != 0:
+        die(f"gcsim exited {g.returncode} (see {glog.name})")
+
+    with open(gjson) as f:
+        gj = json.load(f)
+    n = tot = eexist = 0
+    for t in gj["threads"]:
+        for v in t["ioctls"].values():
+            n += v["count"]
+            tot += v["total_ns"]
+            eexist += v["eexist"]
+    cpu_ns = (ru.ru_utime + ru.ru_stime) * 1e9 - cpu0
+    res.update({"pages": gj["pages_mapped"], "wall_ns": gj["duration_ns"],
+                "pages_per_s": gj["pages_mapped"] / (gj["duration_ns"] / 1e9),
+                "ioctls": n, "ns_per_ioctl": tot / max(n, 1),
+                "cpu_ns_per_ioctl": cpu_ns / max(n, 1), "eexist": eexist})
+    if opts["bpf_stats"]:
+        progs = []
+        for pid_, p in progs1.items():
+            if pid_ in progs0 or pid_ not in progs2:
+                continue
+            cnt = progs2[pid_].get("run_cnt", 0) - p.get("run_cnt", 0)
+            ns = progs2[pid_].get("run_time_ns", 0) - p.get("run_time_ns", 0)
+            progs.append({"name": p.get("name", "?"), "type": p.get("type"),
+                          "run_cnt": cnt, "run_time_ns": ns})
+        res["progs"] = progs
+    print(json.dumps(res), flush=True)
+    subprocess.run(["rm", "-rf", tmp])
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def med_spread(xs):
+    xs = sorted(xs)
+    if not xs:
+        return float("nan"), float("nan"), float("nan")
+    q = lambda p: xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+    return statistics.median(xs), q(0.0), q(1.0)
+
+
+def fmt_ratio(xs):
+    m, lo, hi = med_spread(xs)
+    return f"{m:.3f} ({lo:.2f}–{hi:.2f})"
+
+
+def cmd_stats(path):
+    rows = [r for r in load(path) if "progs" not in r]
+    shapes = sorted({r["shape"] for r in rows})
+    configs = ["none"]
+    for r in rows:
+        if r["config"] not in configs:
+            configs.append(r["config"])
+    print("| shape | config | n | throughput ratio, median (min–max) | CPU/ioctl ratio | "
+          "ns in ioctl ratio | added CPU per ioctl, µs | pages/s (median) | "
+          "tracer attach s | tracer peak RSS MiB (at attach) | tracer CPU s/run |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for s in shapes:
+        base = {r["rep"]: r for r in rows if r["shape"] == s and r["config"] == "none"}
+        for c in configs:
+            rs = [r for r in rows if r["shape"] == s and r["config"] == c]
+            if not rs:
+                continue
+            tp, cpu, lat, add = [], [], [], []
+            for r in rs:
+                b = base.get(r["rep"])
+                if not b:
+                    continue
+                tp.append(r["pages_per_s"] / b["pages_per_s"])
+                cpu.append(r["cpu_ns_per_ioctl"] / b["cpu_ns_per_ioctl"])
+                lat.append(r["ns_per_ioctl"] / b["ns_per_ioctl"])
+                add.append((r["cpu_ns_per_ioctl"] - b["cpu_ns_per_ioctl"]) / 1000)
+            pps = statistics.median(r["pages_per_s"] for r in rs)
+            att = [r["attach_s"] for r in rs if "attach_s" in r]
+            rss = [r["tracer_maxrss_kb"] / 1024 for r in rs if "tracer_maxrss_kb" in r]
+            hwm = [r["tracer_hwm_at_attach_kb"] / 1024 for r in rs
+                   if r.get("tracer_hwm_at_attach_kb")]
+            tcpu = [r["tracer_cpu_s"] for r in rs if "tracer_cpu_s" in r]
+            m = lambda xs, f: (f % statistics.median(xs)) if xs else "–"
+            if c == "none":
+                print(f"| {s} | none | {len(rs)} | 1 | 1 | 1 | 0 | {pps:,.0f} | – | – | – |")
+                continue
+            madd, lo, hi = med_spread(add)
+            print(f"| {s} | {c} | {len(tp)} | {fmt_ratio(tp)} | {fmt_ratio(cpu)} | "
+                  f"{fmt_ratio(lat)} | {madd:+.2f} ({lo:+.2f}…{hi:+.2f}) | {pps:,.0f} | "
+                  f"{m(att, '%.2f')} | {m(rss, '%.1f')} ({m(hwm, '%.1f')}) | {m(tcpu, '%.2f')} |")
+
+
+def cmd_bpfstats(path):
+    rows = [r for r in load(path) if "progs" in r]
+    print("| shape | config | program | events/ioctl | ns/event | BPF ns per workload ioctl |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        tot = 0
+        for p in sorted(r["progs"], key=lambda p: -p["run_time_ns"]):
+            if not p["run_cnt"]:
+                continue
+            tot += p["run_time_ns"]
+            print(f"| {r['shape']} | {r['config']} | {p['name']} | "
+                  f"{p['run_cnt'] / max(r['ioctls'], 1):.2f} | "
+                  f"{p['run_time_ns'] / p['run_cnt']:.0f} | "
+                  f"{p['run_time_ns'] / max(r['ioctls'], 1):.0f} |")
+        print(f"| {r['shape']} | {r['config']} | **all** | | | **{tot / max(r['ioctls'], 1):.0f}** "
+              f"({r['ioctls']} ioctls, {r['pages_per_s']:,.0f} pages/s) |")
+    print()
+    print("| config | BPF maps (bytes_memlock) | total MiB |")
+    print("|---|---|---|")
+    seen = set()
+    for r in rows:
+        if r["config"] in seen or not r.get("maps"):
+            continue
+        seen.add(r["config"])
+        ms = sorted(r["maps"], key=lambda m: -m["bytes_memlock"])
+        tot = sum(m["bytes_memlock"] for m in ms)
+        desc = ", ".join(f"{m['name']} {m['bytes_memlock'] / 1024:.0f}K" for m in ms)
+        print(f"| {r['config']} | {desc} | {tot / 2**20:.1f} |")
+
+
+def cmd_counters(path):
+    with open(path) as f:
+        d = json.load(f)
+    c = d.get("counters", {})
+    nz = {k: v for k, v in c.items() if v}
+    ev = d.get("events", [])
+    print(f"duration {d.get('duration_ns', 0) / 1e9:.1f} s, events kept {len(ev)}, "
+          f"threads {len(d.get('threads', []))}; counters: " +
+          (", ".join(f"{k}={v}" for k, v in nz.items()) if nz else "all zero") +
+          f"  (all: {json.dumps(c)})")
+
+
+def main():
+    if len(sys.argv) < 2:
+        die(__doc__)
+    cmd, rest = sys.argv[1], sys.argv[2:]
+    if cmd == "run":
+        cmd_run(rest)
+    elif cmd == "stats":
+        cmd_stats(rest[0])
+    elif cmd == "bpfstats":
+        cmd_bpfstats(rest[0])
+    elif cmd == "counters":
+        cmd_counters(rest[0])
+    else:
+        die("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# mmlock overhead benchmark: `make bench`, or  bench/run.sh OUT [--quick]
+#   OUT      build directory with mmlock and gcsim (build/x86)
+#   --quick  smoke mode (< 60 s): short runs, 2 pairs, no bpftrace/perf, 5 s drop run
+# Environment: BENCH_DUR (s per run), BENCH_REPS (pairs), BENCH_DROP_DUR (s),
+#   BENCH_PIN1 (CPU to pin the 1-thread workload to; empty = unpinned), BENCH_CONFIGS.
+#
+# What it measures (all in one run; needs root):
+#  1. Workload throughput and CPU per ioctl under each tracer, as ratios to an
+#     untraced run of the same repetition. Repetitions are interleaved and the
+#     order of the configurations rotates each repetition (A B C.., B C.. A, ...).
+#     Workload: gcsim --no-ui --mutators 0 --gc-threads {1,4}: every GC thread does
+#     UFFDIO_MOVE of one page per ioctl as fast as it can. gcsim sets up, says
+#     "ready"; the tracer is started and waited for until attached; then gcsim
+#     is let go. So tracer start-up is not in the measured window.
+#       pages/s      gcsim's own count (JSON pages_mapped / duration)
+#       CPU/ioctl    workload's utime+stime (wait4 rusage minus schedstat at "go")
+#                    divided by its ioctls: the least noisy number on a shared VM
+#       ns in ioctl  gcsim's own clock_gettime around each ioctl, total / count
+#     Configurations:
+#       none        untraced
+#       mmlock      `mmlock record` (system-wide, defaults; per-ioctl latency is
+#                   always on in mmlock's default recording)
+#       mmlock-pf0  `mmlock record --perfetto F --min-slice 0` (every ioctl and
+#                   wait becomes a ring-buffer event)
+#       bpftrace    bench/ioctl_hist.bt: the same per-ioctl histogram with
+#                   syscalls:sys_enter_ioctl/sys_exit_ioctl, filtered by pid
+#       perf-lock   `perf lock record -a`
+#  2. BPF cost per event from the kernel's accounting: one run per tracer with
+#     kernel.bpf_stats_enabled=1 (restored afterwards); run_time_ns/run_cnt of
+#     each new program over the workload window, and BPF maps' bytes_memlock.
+#  3. Attach time (exec to "mmlock: recording"), tracer peak RSS (wait4 ru_maxrss),
+#     static binary sizes (make ARCH=x86|arm64 STATIC=1).
+#  4. Drops: a BENCH_DROP_DUR s run of `mmlock record -o` (defaults) on gcsim's
+#     default contended workload (4 GC threads, ui, a mutator): JSON counters.
+#
+# Results: printed, and written to OUT/bench/RESULTS.md (raw data: OUT/bench/*.jsonl).
+# The 1-thread shape is pinned to one CPU (BENCH_PIN1, default 1): unpinned, each
+# MOVE's TLB flush IPIs the other vCPU, and if that vCPU is idle the ioctl waits
+# ~40 µs for the hypervisor to wake it, so throughput depends on whatever keeps the
+# other CPU busy (a tracer too) rather than on per-event cost. See bench/RESULTS.md.
+set -u -o pipefail
+
+OUT=${1:?usage: bench/run.sh OUT [--quick]}
+QUICK=0
+[ "${2:-}" = --quick ] && QUICK=1
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+PY=(python3 "$HERE/bench.py")
+# Run copies: a rebuild of OUT during the bench must not change what is measured.
+SNAP=$(mktemp -d /tmp/mmlock-bench-bin.XXXXXX)
+for b in mmlock gcsim; do
+	[ -x "$OUT/$b" ] || { echo "bench: $OUT/$b missing: make all first" >&2; exit 1; }
+	cp "$OUT/$b" "$SNAP/$b"
+done
+MMLOCK=$SNAP/mmlock
+GCSIM=$SNAP/gcsim
+
+if [ $QUICK = 1 ]; then
+	DUR=${BENCH_DUR:-1}; REPS=${BENCH_REPS:-2}; DROP_DUR=${BENCH_DROP_DUR:-5}
+	CONFIGS=${BENCH_CONFIGS:-"none mmlock mmlock-pf0"}
+else
+	DUR=${BENCH_DUR:-2.5}; REPS=${BENCH_REPS:-8}; DROP_DUR=${BENCH_DROP_DUR:-60}
+	CONFIGS=${BENCH_CONFIGS:-"none mmlock mmlock-pf0 bpftrace perf-lock"}
+fi
+PIN1=${BENCH_PIN1-1}
+
+[ "$(id -u)" = 0 ] || { echo "bench: needs root (BPF, perf, bpf_stats)" >&2; exit 1; }
+for t in bpftool taskset; do
+	command -v $t >/dev/null || { echo "bench: $t not installed" >&2; exit 1; }
+done
+have() { command -v "$1" >/dev/null; }
+for c in $CONFIGS; do
+	case $c in
+	bpftrace) have bpftrace || { echo "bench: no bpftrace, skipping it" >&2; CONFIGS=${CONFIGS/bpftrace/}; } ;;
+	perf-lock) have perf || { echo "bench: no perf, skipping it" >&2; CONFIGS=${CONFIGS/perf-lock/}; } ;;
+	esac
+done
+
+RES=$OUT/bench
+mkdir -p "$RES"
+RUNS=$RES/runs.jsonl
+STATS=$RES/bpfstats.jsonl
+: >"$RUNS"
+: >"$STATS"
+
+OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
+trap 'sysctl -q kernel.bpf_stats_enabled=$OLD_STATS; rm -rf "$SNAP"' EXIT
+sysctl -q kernel.bpf_stats_enabled=0
+
+# tracer_args CONFIG: helper options and the tracer's command line ({PID}, {TMP}
+# are filled in by bench.py once gcsim is ready).
+tracer_args() {
+	case $1 in
+	none)       echo "" ;;
+	mmlock)     echo "--marker ^mmlock:.recording -- $MMLOCK record -o {TMP}/m.json" ;;
+	mmlock-pf0) echo "--marker ^mmlock:.recording -- $MMLOCK record --perfetto {TMP}/t.pftrace --min-slice 0" ;;
+	bpftrace)   echo "--marker ^ready -- bpftrace $HERE/ioctl_hist.bt {PID}" ;;
+	perf-lock)  echo "--settle 1.0 -- perf lock record -a -o {TMP}/perf.data" ;;
+	*) echo "bench: unknown config $1" >&2; exit 1 ;;
+	esac
+}
+
+# run_one CONFIG SHAPE REP [extra helper options]
+run_one() {
+	local cfg=$1 shape=$2 rep=$3
+	shift 3
+	local pin=()
+	[ "$shape" = 1 ] && [ -n "$PIN1" ] && pin=(--pin "$PIN1")
+	# shellcheck disable=SC2046
+	"${PY[@]}" run --gcsim "$GCSIM" --shape "$shape" --dur "$DUR" --config "$cfg" \
+		--rep "$rep" "${pin[@]}" "$@" $(tracer_args "$cfg")
+}
+
+START=$(date +%s)
+read -r -a CFGS <<<"$CONFIGS"
+N=${#CFGS[@]}
+echo "bench: $N configs x shapes 1,4 x $REPS interleaved repetitions, ${DUR}s each" >&2
+
+# 1. interleaved pairs, order rotating per repetition
+for rep in $(seq 1 "$REPS"); do
+	for shape in 1 4; do
+		for k in $(seq 0 $((N - 1))); do
+			cfg=${CFGS[$(((k + rep) % N))]}
+			run_one "$cfg" "$shape" "$rep" >>"$RUNS" ||
+				echo "bench: run $cfg shape $shape rep $rep failed" >&2
+		done
+	done
+	echo "bench: repetition $rep/$REPS done ($(($(date +%s) - START)) s)" >&2
+done
+
+# 2. BPF run time per program, with bpf_stats on (it adds two clock reads per run)
+sysctl -q kernel.bpf_stats_enabled=1
+for cfg in $CONFIGS; do
+	case $cfg in none|perf-lock) continue ;; esac
+	for shape in 1 4; do
+		run_one "$cfg" "$shape" 0 --bpf-stats >>"$STATS" ||
+			echo "bench: bpf_stats run $cfg shape $shape failed" >&2
+	done
+done
+sysctl -q kernel.bpf_stats_enabled="$OLD_STATS"
+
+# 4. drops at defaults on the contended default workload
+DROPJ=$RES/drops.json
+DROPLOG=$RES/drops.log
+"$MMLOCK" record -q -o "$DROPJ" -- "$GCSIM" --duration "$DROP_DUR" >"$DROPLOG" 2>&1
+DROP_RC=$?
+
+# 3. static binaries (skipped in quick mode)
+static_size() {
+	local arch=$1 bin=$ROOT/build/$1-static/mmlock
+	if [ $QUICK = 1 ]; then echo "| $arch | (skipped in --quick) | |"; return; fi
+	if make -C "$ROOT" -s ARCH="$arch" STATIC=1 "build/$arch-static/mmlock" >"$RES/static-$arch.log" 2>&1; then
+		local s st
+		s=$(stat -c %s "$bin")
+		local strip=strip
+		[ "$arch" = arm64 ] && strip=aarch64-linux-gnu-strip
+		$strip -o "$SNAP/stripped" "$bin" 2>/dev/null && st=$(stat -c %s "$SNAP/stripped") || st=0
+		echo "| $arch | $((s / 1024)) KiB | $((st / 1024)) KiB |"
+	else
+		echo "| $arch | build failed: $(grep -m1 -iE 'error|undefined' "$RES/static-$arch.log" | cut -c1-120) | |"
+	fi
+}
+
+{
+	echo "# mmlock overhead benchmark"
+	echo
+	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- machine: nproc $(nproc), kernel $(uname -r), CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+	echo "- load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "- $("$MMLOCK" --version 2>&1 | head -1), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty)')"
+	echo "- command: bench/run.sh $*  (BENCH_DUR=$DUR BENCH_REPS=$REPS BENCH_PIN1=$PIN1 BENCH_DROP_DUR=$DROP_DUR)"
+	echo
+	echo "## 1. Workload under each tracer (ratios to the untraced run of the same repetition)"
+	echo
+	echo "Shape 1: \`gcsim --gc-threads 1 --no-ui --mutators 0\`${PIN1:+ pinned to CPU $PIN1}; shape 4: \`--gc-threads 4\`, unpinned."
+	echo "Ratios: median (min–max) over the pairs. Throughput ratio < 1 = slower; CPU/ioctl ratio > 1 = costlier."
+	echo
+	"${PY[@]}" stats "$RUNS"
+	echo
+	echo "## 2. BPF run time (kernel.bpf_stats_enabled=1, one run per tracer and shape)"
+	echo
+	"${PY[@]}" bpfstats "$STATS"
+	echo
+	echo "## 3. Static binaries"
+	echo
+	echo "| arch | mmlock size | stripped |"
+	echo "|---|---|---|"
+	static_size x86
+	if command -v aarch64-linux-gnu-gcc >/dev/null; then static_size arm64; else echo "| arm64 | no cross compiler | |"; fi
+	echo
+	echo "## 4. Drops: \`mmlock record -q -o J -- gcsim --duration $DROP_DUR\` (4 GC threads, ui, mutator)"
+	echo
+	if [ -s "$DROPJ" ]; then
+		echo "- exit $DROP_RC; $("${PY[@]}" counters "$DROPJ")"
+	else
+		echo "- no JSON written (exit $DROP_RC): $(tail -2 "$DROPLOG")"
+	fi
+	echo
+	echo "Total bench time: $(($(date +%s) - START)) s"
+} | tee "$RES/RESULTS.md"
+exit 0
