@@ -64,18 +64,6 @@ static __always_inline bool want_current(void)
 	return want((struct task_struct *)bpf_get_current_task(), id >> 32, (__u32)id);
 }
 
-static __always_inline bool want_task(struct task_struct *t, __u32 *tid)
-{
-	__u32 pid = BPF_CORE_READ(t, pid);
-
-	*tid = pid;
-	if (!pid)
-		return false;
-	if (!targ_tgid && !targ_tid && !filter_comm)
-		return true;
-	return want(t, BPF_CORE_READ(t, tgid), pid);
-}
-
 /*
  * The heavy helpers are global BPF functions (bpf/helpers.bpf.c): the
  * verifier checks each once instead of once per inlined call site, which
@@ -182,11 +170,25 @@ static __always_inline bool is_anon_vma_root(__u64 sem)
 	return (__u64)BPF_CORE_READ(av, root) == (__u64)av;
 }
 
-static __always_inline __u8 context_site(__u32 tid)
+/* The thread's state; created (zeroed) if `create`. NULL if absent or map full. */
+static __always_inline struct thread_state *tstate(__u32 tid, bool create)
 {
-	struct inflight *in = bpf_map_lookup_elem(&ioctls, &tid);
+	static const struct thread_state zero;
+	struct thread_state *ts = bpf_map_lookup_elem(&tstates, &tid);
 
-	return in && in->state == IOCTL_IN_KERNEL ? mm_uffd_site(in->cmd & 0xff) : SITE_OTHER;
+	if (ts || !create)
+		return ts;
+	bpf_map_update_elem(&tstates, &tid, &zero, BPF_NOEXIST);
+	ts = bpf_map_lookup_elem(&tstates, &tid);
+	if (!ts)
+		count(CNT_TSTATE_FULL);
+	return ts;
+}
+
+/* Site implied by the thread's in-flight uffd ioctl (no stack needed). */
+static __always_inline __u8 context_site(struct thread_state *ts)
+{
+	return ts && ts->io.state == IOCTL_IN_KERNEL ? mm_uffd_site(ts->io.cmd & 0xff) : SITE_OTHER;
 }
 
 #endif /* MMLOCK_COMMON_BPF_H */

@@ -59,103 +59,94 @@ static __always_inline __u32 lock_owner(__u64 lock, __u32 flags)
 	return t ? BPF_CORE_READ(t, pid) : 0;
 }
 
+#define TOP(d) (((d) - 1) & (WAIT_DEPTH - 1))	/* masked: older verifiers need it */
+
 static __always_inline int on_begin(__u64 lock, __u32 flags)
 {
-	static const struct wait_state zero;
-	struct wait_state *ws;
-	__u32 tid, d;
+	struct thread_state *ts;
+	struct wait_frame *w;
+	__u32 d;
 
 	if (!want_current())
 		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	ws = bpf_map_lookup_elem(&waits, &tid);
-	if (!ws) {
-		bpf_map_update_elem(&waits, &tid, &zero, BPF_NOEXIST);
-		ws = bpf_map_lookup_elem(&waits, &tid);
-		if (!ws) {
-			count(CNT_WAIT_FULL);
-			return 0;
-		}
-	}
-	d = ws->depth;
+	ts = tstate((__u32)bpf_get_current_pid_tgid(), true);
+	if (!ts)
+		return 0;
+	d = ts->depth;
 	/* A mutex reports begin twice (spinning, then sleeping): keep the first. */
-	if (d > 0 && d <= WAIT_DEPTH && ws->w[d - 1].lock == lock) {
-		ws->w[d - 1].flags = flags;
+	if (d > 0 && d <= WAIT_DEPTH && ts->w[TOP(d)].lock == lock) {
+		ts->w[TOP(d)].flags = flags;
 		return 0;
 	}
 	if (d >= WAIT_DEPTH) {
-		ws->overflow++;
+		ts->overflow++;
 		count(CNT_WAIT_NESTED);
 		return 0;
 	}
-	ws->w[d].lock = lock;
-	ws->w[d].flags = flags;
-	ws->w[d].cls = classify_lock(lock, flags);
-	ws->w[d].owner = lock_owner(lock, flags);
-	ws->w[d].ts = bpf_ktime_get_boot_ns();
-	ws->depth = d + 1;
+	w = &ts->w[d & (WAIT_DEPTH - 1)];
+	w->lock = lock;
+	w->flags = flags;
+	w->cls = classify_lock(lock, flags);
+	w->owner = lock_owner(lock, flags);
+	w->ts = bpf_ktime_get_boot_ns();
+	ts->depth = d + 1;
 	return 0;
 }
 
 static __always_inline int on_end(void *ctx, __u64 lock)
 {
-	struct task_struct *cur;
-	struct wait_state *ws;
+	struct thread_state *ts;
+	struct wait_frame *w;
 	struct mm_event *e;
-	__u64 now, dur, ts;
-	__u32 tid, d, flags, owner;
+	__u32 tid, d;
 	__u8 cls, site;
 	__s32 stack_id = -1;
+	__u64 dur;
 
 	tid = (__u32)bpf_get_current_pid_tgid();
-	ws = bpf_map_lookup_elem(&waits, &tid);
-	if (!ws)
+	ts = tstate(tid, false);
+	if (!ts)
 		return 0;	/* filtered out at begin, or began before attach */
-	if (ws->overflow) {
-		ws->overflow--;
+	if (ts->overflow) {
+		ts->overflow--;
 		return 0;
 	}
-	d = ws->depth;
+	d = ts->depth;
 	if (d == 0 || d > WAIT_DEPTH)
 		return 0;
-	if (ws->w[d - 1].lock != lock) {
+	if (ts->w[TOP(d)].lock != lock) {
 		/* The inner wait's end was lost: close the outer one if it matches. */
-		if (d == 2 && ws->w[0].lock == lock) {
+		if (d == 2 && ts->w[0].lock == lock) {
 			d = 1;
 		} else {
 			count(CNT_WAIT_UNMATCHED);
 			return 0;
 		}
 	}
-	now = bpf_ktime_get_boot_ns();
-	ts = ws->w[d - 1].ts;
-	cls = ws->w[d - 1].cls;
-	flags = ws->w[d - 1].flags;
-	owner = ws->w[d - 1].owner;
-	ws->depth = d - 1;
-	dur = now - ts;
-
-	cur = (struct task_struct *)bpf_get_current_task();
-	site = context_site(tid);
+	w = &ts->w[TOP(d)];
+	ts->depth = d - 1;
+	dur = bpf_ktime_get_boot_ns() - w->ts;
+	cls = w->cls;
+	site = context_site(ts);
 	if (dur >= stack_min_ns)
 		stack_id = current_stack(ctx, &cls, &site);
-	hist_add(cur, tid, KIND_LOCK, cls, site, dur, 0);
+	hist_add((struct task_struct *)bpf_get_current_task(), tid, KIND_LOCK, cls, site, dur, 0);
 	stack_add(tid, stack_id, KIND_LOCK, cls, site, dur);
-	ioctl_add_wait(tid, cls, dur);
+	ioctl_add_wait(ts, cls, dur);
 
 	e = event_reserve(dur);
 	if (!e)
 		return 0;
-	e->ts_ns = ts;
+	e->ts_ns = w->ts;
 	e->dur_ns = dur;
 	e->addr = lock;
 	e->aux_ns = 0;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->tid = tid;
-	e->flags = flags;
+	e->flags = w->flags;
 	e->stack_id = stack_id;
 	e->ret = 0;
-	e->other_tid = owner;
+	e->other_tid = w->owner;
 	e->kind = KIND_LOCK;
 	e->cls = cls;
 	e->site = site;

@@ -14,45 +14,41 @@
  */
 #include "uffd.bpf.h"
 
-static __always_inline void switch_out(struct task_struct *prev, __u32 tid,
-				       unsigned int prev_state, bool preempt, __u64 now)
+/* Switched out uninterruptible (not TASK_IDLE, not preempted): a D-state period starts. */
+static __always_inline void ds_begin(struct thread_state *ts, __u64 now)
 {
-	struct wait_state *ws;
-	struct dstate ds = {};
+	__u32 d = ts->depth;
 
-	if (preempt || !(prev_state & TASK_UNINTERRUPTIBLE) || (prev_state & TASK_NOLOAD))
-		return;
-	ds.ts = now;
-	ds.cls = CLASS_IO;
-	ws = bpf_map_lookup_elem(&waits, &tid);
-	if (ws && ws->depth > 0 && ws->depth <= WAIT_DEPTH) {
-		ds.in_lock = 1;
-		ds.cls = ws->w[ws->depth - 1].cls;
-		ds.lock = ws->w[ws->depth - 1].lock;
+	ts->ds_ts = now;
+	ts->ds_wake_ts = 0;
+	ts->ds_waker = 0;
+	ts->ds_in_lock = 0;
+	ts->ds_cls = CLASS_IO;
+	ts->ds_lock = 0;
+	if (d > 0 && d <= WAIT_DEPTH) {
+		struct wait_frame *w = &ts->w[(d - 1) & (WAIT_DEPTH - 1)];
+
+		ts->ds_in_lock = 1;
+		ts->ds_cls = w->cls;
+		ts->ds_lock = w->lock;
 	}
-	if (bpf_map_update_elem(&dstates, &tid, &ds, BPF_ANY))
-		count(CNT_DSTATE_FULL);
 }
 
-static __always_inline void switch_in(void *ctx, struct task_struct *next, __u32 tid,
-				      bool typed, __u64 now)
+/* Switched in again: the period ends (blocked = out .. wakeup, runnable = wakeup .. in). */
+static __always_inline void ds_end(void *ctx, struct thread_state *ts, struct task_struct *next,
+				   __u32 tid, bool typed, __u64 now)
 {
-	struct dstate *ds;
-	struct mm_event *e;
 	__u64 wake, blocked, runq;
+	struct mm_event *e;
 	__s32 stack_id = -1;
 	__u8 cls, site;
-	__u32 pid;
 
-	ds = bpf_map_lookup_elem(&dstates, &tid);
-	if (!ds)
-		return;
-	wake = ds->wake_ts && ds->wake_ts <= now ? ds->wake_ts : now;
-	blocked = wake > ds->ts ? wake - ds->ts : 0;
+	wake = ts->ds_wake_ts && ts->ds_wake_ts <= now ? ts->ds_wake_ts : now;
+	blocked = wake > ts->ds_ts ? wake - ts->ds_ts : 0;
 	runq = now - wake;
-	cls = ds->cls;
-	site = context_site(tid);
-	if (!ds->in_lock && typed && blocked + runq >= stack_min_ns) {
+	cls = ts->ds_cls;
+	site = context_site(ts);
+	if (!ts->ds_in_lock && typed && blocked + runq >= stack_min_ns) {
 		__u64 *ips = stack_buf();
 		long n;
 
@@ -67,24 +63,22 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u32
 	hist_add(next, tid, KIND_DSTATE, cls, site, blocked, runq);
 	stack_add(tid, stack_id, KIND_DSTATE, cls, site, blocked);
 	/* No lock tracepoint saw these: count them as lock waits too. */
-	if (!ds->in_lock && ((cls == CLASS_FOLIO && !folio_probed) || cls == CLASS_VMA_WRITE)) {
+	if (!ts->ds_in_lock && ((cls == CLASS_FOLIO && !folio_probed) || cls == CLASS_VMA_WRITE)) {
 		hist_add(next, tid, KIND_LOCK, cls, site, blocked + runq, 0);
-		ioctl_add_wait(tid, cls, blocked + runq);
+		ioctl_add_wait(ts, cls, blocked + runq);
 	}
-
 	e = event_reserve(blocked);
 	if (e) {
-		pid = BPF_CORE_READ(next, tgid);
-		e->ts_ns = ds->ts;
+		e->ts_ns = ts->ds_ts;
 		e->dur_ns = blocked;
-		e->addr = ds->lock;
+		e->addr = ts->ds_lock;
 		e->aux_ns = runq;
-		e->pid = pid;
+		e->pid = BPF_CORE_READ(next, tgid);
 		e->tid = tid;
-		e->flags = ds->in_lock;
+		e->flags = ts->ds_in_lock;
 		e->stack_id = stack_id;
 		e->ret = 0;
-		e->other_tid = ds->waker;
+		e->other_tid = ts->ds_waker;
 		e->kind = KIND_DSTATE;
 		e->cls = cls;
 		e->site = site;
@@ -93,36 +87,62 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u32
 		BPF_CORE_READ_STR_INTO(&e->comm, next, comm);
 		event_submit(e);
 	}
-	bpf_map_delete_elem(&dstates, &tid);
+	ts->ds_ts = 0;
 }
 
-static __always_inline void wakeup(struct task_struct *p)
+static __always_inline void wakeup(struct task_struct *p, bool typed)
 {
-	struct dstate *ds;
-	__u32 tid = BPF_CORE_READ(p, pid);
+	__u32 tid = typed ? p->pid : BPF_CORE_READ(p, pid);
+	struct thread_state *ts = tstate(tid, false);
 
-	ds = bpf_map_lookup_elem(&dstates, &tid);
-	if (ds && !ds->wake_ts) {
-		ds->wake_ts = bpf_ktime_get_boot_ns();
-		ds->waker = (__u32)bpf_get_current_pid_tgid();
+	if (ts && ts->ds_ts && !ts->ds_wake_ts) {
+		ts->ds_wake_ts = bpf_ktime_get_boot_ns();
+		ts->ds_waker = (__u32)bpf_get_current_pid_tgid();
 	}
+}
+
+/* Filter a task; typed (tp_btf) pointers are read directly, raw ones through helpers. */
+static __always_inline bool want_switch_task(struct task_struct *t, bool typed, __u32 *tid)
+{
+	__u32 pid = typed ? t->pid : BPF_CORE_READ(t, pid);
+
+	*tid = pid;
+	if (!pid)
+		return false;
+	if (!targ_tgid && !targ_tid && !filter_comm)
+		return true;
+	return want(t, typed ? t->tgid : BPF_CORE_READ(t, tgid), pid);
 }
 
 static __always_inline void on_switch(void *ctx, bool preempt, struct task_struct *prev,
 				      struct task_struct *next, unsigned int prev_state, bool typed)
 {
+	bool dstate = !preempt && (prev_state & TASK_UNINTERRUPTIBLE) && !(prev_state & TASK_NOLOAD);
+	bool runnable = preempt || prev_state == 0;
+	struct thread_state *ts;
 	__u32 ptid, ntid;
-	__u64 now;
+	__u64 now = 0;
 
-	if (want_task(prev, &ptid)) {
-		now = bpf_ktime_get_boot_ns();
-		ioctl_switch_out(prev, ptid, preempt ? 0 : prev_state, now);
-		switch_out(prev, ptid, prev_state, preempt, now);
+	if (want_switch_task(prev, typed, &ptid)) {
+		ts = tstate(ptid, dstate);
+		if (ts) {
+			now = bpf_ktime_get_boot_ns();
+			if (ts->io.state != IOCTL_NONE)
+				ioctl_switch_out(prev, ptid, &ts->io, runnable, now);
+			if (dstate)
+				ds_begin(ts, now);
+		}
 	}
-	if (want_task(next, &ntid)) {
-		now = bpf_ktime_get_boot_ns();
-		ioctl_switch_in(next, ntid, now);
-		switch_in(ctx, next, ntid, typed, now);
+	if (want_switch_task(next, typed, &ntid)) {
+		ts = tstate(ntid, false);
+		if (ts) {
+			if (!now)
+				now = bpf_ktime_get_boot_ns();
+			if (ts->io.state != IOCTL_NONE)
+				ioctl_switch_in(next, ntid, &ts->io, now);
+			if (ts->ds_ts)
+				ds_end(ctx, ts, next, ntid, typed, now);
+		}
 	}
 }
 
@@ -145,13 +165,13 @@ int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev,
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(sched_wakeup_btf, struct task_struct *p)
 {
-	wakeup(p);
+	wakeup(p, true);
 	return 0;
 }
 
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(sched_wakeup_raw, struct task_struct *p)
 {
-	wakeup(p);
+	wakeup(p, false);
 	return 0;
 }

@@ -88,53 +88,13 @@ GLOBAL struct {
 	__uint(max_entries, 1 << 20);	/* resized by userspace: --min-slice 0 needs more */
 } events SEC(".maps");
 
-/* A lock wait in progress: contention_begin .. contention_end. */
-#define WAIT_DEPTH 2
-struct wait_state {
-	struct {
-		__u64 lock;
-		__u64 ts;
-		__u32 flags;
-		__u32 owner;
-		__u8 cls;
-		__u8 pad[7];
-	} w[WAIT_DEPTH];
-	__u32 depth;
-	__u32 overflow;	/* begins beyond WAIT_DEPTH still unmatched */
-};
-
+/* Per-thread state (struct thread_state); LRU: entries of dead threads age out. */
 GLOBAL struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
 	__type(key, __u32);
-	__type(value, struct wait_state);
-} waits SEC(".maps");
-
-/* A D-state period in progress: switched out uninterruptible .. switched in. */
-struct dstate {
-	__u64 ts;	/* switch-out */
-	__u64 wake_ts;	/* sched_wakeup, 0 until woken */
-	__u32 waker;
-	__u8 in_lock;	/* was inside a contention wait: class known */
-	__u8 cls;
-	__u8 pad[2];
-	__u64 lock;
-};
-
-GLOBAL struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct dstate);
-} dstates SEC(".maps");
-
-/* A uffd ioctl in progress (struct inflight in mmlock.h). */
-GLOBAL struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct inflight);
-} ioctls SEC(".maps");
+	__type(value, struct thread_state);
+} tstates SEC(".maps");
 
 /*
  * Deeper probes (mmprobes.bpf.c). Per thread: the argument of a kprobe'd

@@ -68,7 +68,7 @@ static __always_inline void trylock_done(__u64 sem, long ok)
 
 	if (!want_current() || !is_anon_vma_root(sem))
 		return;
-	hist_add(current_task(), tid, KIND_TRYLOCK, CLASS_ANON_VMA_WRITE, context_site(tid), 0,
+	hist_add(current_task(), tid, KIND_TRYLOCK, CLASS_ANON_VMA_WRITE, context_site(tstate(tid, false)), 0,
 		 ok ? 0 : 1);
 	if (ok)
 		hold_begin(sem);
@@ -114,7 +114,7 @@ static __always_inline void down_write_end(void)
 
 	if (!call_exit(CALL_DOWN_WRITE, &st))
 		return;
-	hist_add(current_task(), tid, KIND_ACQUIRE, CLASS_ANON_VMA_WRITE, context_site(tid),
+	hist_add(current_task(), tid, KIND_ACQUIRE, CLASS_ANON_VMA_WRITE, context_site(tstate(tid, false)),
 		 bpf_ktime_get_boot_ns() - st.ts, 0);
 	hold_begin(st.arg);
 }
@@ -126,7 +126,7 @@ static __always_inline void up_write_seen(__u64 sem)
 
 	if (!st || st->arg != sem)
 		return;
-	hist_add(current_task(), tid, KIND_HOLD, CLASS_ANON_VMA_WRITE, context_site(tid),
+	hist_add(current_task(), tid, KIND_HOLD, CLASS_ANON_VMA_WRITE, context_site(tstate(tid, false)),
 		 bpf_ktime_get_boot_ns() - st->ts, 0);
 	bpf_map_delete_elem(&held, &tid);
 }
@@ -186,7 +186,8 @@ static __always_inline void timed_end(void *ctx, enum call_slot slot)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u8 kind = slot == CALL_RMAP ? KIND_RMAP : KIND_LOCK;
 	__u8 cls = slot == CALL_RMAP ? CLASS_OTHER : CLASS_FOLIO;
-	__u8 site = context_site(tid);
+	struct thread_state *ts = tstate(tid, false);
+	__u8 site = context_site(ts);
 	__s32 stack_id = -1;
 	struct call_state st;
 	__u64 dur;
@@ -200,8 +201,8 @@ static __always_inline void timed_end(void *ctx, enum call_slot slot)
 		cls = CLASS_OTHER;	/* the stack's markers name the caller, not a lock */
 	hist_add(current_task(), tid, kind, cls, site, dur, 0);
 	stack_add(tid, stack_id, kind, cls, site, dur);
-	if (slot == CALL_FOLIO)
-		ioctl_add_wait(tid, CLASS_FOLIO, dur);
+	if (slot == CALL_FOLIO && ts)
+		ioctl_add_wait(ts, CLASS_FOLIO, dur);
 }
 
 SEC("fentry/rmap_walk_anon")

@@ -1,23 +1,27 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * uffd ioctl latency: syscalls:sys_enter_ioctl .. sys_exit_ioctl, for ioctl
- * commands of type 0xAA (UFFDIO_*). The in-flight entry also tells the lock
- * and D-state programs which uffd operation the thread is in (their site).
+ * uffd ioctl latency from the syscall hooks, for ioctl commands of type 0xAA
+ * (UFFDIO_*). Where fentry or kprobes work, userfaultfd_ioctl is hooked
+ * instead (mmprobes.bpf.c): the ladder prefers that.
+ *
+ * Preferred here: raw_syscalls through tp_btf. A direct call with typed
+ * arguments (no helper calls to read them), no perf buffer, and not skipped
+ * while another CPU-local BPF user holds bpf_prog_active (the perf-based
+ * syscalls:* tracepoints below are, e.g. while mmlock itself reads a map).
+ * It runs for every syscall: the syscall number is tested first.
  */
 #include "uffd.bpf.h"
 
-/*
- * Preferred: raw_syscalls through tp_btf. A direct call, no perf buffer, and
- * not skipped while another CPU-local BPF user holds bpf_prog_active (the
- * perf-based syscall tracepoints below are, e.g. while mmlock itself reads
- * a map). It runs for every syscall: the syscall number is tested first.
- */
 #if defined(__TARGET_ARCH_x86)
 #define NR_IOCTL 16
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
+#define SYSCALL_ARG2(regs) ((regs)->si)
+#define SYSCALL_ARG3(regs) ((regs)->dx)
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_IOCTL 29
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define SYSCALL_NR(regs) ((regs)->syscallno)
+#define SYSCALL_ARG2(regs) ((regs)->regs[1])
+#define SYSCALL_ARG3(regs) ((regs)->regs[2])
 #endif
 
 SEC("tp_btf/sys_enter")
@@ -25,7 +29,7 @@ int BPF_PROG(uffd_ioctl_enter_btf, struct pt_regs *regs, long id)
 {
 	if (id != NR_IOCTL)
 		return 0;
-	return ioctl_enter(PT_REGS_PARM2_CORE_SYSCALL(regs), PT_REGS_PARM3_CORE_SYSCALL(regs));
+	return ioctl_enter(SYSCALL_ARG2(regs), SYSCALL_ARG3(regs));
 }
 
 SEC("tp_btf/sys_exit")

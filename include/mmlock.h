@@ -173,27 +173,60 @@ struct mm_event {
 };
 
 /*
- * A uffd ioctl in progress: tid -> entry. Gives cheap site attribution too.
- * It ends when the thread is back in user space, not at sys_exit: a thread
- * rescheduled on its way out (exit_to_user_mode) waits there too, and an
- * application's own timing sees that wait.
+ * A uffd ioctl in progress. It ends when the thread is back in user space,
+ * not at sys_exit: a thread rescheduled on its way out (exit_to_user_mode)
+ * waits there too, and an application's own timing sees that wait.
  */
 enum inflight_state {
-	IOCTL_IN_KERNEL,	/* between sys_enter and sys_exit */
-	IOCTL_EXITED,		/* past sys_exit: done unless rescheduled right away */
+	IOCTL_NONE,		/* no uffd ioctl */
+	IOCTL_IN_KERNEL,	/* between entry and exit */
+	IOCTL_EXITED,		/* past exit: done unless rescheduled right away */
 	IOCTL_RESCHEDULED,	/* switched out on the return path: done at switch-in */
 };
 
+#define WAIT_CLASSES 16		/* >= NR_CLASSES, a power of two: indexes are masked */
+
 struct inflight {
 	__u64 ts;
-	__u64 len;
+	__u64 arg;		/* user pointer to the ioctl's struct */
+	__u64 len;		/* read at exit, only for ioctls >= min_slice */
 	__u64 exit_ts;
 	__s64 ret;
 	__u32 cmd;
-	__u32 state;
-	__u64 wait_ns[NR_CLASSES];	/* lock waits inside this ioctl, by class */
-	__u64 preempt_ts;		/* switched out while runnable, 0 if not */
-	__u64 preempt_ns;		/* total time preempted */
+	__u32 state;		/* enum inflight_state */
+	__u64 preempt_ts;	/* switched out while runnable, 0 if not */
+	__u64 preempt_ns;	/* total time preempted */
+	__u64 wait_ns[WAIT_CLASSES];	/* lock waits inside this ioctl, by class */
+};
+
+/* A lock wait in progress: contention_begin .. contention_end (nested 2 deep). */
+#define WAIT_DEPTH 2		/* a power of two: indexes are masked */
+struct wait_frame {
+	__u64 lock;
+	__u64 ts;
+	__u32 flags;
+	__u32 owner;
+	__u8 cls;
+	__u8 pad[7];
+};
+
+/*
+ * Everything mmlock tracks about one thread, in one map entry, so that each
+ * event costs one lookup: its lock wait, its D-state period, its uffd ioctl.
+ */
+struct thread_state {
+	struct wait_frame w[WAIT_DEPTH];
+	__u32 depth;
+	__u32 overflow;		/* begins beyond WAIT_DEPTH still unmatched */
+	/* D-state period: switched out uninterruptible .. switched in. */
+	__u64 ds_ts;		/* switch-out, 0 if none in progress */
+	__u64 ds_wake_ts;	/* sched_wakeup, 0 until woken */
+	__u64 ds_lock;
+	__u32 ds_waker;
+	__u8 ds_in_lock;	/* was inside a contention wait: class known */
+	__u8 ds_cls;
+	__u8 pad[2];
+	struct inflight io;
 };
 
 /* A marker function [start, end) resolved from kallsyms, sorted by start. */
@@ -211,12 +244,10 @@ enum mm_counter {
 	CNT_HIST_FULL,		/* hist map full: sample lost */
 	CNT_STACK_FULL,		/* stack aggregation map full */
 	CNT_STACK_FAIL,		/* bpf_get_stackid failed */
-	CNT_WAIT_FULL,		/* per-thread wait state map full */
+	CNT_TSTATE_FULL,	/* per-thread state map full: a thread not tracked */
 	CNT_WAIT_NESTED,	/* contention nested deeper than tracked */
 	CNT_WAIT_UNMATCHED,	/* contention_end without begin */
 	CNT_THREAD_FULL,	/* thread map full */
-	CNT_DSTATE_FULL,	/* D-state map full */
-	CNT_IOCTL_FULL,		/* in-flight ioctl map full */
 	CNT_PROG_MISSES,	/* runs the kernel skipped (recursion), from prog info */
 	NR_COUNTERS,
 };

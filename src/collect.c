@@ -164,25 +164,27 @@ static void fill_stacks(int fd, struct recording *rec, struct stack_cache *sc, s
 static void flush_ioctls(int fd, struct recording *rec)
 {
 	__u32 key, next, *prev = NULL;
-	struct inflight in;
+	struct thread_state ts;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		const struct inflight *in = &ts.io;
 		struct rec_thread *t;
 		struct rec_hist *h;
 		__u64 dur;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &in) || in.state == IOCTL_IN_KERNEL)
+		if (bpf_map_lookup_elem(fd, &key, &ts) ||
+		    (in->state != IOCTL_EXITED && in->state != IOCTL_RESCHEDULED))
 			continue;
 		t = recording_thread(rec, key);
-		h = t ? thread_hist(t, KIND_IOCTL, in.cmd & 0xff, mm_uffd_site(in.cmd & 0xff)) : NULL;
+		h = t ? thread_hist(t, KIND_IOCTL, in->cmd & 0xff, mm_uffd_site(in->cmd & 0xff)) : NULL;
 		if (!h)
 			return;
-		dur = in.exit_ts - in.ts;
+		dur = in->exit_ts - in->ts;
 		h->count++;
 		h->total_ns += dur;
-		h->aux_ns += in.ret < 0;
+		h->aux_ns += in->ret < 0;
 		if (dur > h->max_ns)
 			h->max_ns = dur;
 		h->slots[hist_slot(dur)]++;
@@ -230,7 +232,7 @@ int collect_maps(struct mmlock_bpf *skel, struct recording *rec, struct stack_ca
 		h->aux_ns = val.aux_ns;
 		memcpy(h->slots, val.slots, sizeof(h->slots));
 	}
-	flush_ioctls(bpf_map__fd(skel->maps.ioctls), rec);
+	flush_ioctls(bpf_map__fd(skel->maps.tstates), rec);
 	fill_names(bpf_map__fd(skel->maps.threads), rec);
 	fill_stacks(bpf_map__fd(skel->maps.stack_aggs), rec, sc, stacks_per_thread);
 	for (int i = 0; i < NR_COUNTERS; i++)

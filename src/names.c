@@ -62,12 +62,10 @@ static const char *const counter_names[NR_COUNTERS] = {
 	[CNT_HIST_FULL] = "hist_map_full",
 	[CNT_STACK_FULL] = "stack_map_full",
 	[CNT_STACK_FAIL] = "stack_capture_failed",
-	[CNT_WAIT_FULL] = "wait_map_full",
+	[CNT_TSTATE_FULL] = "thread_state_map_full",
 	[CNT_WAIT_NESTED] = "wait_nested_too_deep",
 	[CNT_WAIT_UNMATCHED] = "wait_end_unmatched",
 	[CNT_THREAD_FULL] = "thread_map_full",
-	[CNT_DSTATE_FULL] = "dstate_map_full",
-	[CNT_IOCTL_FULL] = "ioctl_map_full",
 	[CNT_PROG_MISSES] = "bpf_prog_misses",
 };
 

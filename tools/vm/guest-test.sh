@@ -130,14 +130,22 @@ if have mmlock && have gcsim; then
 
 	# The same waits, classified by the tracepoint path and by auto at once:
 	# two recorders on one workload see the same contention events.
-	gcsim --space-mb 16 --gc-threads 2 --mutators 0 --no-ui --start-delay-ms 8000 --duration 3 \
-		>/tmp/g2.out 2>&1 &
+	# gcsim waits on a FIFO until both recorders say they are recording.
+	rm -f /tmp/go && mkfifo /tmp/go
+	gcsim --space-mb 16 --gc-threads 2 --mutators 0 --no-ui --duration 3 --go-fd 3 \
+		3<>/tmp/go >/tmp/g2.out 2>&1 &
 	gpid=$!
-	sleep 1
-	mmlock record -q -p $gpid --mode tracepoint --json /tmp/tp.json >/tmp/tp.out 2>&1 &
+	mmlock record -p $gpid --mode tracepoint --json /tmp/tp.json >/tmp/tp.out 2>&1 &
 	t1=$!
-	mmlock record -q -p $gpid --json /tmp/both.json >/tmp/both.out 2>&1 &
+	mmlock record -p $gpid --json /tmp/both.json >/tmp/both.out 2>&1 &
 	t2=$!
+	i=0
+	until grep -q 'recording' /tmp/tp.out && grep -q 'recording' /tmp/both.out; do
+		i=$((i + 1))
+		[ $i -gt 600 ] && break
+		sleep 0.1
+	done
+	echo go >/tmp/go
 	wait $gpid
 	wait $t1; r1=$?
 	wait $t2; r2=$?
