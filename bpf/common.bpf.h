@@ -88,7 +88,8 @@ static __always_inline void note_thread(__u32 tid, struct task_struct *t)
 	ti.pid = BPF_CORE_READ(t, tgid);
 	BPF_CORE_READ_STR_INTO(&ti.comm, t, comm);
 	BPF_CORE_READ_STR_INTO(&ti.pcomm, t, group_leader, comm);
-	if (bpf_map_update_elem(&threads, &tid, &ti, BPF_NOEXIST) && !bpf_map_lookup_elem(&threads, &tid))
+	/* Overwrite: a later histogram may follow an exec or a rename. */
+	if (bpf_map_update_elem(&threads, &tid, &ti, BPF_ANY))
 		count(CNT_THREAD_FULL);
 }
 

@@ -228,20 +228,24 @@ int cmd_diff(int argc, char **argv)
 	}
 	printf("before: %s (Linux %s)\nafter:  %s (Linux %s)\n\n", argv[optind], rec[0].kernel,
 	       argv[optind + 1], rec[1].kernel);
-	printf("%-16s %-6s %-16s %-10s %9s %9s %10s %10s %6s %10s %10s %6s\n", "THREAD", "KIND",
+	printf("%-16s %-7s %-16s %-10s %9s %9s %10s %10s %6s %10s %10s %6s\n", "THREAD", "KIND",
 	       "CLASS", "SITE", "N BEFORE", "N AFTER", "MAX BEFORE", "MAX AFTER", "", "P99 BEFORE",
 	       "P99 AFTER", "");
 	for (size_t i = 0; i < nrows; i++) {
 		struct rec_hist *b = &rows[i].side[0], *a = &rows[i].side[1];
 		char p1[16], p2[16];
 
-		printf("%-16s %-6s %-16s %-10s %9llu %9llu %10s %10s %6s %10s %10s %6s\n",
+		printf("%-16s %-7s %-16s %-10s %9llu %9llu %10s %10s %6s %10s %10s %6s\n",
 		       rows[i].comm, kind_name(b->kind),
 		       b->kind == KIND_IOCTL ? uffd_cmd_name(b->cls) : class_label(b->cls),
 		       site_name(b->site), (unsigned long long)b->count, (unsigned long long)a->count,
 		       NS(b->max_ns), NS(a->max_ns), pct(b->max_ns, a->max_ns, p1, sizeof(p1)),
 		       NS(hist_percentile(b, 99)), NS(hist_percentile(a, 99)),
 		       pct(hist_percentile(b, 99), hist_percentile(a, 99), p2, sizeof(p2)));
+		if (b->kind == KIND_TRYLOCK)
+			printf("%-16s %-7s %-16s %-10s   failed %llu of %llu -> %llu of %llu\n", "", "", "", "",
+			       (unsigned long long)b->aux_ns, (unsigned long long)b->count,
+			       (unsigned long long)a->aux_ns, (unsigned long long)a->count);
 		if (maxreg >= 0 && (b->kind == KIND_LOCK || b->kind == KIND_DSTATE) && b->max_ns &&
 		    a->max_ns > b->max_ns * (100 + maxreg) / 100)
 			regressions++;

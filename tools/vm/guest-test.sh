@@ -76,7 +76,7 @@ esac
 
 if have mmlock && have gcsim; then
 	G="gcsim --space-mb 16 --gc-threads 2 --mutators 0 --no-ui"
-	mmlock record -v --json /tmp/auto.json --perfetto /tmp/auto.pftrace -- \
+	mmlock record -v --max-events 200 --json /tmp/auto.json --perfetto /tmp/auto.pftrace -- \
 		$G --duration 3 --json /tmp/g.json >/tmp/auto.out 2>&1
 	rc=$?
 	if [ $rc -eq 0 ]; then pass "record (auto) -- gcsim"; else fail "record (auto) exited $rc"; tail -n 30 /tmp/auto.out; fi
@@ -165,6 +165,10 @@ if have mmlock && have gcsim; then
 		[ $d -le $((n / 5 + 3)) ] || { same=0; echo "      differs: $c $s $n vs $m2"; }
 	done </tmp/tp.pairs
 	if [ $same = 1 ]; then pass "lock waits classified the same by both paths"; else fail "classification differs between tracepoint and auto"; fi
+	# The recording goes back to the host (between markers) for mmlock diff.
+	echo "MMLOCK-JSON-BEGIN auto"
+	cat /tmp/auto.json
+	echo "MMLOCK-JSON-END"
 else
 	skip "mmlock or gcsim not built for ${MMLOCK_VM_ARCH:-?}"
 fi

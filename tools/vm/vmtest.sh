@@ -5,7 +5,9 @@
 # per kernel in the format tests/run.sh counts:
 #   PASS: vm/ID (release): boot Bs, total Ts
 #   FAIL: vm/ID (release): why          SKIP: vm/ID: why
-# followed by the guest's own PASS/FAIL/SKIP lines, indented.
+# followed by the guest's own PASS/FAIL/SKIP lines, indented. The guest's
+# recording is kept in $MMLOCK_VM_CACHE/logs/ID.guest between MMLOCK-JSON
+# markers (tools/vm/guest-json.sh ID extracts it).
 # Exit status: non-zero if any kernel FAILed (or, under CI=true, SKIPped).
 #
 # Usage: tools/vm/vmtest.sh [--no-build] [--guest SCRIPT] [ID...]
@@ -94,9 +96,22 @@ for id in "${ids[@]}"; do
 	a=$(vm_arch "$id")
 	sum=$logdir/$id.summary out=$logdir/$id.guest
 	rm -f "$sum"
-	# shellcheck disable=SC2086
-	"$VM_DIR/run.sh" -o "$sum" -l "$logdir/$id.log" "$id" "$guest" ${files[$a]} >"$out" 2>"$logdir/$id.run.err"
-	rc=$?
+	note=""
+	for try in 1 2; do
+		# shellcheck disable=SC2086
+		"$VM_DIR/run.sh" -o "$sum" -l "$logdir/$id.log" "$id" "$guest" ${files[$a]} >"$out" 2>"$logdir/$id.run.err"
+		rc=$?
+		# qemu TCG can run a stale translation of kernel text that text_poke
+		# was patching (tracepoint attach/detach): the guest dies on an int3
+		# no patch owns. Seen on 7.2 only, 1 run in 3; an emulator artifact,
+		# so the kernel gets one more boot, and the line says so.
+		if [ "$try" = 1 ] && [ "$rc" != 0 ] && grep -q 'Oops: int3' "$logdir/$id.log"; then
+			cp "$logdir/$id.log" "$logdir/$id.int3.log"
+			note=" (retried once after a TCG text-poke int3 Oops: $logdir/$id.int3.log)"
+			continue
+		fi
+		break
+	done
 	release=$(sumval release) boot_s=$(sumval boot_s) total_s=$(sumval total_s)
 	gfail=$(grep -c '^FAIL: ' "$out")
 	what="vm/$id ($release)"
@@ -110,12 +125,12 @@ for id in "${ids[@]}"; do
 	elif [ -n "${missing[$a]}" ]; then
 		line="SKIP: $what: booted and guest test ran ($timing) but${missing[$a]} not built for $a"
 	else
-		line="PASS: $what: $timing"
+		line="PASS: $what: $timing$note"
 	fi
 	case "$line" in PASS:*) pass=$((pass + 1)) ;; FAIL:*) fail=$((fail + 1)) ;; SKIP:*) skip=$((skip + 1)) ;; esac
 	echo "$line"
 	# The guest's own lines, indented so tests/run.sh counts one line per kernel.
-	sed 's/^/    /' "$out"
+	sed -e '/^MMLOCK-JSON-BEGIN/,/^MMLOCK-JSON-END/d' -e 's/^/    /' "$out"
 	if [ "$rc" != 0 ]; then sed 's/^/    ! /' "$logdir/$id.run.err"; fi
 done
 
