@@ -157,6 +157,28 @@ static __always_inline struct mm_event *event_reserve(__u64 dur)
 	return e;
 }
 
+/* The fields every event has; the caller then sets the kind's own ones. */
+static __always_inline void event_init(struct mm_event *e, __u64 ts, __u64 dur, __u32 pid,
+				       __u32 tid, __u8 kind, __u8 cls, __u8 site)
+{
+	e->ts_ns = ts;
+	e->dur_ns = dur;
+	e->addr = 0;
+	e->aux_ns = 0;
+	e->pid = pid;
+	e->tid = tid;
+	e->flags = 0;
+	e->stack_id = -1;
+	e->ret = 0;
+	e->other_tid = 0;
+	e->kind = kind;
+	e->cls = cls;
+	e->site = site;
+	e->blame_cls = 0;
+	e->blame_ns = 0;
+	e->preempt_ns = 0;
+}
+
 /* Submit without waking the consumer: it polls (a wakeup per event perturbs). */
 static __always_inline void event_submit(struct mm_event *e)
 {

@@ -137,21 +137,11 @@ static __always_inline int on_end(void *ctx, __u64 lock)
 	e = event_reserve(dur);
 	if (!e)
 		return 0;
-	e->ts_ns = w->ts;
-	e->dur_ns = dur;
+	event_init(e, w->ts, dur, bpf_get_current_pid_tgid() >> 32, tid, KIND_LOCK, cls, site);
 	e->addr = lock;
-	e->aux_ns = 0;
-	e->pid = bpf_get_current_pid_tgid() >> 32;
-	e->tid = tid;
 	e->flags = w->flags;
 	e->stack_id = stack_id;
-	e->ret = 0;
 	e->other_tid = w->owner;
-	e->kind = KIND_LOCK;
-	e->cls = cls;
-	e->site = site;
-	e->blame_cls = 0;
-	e->blame_ns = e->preempt_ns = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	event_submit(e);
 	return 0;

@@ -69,21 +69,12 @@ static __always_inline void ds_end(void *ctx, struct thread_state *ts, struct ta
 	}
 	e = event_reserve(blocked);
 	if (e) {
-		e->ts_ns = ts->ds_ts;
-		e->dur_ns = blocked;
+		event_init(e, ts->ds_ts, blocked, BPF_CORE_READ(next, tgid), tid, KIND_DSTATE, cls, site);
 		e->addr = ts->ds_lock;
 		e->aux_ns = runq;
-		e->pid = BPF_CORE_READ(next, tgid);
-		e->tid = tid;
 		e->flags = ts->ds_in_lock;
 		e->stack_id = stack_id;
-		e->ret = 0;
 		e->other_tid = ts->ds_waker;
-		e->kind = KIND_DSTATE;
-		e->cls = cls;
-		e->site = site;
-		e->blame_cls = 0;
-		e->blame_ns = e->preempt_ns = 0;
 		BPF_CORE_READ_STR_INTO(&e->comm, next, comm);
 		event_submit(e);
 	}

@@ -108,14 +108,14 @@ struct call_state {
 
 GLOBAL struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
+	__uint(max_entries, 4096);
 	__type(key, __u64);	/* tid << 8 | which call (enum call_slot) */
 	__type(value, struct call_state);
 } calls SEC(".maps");
 
 GLOBAL struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
+	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct call_state);	/* arg: the rwsem, ts: taken at */
 } held SEC(".maps");

@@ -29,19 +29,10 @@ static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struc
 			blame_ns = in->wait_ns[c];
 			blame = c;
 		}
-	e->ts_ns = in->ts;
-	e->dur_ns = dur;
-	e->addr = 0;
+	event_init(e, in->ts, dur, BPF_CORE_READ(t, tgid), tid, KIND_IOCTL, nr, mm_uffd_site(nr));
 	e->aux_ns = in->len;
-	e->pid = BPF_CORE_READ(t, tgid);
-	e->tid = tid;
 	e->flags = in->cmd;
-	e->stack_id = -1;
 	e->ret = in->ret;
-	e->other_tid = 0;
-	e->kind = KIND_IOCTL;
-	e->cls = nr;
-	e->site = mm_uffd_site(nr);
 	e->blame_cls = blame;
 	e->blame_ns = blame_ns;
 	e->preempt_ns = in->preempt_ns;

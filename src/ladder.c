@@ -73,6 +73,13 @@ int parse_family(const char *s)
 	return -1;
 }
 
+/*
+ * Our own verifier log buffer: without one, libbpf allocates 16 MiB for the
+ * retry of a failed load (fentry here) and the loader's RSS peaks with it.
+ * In .bss: its pages cost memory only once the kernel writes a log.
+ */
+static char verifier_log[1 << 20];
+
 /* libbpf's messages: the last "prog 'NAME': ..." warning names the culprit. */
 static char last_prog[64], last_warn[256];
 
@@ -141,7 +148,8 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 	if (!kprobes)
 		vnote("this kernel has no kprobe support: kprobe programs not loaded");
 	for (;;) {
-		LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf_path);
+		LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf_path,
+			    .kernel_log_buf = verifier_log, .kernel_log_size = sizeof(verifier_log));
 
 		l->skel = mmlock_bpf__open_opts(&opts);
 		if (!l->skel) {
