@@ -39,7 +39,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 
 ifeq ($(STATIC),1)
 LDFLAGS += -static
-LIBS := $(shell $(PKG_CONFIG) --static --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz -lzstd)
+# -lzstd: newer elfutils' libelf.a needs it and pkg-config may not say so.
+LIBS := $(shell $(PKG_CONFIG) --static --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lzstd
 else
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 endif
@@ -60,7 +61,7 @@ TOOL_SRCS := $(wildcard tools/gcsim/*.c)
 TOOL_OBJS := $(patsubst tools/gcsim/%.c,$(OUT)/gcsim-obj/%.o,$(TOOL_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test bench vmtest clean install man
+.PHONY: all deps demo test bench vmtest clean
 
 all: $(OUT)/mmlock $(OUT)/gcsim $(TEST_BINS)
 
