@@ -50,8 +50,10 @@ static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid
 			in->preempt_ts = now;
 		break;
 	case IOCTL_EXITED:
-		if (runnable && now - in->exit_ts < RETURN_PATH_NS)
+		if (runnable && now - in->exit_ts < RETURN_PATH_NS) {
 			in->state = IOCTL_RESCHEDULED;
+			in->preempt_ts = now;
+		}
 		else
 			ioctl_finish(prev, tid, in, in->exit_ts);
 		break;
@@ -73,8 +75,12 @@ static __always_inline void ioctl_switch_in(struct task_struct *next, __u32 tid,
 /* A lock wait (or a D-state wait no lock event saw) inside a uffd ioctl. */
 static __always_inline void ioctl_add_wait(struct thread_state *ts, __u8 cls, __u64 dur)
 {
+	__u64 i = cls;
+
+	/* The mask in asm: clang may drop a C mask, and 6.1's verifier then loses the bound. */
+	asm volatile("%0 &= %1" : "+r"(i) : "i"(WAIT_CLASSES - 1));
 	if (ts->io.state == IOCTL_IN_KERNEL)
-		ts->io.wait_ns[cls & (WAIT_CLASSES - 1)] += dur;
+		ts->io.wait_ns[i] += dur;
 }
 
 /* Pages asked for: uffdio_copy/move {dst, src, len, ...}; others {{start, len}, ...}. */

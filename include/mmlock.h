@@ -244,7 +244,7 @@ enum mm_counter {
 	CNT_HIST_FULL,		/* hist map full: sample lost */
 	CNT_STACK_FULL,		/* stack aggregation map full */
 	CNT_STACK_FAIL,		/* bpf_get_stackid failed */
-	CNT_TSTATE_FULL,	/* per-thread state map full: a thread not tracked */
+	CNT_TSTATE_FULL,	/* per-thread state not created (LRU map: evictions are not seen) */
 	CNT_WAIT_NESTED,	/* contention nested deeper than tracked */
 	CNT_WAIT_UNMATCHED,	/* contention_end without begin */
 	CNT_THREAD_FULL,	/* thread map full */

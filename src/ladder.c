@@ -192,6 +192,11 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 			return ret;
 		}
 		vnote("%s (%s) refused at load: %s; falling back", last_prog, mech_name(p), strerror(-ret));
+		/* libbpf prints the verifier's log only from its own buffer: print ours. */
+		if (verbose > 1 && verifier_log[0])
+			fprintf(stderr, "-- verifier log of %s --\n%s\n-- end --\n", last_prog,
+				verifier_log + (strlen(verifier_log) > 4096 ? strlen(verifier_log) - 4096 : 0));
+		verifier_log[0] = 0;
 		{
 			int fam = mech_family(p), j = 0;
 			struct bpf_program *q;

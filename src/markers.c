@@ -51,7 +51,7 @@ static const struct {
 	/* Sleeps with no lock tracepoint: class from the stack. */
 	{ "__folio_lock", SITE_OTHER, CLASS_FOLIO },
 	{ "__folio_lock_killable", SITE_OTHER, CLASS_FOLIO },
-	{ "folio_wait_bit_common", SITE_OTHER, CLASS_FOLIO },
+	/* Not folio_wait_bit_common: folio_wait_writeback() sleeps there too. */
 	{ "migration_entry_wait_on_locked", SITE_OTHER, CLASS_FOLIO },
 	{ "__vma_start_write", SITE_OTHER, CLASS_VMA_WRITE },
 	{ "vma_start_write", SITE_OTHER, CLASS_VMA_WRITE },

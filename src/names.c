@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* One home for every name mmlock prints or parses. */
+#include <stdio.h>
 #include <string.h>
 #include "recording.h"
 
@@ -111,16 +112,27 @@ int site_from_name(const char *s) { return rlookup(site_names, NR_SITES, s); }
 
 const char *uffd_cmd_name(unsigned int nr)
 {
+	/* Commands this table does not know keep their number: "UFFDIO_0x10". */
+	static char unknown[64][12];
+
 	for (unsigned int i = 0; i < ARRAY_SIZE(uffd_cmds); i++)
 		if (uffd_cmds[i].nr == nr)
 			return uffd_cmds[i].name;
-	return NULL;
+	if (nr >= 64)
+		return NULL;
+	snprintf(unknown[nr], sizeof(unknown[nr]), "UFFDIO_0x%02x", nr);
+	return unknown[nr];
 }
 
 int uffd_cmd_from_name(const char *s)
 {
+	unsigned int nr;
+	char end;
+
 	for (unsigned int i = 0; s && i < ARRAY_SIZE(uffd_cmds); i++)
 		if (!strcmp(uffd_cmds[i].name, s))
 			return uffd_cmds[i].nr;
+	if (s && sscanf(s, "UFFDIO_0x%x%c", &nr, &end) == 1 && nr < 64)
+		return nr;
 	return -1;
 }

@@ -317,7 +317,7 @@ struct pf_writer *pf_open(const char *path, const struct recording *meta,
 		return NULL;
 	}
 	pb_init(&w->pb);
-	fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0 || !(w->out = fdopen(fd, "w"))) {
 		e = errno;
 		seterr(err, errlen, "cannot create %s: %s", w->tmp, strerror(e));

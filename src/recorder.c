@@ -197,7 +197,7 @@ static int precheck(struct session *s, char *err, size_t errlen)
 		return EXIT_KERNEL;
 	}
 	if (!has_bpf_caps()) {
-		snprintf(err, errlen, "needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) to load BPF programs");
+		snprintf(err, errlen, "needs root (or CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON) to load BPF programs");
 		return EXIT_KERNEL;
 	}
 	if (ensure_tracefs(err, errlen))
@@ -402,7 +402,10 @@ int record_main(const struct record_opts *o)
 		pf_abort(s.pf);
 	if (s.have_child) {
 		target_stop(&s.child);
-		if (!ret && WIFEXITED(s.child.status) && WEXITSTATUS(s.child.status))
+		/* 127: the child could not exec the command (it said why). */
+		if (!ret && WIFEXITED(s.child.status) && WEXITSTATUS(s.child.status) == 127)
+			ret = EXIT_USAGE;
+		else if (!ret && WIFEXITED(s.child.status) && WEXITSTATUS(s.child.status))
 			errmsg("note: the command exited with status %d", WEXITSTATUS(s.child.status));
 	}
 	ring_buffer__free(s.rb);

@@ -107,7 +107,7 @@ int atomic_open(struct atomic_file *af, const char *path, char *err, size_t errl
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0 || !(af->f = fdopen(fd, "w"))) {
 		int e = errno;
 

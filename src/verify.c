@@ -246,7 +246,8 @@ int cmd_diff(int argc, char **argv)
 			printf("%-16s %-7s %-16s %-10s   failed %llu of %llu -> %llu of %llu\n", "", "", "", "",
 			       (unsigned long long)b->aux_ns, (unsigned long long)b->count,
 			       (unsigned long long)a->aux_ns, (unsigned long long)a->count);
-		if (maxreg >= 0 && (b->kind == KIND_LOCK || b->kind == KIND_DSTATE) && b->max_ns &&
+		/* A wait that is new in AFTER is a regression too. */
+		if (maxreg >= 0 && (b->kind == KIND_LOCK || b->kind == KIND_DSTATE) && a->max_ns &&
 		    a->max_ns > b->max_ns * (100 + maxreg) / 100)
 			regressions++;
 	}

@@ -38,6 +38,7 @@ expect "unknown comm" 2 "$MMLOCK" record -c no-such-thread -d 1
 expect "unwritable --json" 2 "$MMLOCK" record -d 1 --json /nonexistent/dir/r.json
 expect "--json is a directory" 2 "$MMLOCK" record -d 1 --json "$TMP"
 expect "unwritable --perfetto" 2 "$MMLOCK" record -d 1 --perfetto /proc/r.pftrace
+expect "command that cannot run" 2 "$MMLOCK" record -q -d 2 -- "$TMP/no-such-command"
 expect "missing --btf file" 2 "$MMLOCK" record -d 1 --btf "$TMP/no.btf"
 head -c 4096 /dev/urandom >"$TMP/garbage.btf"
 expect "garbage --btf file" 3 "$MMLOCK" record -d 1 --btf "$TMP/garbage.btf" --json "$TMP/g.json"
