@@ -14,17 +14,10 @@ void stack_cache_init(struct stack_cache *sc, int stacks_fd, const struct ksyms 
 	sc->ks = ks;
 }
 
-static void free_frames(char **frames, int n)
-{
-	for (int i = 0; i < n; i++)
-		free(frames[i]);
-	free(frames);
-}
-
 void stack_cache_free(struct stack_cache *sc)
 {
 	for (size_t i = 0; i < sc->n; i++)
-		free_frames(sc->e[i].frames, sc->e[i].nframes);
+		frames_free(sc->e[i].frames, sc->e[i].nframes);
 	free(sc->e);
 	memset(sc, 0, sizeof(*sc));
 }
@@ -152,7 +145,7 @@ static void fill_stacks(int fd, struct recording *rec, struct stack_cache *sc, s
 		while (t->nstacks > keep) {
 			struct rec_stack *s = &t->stacks[--t->nstacks];
 
-			free_frames(s->frames, s->nframes);
+			frames_free(s->frames, s->nframes);
 		}
 	}
 }

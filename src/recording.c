@@ -4,7 +4,7 @@
 #include <string.h>
 #include "recording.h"
 
-static void free_frames(char **frames, int n)
+void frames_free(char **frames, int n)
 {
 	for (int i = 0; i < n; i++)
 		free(frames[i]);
@@ -19,12 +19,12 @@ void recording_free(struct recording *rec)
 		struct rec_thread *t = &rec->threads[i];
 
 		for (j = 0; j < t->nstacks; j++)
-			free_frames(t->stacks[j].frames, t->stacks[j].nframes);
+			frames_free(t->stacks[j].frames, t->stacks[j].nframes);
 		free(t->stacks);
 		free(t->hists);
 	}
 	for (i = 0; i < rec->nevents; i++)
-		free_frames(rec->events[i].frames, rec->events[i].nframes);
+		frames_free(rec->events[i].frames, rec->events[i].nframes);
 	free(rec->threads);
 	free(rec->events);
 	free(rec->samples);

@@ -127,6 +127,7 @@ void hist_merge(struct rec_hist *dst, const struct rec_hist *src);
 
 /* recording.c */
 void recording_free(struct recording *rec);
+void frames_free(char **frames, int n);	/* a symbolized stack (strings + array) */
 struct rec_thread *recording_thread(struct recording *rec, __u32 tid);	/* find or add */
 struct rec_hist *thread_hist(struct rec_thread *t, __u8 kind, __u8 cls, __u8 site); /* find or add */
 /* Worst single wait of a thread over lock + D-state kinds, 0 if none. */
