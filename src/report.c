@@ -3,7 +3,6 @@
 #include "report.h"
 #include "util.h"
 
-#define NS(v) fmt_ns((v), (char[24]){}, 24)
 
 static const char *hist_class(const struct rec_hist *h)
 {

@@ -27,6 +27,8 @@ long long parse_duration_ns(const char *s, const char *default_unit);
 long long parse_uint(const char *s, long long min, long long max);
 /* "1.25 ms" style, into buf. */
 const char *fmt_ns(__u64 ns, char *buf, size_t len);
+/* fmt_ns into a temporary: NS(v) is valid until the end of the full expression. */
+#define NS(v) fmt_ns((v), (char[24]){}, 24)
 
 __u64 now_ns(int clock_id);
 

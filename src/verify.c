@@ -6,7 +6,6 @@
 #include "util.h"
 #include "verify.h"
 
-#define NS(v) fmt_ns((v), (char[24]){}, 24)
 
 static const char usage_check[] =
 "Usage: mmlock check [OPTIONS] RECORDING.json\n"
