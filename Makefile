@@ -60,6 +60,9 @@ TEST_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(TEST_SRCS))
 TOOL_SRCS := $(wildcard tools/gcsim/*.c)
 TOOL_OBJS := $(patsubst tools/gcsim/%.c,$(OUT)/gcsim-obj/%.o,$(TOOL_SRCS))
 
+BENCH_TOOLS := $(OUT)/bench/hookfloor
+.PRECIOUS: $(OUT)/bench/%.bpf.o $(OUT)/bench/%.skel.h
+
 .DELETE_ON_ERROR:
 .PHONY: all deps demo test bench vmtest clean
 
@@ -100,11 +103,23 @@ $(OUT)/gcsim: $(TOOL_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -lm -lpthread -o $@
 
+$(OUT)/bench/%.bpf.o: bench/%.bpf.c $(VMLINUX_H) | $(OUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(OUT)/bench/%: bench/%.c $(OUT)/bench/%.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUT)/bench $< $(LDFLAGS) $(LIBS) -o $@
+
 $(OUT)/tests/%: tests/unit/%.c $(OUT)/libmmlock.a | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(OUT)/libmmlock.a $(LDFLAGS) $(LIBS) -o $@
 
-$(OUT)/bpf $(OUT)/src $(OUT)/tests $(OUT)/gcsim-obj:
+$(OUT)/bpf $(OUT)/src $(OUT)/tests $(OUT)/gcsim-obj $(OUT)/bench:
 	$(Q)mkdir -p $@
 
 demo: deps
@@ -116,7 +131,7 @@ test: deps
 	$(Q)tests/run.sh $(OUT)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_TOOLS)
 	$(Q)bench/run.sh $(OUT)
 
 vmtest: deps
@@ -125,4 +140,4 @@ vmtest: deps
 clean:
 	$(Q)rm -rf build
 
--include $(wildcard $(OUT)/src/*.d $(OUT)/bpf/*.d $(OUT)/tests/*.d $(OUT)/gcsim-obj/*.d)
+-include $(wildcard $(OUT)/src/*.d $(OUT)/bpf/*.d $(OUT)/tests/*.d $(OUT)/gcsim-obj/*.d $(OUT)/bench/*.d)

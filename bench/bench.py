@@ -309,6 +309,40 @@ def cmd_stats(path):
             print(f"| {s} | {c} | {len(tp)} | {fmt_ratio(tp)} | {fmt_ratio(cpu)} | "
                   f"{fmt_ratio(lat)} | {madd:+.2f} ({lo:+.2f}…{hi:+.2f}) | {pps:,.0f} | "
                   f"{m(att, '%.2f')} | {m(rss, '%.1f')} ({m(hwm, '%.1f')}) | {m(tcpu, '%.2f')} |")
+    floor_split(rows, shapes, configs)
+
+
+def floor_split(rows, shapes, configs):
+    """Each tracer's added CPU per ioctl minus hook-floor's in the same repetition."""
+    if "hook-floor" not in configs:
+        return
+    print()
+    print("Added CPU per ioctl split into the hook floor (two empty raw_syscalls tp_btf hooks, "
+          "same repetition) and the tracer's own work above it, µs, median (min–max):")
+    print()
+    print("| shape | hook floor | config | own work above the floor | own work vs mmlock's |")
+    print("|---|---|---|---|---|")
+    for s in shapes:
+        by = {}
+        for r in rows:
+            if r["shape"] == s:
+                by.setdefault(r["rep"], {})[r["config"]] = r["cpu_ns_per_ioctl"]
+        fl = [(v["hook-floor"] - v["none"]) / 1000 for v in by.values()
+              if "none" in v and "hook-floor" in v]
+        own = {}
+        for c in configs:
+            if c in ("none", "hook-floor", "perf-lock"):
+                continue
+            own[c] = [(v[c] - v["hook-floor"]) / 1000 for v in by.values()
+                      if c in v and "hook-floor" in v]
+        mm = statistics.median(own["mmlock"]) if own.get("mmlock") else None
+        for c, xs in own.items():
+            if not xs:
+                continue
+            m, lo, hi = med_spread(xs)
+            rel = f"{m / mm:.2f}x" if mm and mm > 0 and c != "mmlock" else "–"
+            f, flo, fhi = med_spread(fl)
+            print(f"| {s} | {f:+.2f} ({flo:+.2f}…{fhi:+.2f}) | {c} | {m:+.2f} ({lo:+.2f}…{hi:+.2f}) | {rel} |")
 
 
 def cmd_bpfstats(path):

@@ -25,6 +25,9 @@
 #                   always on in mmlock's default recording)
 #       mmlock-pf0  `mmlock record --perfetto F --min-slice 0` (every ioctl and
 #                   wait becomes a ring-buffer event)
+#       hook-floor  bench/hookfloor: the two raw_syscalls tp_btf hooks mmlock's
+#                   uffd latency uses, testing the syscall number and nothing
+#                   else: the cost any syscall-hook tracer pays on this kernel
 #       bpftrace    bench/ioctl_hist.bt: the same per-ioctl histogram with
 #                   syscalls:sys_enter_ioctl/sys_exit_ioctl, filtered by pid
 #       perf-lock   `perf lock record -a`
@@ -51,19 +54,20 @@ ROOT=$(cd "$HERE/.." && pwd)
 PY=(python3 "$HERE/bench.py")
 # Run copies: a rebuild of OUT during the bench must not change what is measured.
 SNAP=$(mktemp -d /tmp/mmlock-bench-bin.XXXXXX)
-for b in mmlock gcsim; do
-	[ -x "$OUT/$b" ] || { echo "bench: $OUT/$b missing: make all first" >&2; exit 1; }
-	cp "$OUT/$b" "$SNAP/$b"
+for b in mmlock gcsim bench/hookfloor; do
+	[ -x "$OUT/$b" ] || { echo "bench: $OUT/$b missing: make bench builds it" >&2; exit 1; }
+	cp "$OUT/$b" "$SNAP/${b#bench/}"
 done
 MMLOCK=$SNAP/mmlock
 GCSIM=$SNAP/gcsim
+HOOKFLOOR=$SNAP/hookfloor
 
 if [ $QUICK = 1 ]; then
 	DUR=${BENCH_DUR:-1}; REPS=${BENCH_REPS:-2}; DROP_DUR=${BENCH_DROP_DUR:-5}
-	CONFIGS=${BENCH_CONFIGS:-"none mmlock mmlock-pf0"}
+	CONFIGS=${BENCH_CONFIGS:-"none hook-floor mmlock mmlock-pf0"}
 else
 	DUR=${BENCH_DUR:-2.5}; REPS=${BENCH_REPS:-8}; DROP_DUR=${BENCH_DROP_DUR:-60}
-	CONFIGS=${BENCH_CONFIGS:-"none mmlock mmlock-pf0 bpftrace perf-lock"}
+	CONFIGS=${BENCH_CONFIGS:-"none hook-floor mmlock mmlock-pf0 bpftrace perf-lock"}
 fi
 PIN1=${BENCH_PIN1-1}
 
@@ -97,6 +101,7 @@ tracer_args() {
 	none)       echo "" ;;
 	mmlock)     echo "--marker ^mmlock:.recording -- $MMLOCK record -o {TMP}/m.json" ;;
 	mmlock-pf0) echo "--marker ^mmlock:.recording -- $MMLOCK record --perfetto {TMP}/t.pftrace --min-slice 0" ;;
+	hook-floor) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR" ;;
 	bpftrace)   echo "--marker ^ready -- bpftrace $HERE/ioctl_hist.bt {PID}" ;;
 	perf-lock)  echo "--settle 1.0 -- perf lock record -a -o {TMP}/perf.data" ;;
 	*) echo "bench: unknown config $1" >&2; exit 1 ;;
