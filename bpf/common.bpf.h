@@ -80,6 +80,8 @@ static __always_inline bool want_current(void)
 extern int mm_hist_add(__u32 tid, __u32 kcs, __u64 dur, __u64 aux);
 extern int mm_stack_add(__u32 tid, int stack_id, __u32 kcs, __u64 dur);
 extern int mm_classify_scratch(long nbytes, __u32 kcs);
+extern int mm_ioctl_hist(struct thread_state *ts, __u32 tid, __u32 nr, __u64 dur, __u64 err);
+extern int mm_hot_fold(struct thread_state *ts, __u32 tid);
 
 static __always_inline void note_thread(__u32 tid, struct task_struct *t)
 {

@@ -119,7 +119,7 @@ static __always_inline void on_switch(void *ctx, bool preempt, struct task_struc
 		if (ts) {
 			now = bpf_ktime_get_boot_ns();
 			if (ts->io.state != IOCTL_NONE)
-				ioctl_switch_out(prev, ptid, &ts->io, runnable, now);
+				ioctl_switch_out(prev, ptid, ts, runnable, now);
 			if (dstate)
 				ds_begin(ts, now);
 		}
@@ -130,7 +130,7 @@ static __always_inline void on_switch(void *ctx, bool preempt, struct task_struc
 			if (!now)
 				now = bpf_ktime_get_boot_ns();
 			if (ts->io.state != IOCTL_NONE)
-				ioctl_switch_in(next, ntid, &ts->io, now);
+				ioctl_switch_in(next, ntid, ts, now);
 			if (ts->ds_ts)
 				ds_end(ctx, ts, next, ntid, typed, now);
 		}

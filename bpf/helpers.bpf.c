@@ -55,6 +55,68 @@ __noinline int mm_hist_add(__u32 tid, __u32 kcs, __u64 dur, __u64 aux)
 	return created;
 }
 
+/*
+ * A finished uffd ioctl of thread `tid`: counted in the thread's hot
+ * histogram if it is of the hot command (the first page-moving command the
+ * thread issued) and in its range, else in `hists`.
+ * Returns 1 if the thread's names should be recorded (first count).
+ */
+__noinline int mm_ioctl_hist(struct thread_state *ts, __u32 tid, __u32 nr, __u64 dur, __u64 err)
+{
+	struct hot_ioctls *h;
+	__u32 slot;
+	int bound;
+
+	if (!ts)
+		return 0;
+	h = &ts->hot;
+	slot = mm_hist_slot(dur) - HOT_SLOT0;	/* wraps above HOT_SLOTS if below the range */
+	/* Only page-moving commands (not API/REGISTER...) can be hot. */
+	if (slot >= HOT_SLOTS || (h->cmd ? h->cmd != nr + 1 : mm_uffd_site(nr) == SITE_UFFD_OTHER))
+		return mm_hist_add(tid, KCS(KIND_IOCTL, nr, mm_uffd_site(nr)), dur, err);
+	bound = !h->cmd;
+	h->cmd = nr + 1;
+	h->count++;
+	h->total_ns += dur;
+	h->errors += err;
+	if (dur > h->max_ns)
+		h->max_ns = dur;
+	h->slots[slot]++;
+	return bound;
+}
+
+/* Fold the thread's hot histogram into `hists` (the thread is exiting). */
+__noinline int mm_hot_fold(struct thread_state *ts, __u32 tid)
+{
+	static const struct hist zero;
+	struct hot_ioctls *hot;
+	struct hist_key key = { .tid = tid, .kind = KIND_IOCTL };
+	struct hist *h;
+
+	if (!ts || !ts->hot.cmd || !ts->hot.count)
+		return 0;
+	hot = &ts->hot;
+	key.cls = (hot->cmd - 1) & 0xff;
+	key.site = mm_uffd_site(key.cls);
+	h = bpf_map_lookup_elem(&hists, &key);
+	if (!h) {
+		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, &key);
+		if (!h) {
+			count(CNT_HIST_FULL);
+			return 0;
+		}
+	}
+	__sync_fetch_and_add(&h->count, hot->count);
+	__sync_fetch_and_add(&h->total_ns, hot->total_ns);
+	__sync_fetch_and_add(&h->aux_ns, hot->errors);
+	atomic_max(&h->max_ns, hot->max_ns);
+	for (int i = 0; i < HOT_SLOTS; i++)
+		if (hot->slots[i])
+			__sync_fetch_and_add(&h->slots[HOT_SLOT0 + i], hot->slots[i]);
+	return 0;
+}
+
 __noinline int mm_stack_add(__u32 tid, int stack_id, __u32 kcs, __u64 dur)
 {
 	struct stack_key key = { .tid = tid, .stack_id = stack_id, .kind = KCS_KIND(kcs),

@@ -88,9 +88,9 @@ GLOBAL struct {
 	__uint(max_entries, 1 << 20);	/* resized by userspace: --min-slice 0 needs more */
 } events SEC(".maps");
 
-/* Per-thread state (struct thread_state); LRU: entries of dead threads age out. */
+/* Per-thread state (struct thread_state); deleted at thread exit (dstate.bpf.c). */
 GLOBAL struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
 	__type(value, struct thread_state);

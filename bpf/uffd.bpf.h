@@ -12,15 +12,17 @@
 /* A switch-out this soon after the exit is the return path's reschedule. */
 #define RETURN_PATH_NS 50000
 
-static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struct inflight *in,
+static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struct thread_state *ts,
 					 __u64 end)
 {
+	struct inflight *in = &ts->io;
 	__u64 dur = end - in->ts, blame_ns = 0;
 	__u8 nr = in->cmd & 0xff, blame = CLASS_OTHER;
 	struct mm_event *e;
 
 	in->state = IOCTL_NONE;
-	hist_add(t, tid, KIND_IOCTL, nr, mm_uffd_site(nr), dur, in->ret < 0 ? 1 : 0);
+	if (mm_ioctl_hist(ts, tid, nr, dur, in->ret < 0 ? 1 : 0) > 0)
+		note_thread(tid, t);
 	e = event_reserve(dur);
 	if (!e)
 		return;
@@ -42,8 +44,10 @@ static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struc
 
 /* sched_switch, prev side: preempted inside the ioctl, or on its way out. */
 static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid,
-					     struct inflight *in, bool runnable, __u64 now)
+					     struct thread_state *ts, bool runnable, __u64 now)
 {
+	struct inflight *in = &ts->io;
+
 	switch (in->state) {
 	case IOCTL_IN_KERNEL:
 		if (runnable)
@@ -55,21 +59,23 @@ static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid
 			in->preempt_ts = now;
 		}
 		else
-			ioctl_finish(prev, tid, in, in->exit_ts);
+			ioctl_finish(prev, tid, ts, in->exit_ts);
 		break;
 	}
 }
 
 /* sched_switch, next side: a rescheduled return path ends at switch-in. */
 static __always_inline void ioctl_switch_in(struct task_struct *next, __u32 tid,
-					    struct inflight *in, __u64 now)
+					    struct thread_state *ts, __u64 now)
 {
+	struct inflight *in = &ts->io;
+
 	if (in->preempt_ts) {
 		in->preempt_ns += now - in->preempt_ts;
 		in->preempt_ts = 0;
 	}
 	if (in->state == IOCTL_RESCHEDULED)
-		ioctl_finish(next, tid, in, now);
+		ioctl_finish(next, tid, ts, now);
 }
 
 /* A lock wait (or a D-state wait no lock event saw) inside a uffd ioctl. */
@@ -79,8 +85,10 @@ static __always_inline void ioctl_add_wait(struct thread_state *ts, __u8 cls, __
 
 	/* The mask in asm: clang may drop a C mask, and 6.1's verifier then loses the bound. */
 	asm volatile("%0 &= %1" : "+r"(i) : "i"(WAIT_CLASSES - 1));
-	if (ts->io.state == IOCTL_IN_KERNEL)
+	if (ts->io.state == IOCTL_IN_KERNEL) {
 		ts->io.wait_ns[i] += dur;
+		ts->io.waited |= 1U << i;
+	}
 }
 
 /* Pages asked for: uffdio_copy/move {dst, src, len, ...}; others {{start, len}, ...}. */
@@ -121,9 +129,12 @@ static __always_inline int ioctl_enter(__u32 cmd, unsigned long arg)
 	in = &ts->io;
 	/* The previous ioctl returned to user space without a switch. */
 	if (in->state == IOCTL_EXITED)
-		ioctl_finish((struct task_struct *)bpf_get_current_task(), tid, in, in->exit_ts);
-	for (int c = 0; c < WAIT_CLASSES; c++)
-		in->wait_ns[c] = 0;
+		ioctl_finish((struct task_struct *)bpf_get_current_task(), tid, ts, in->exit_ts);
+	if (in->waited) {
+		for (int c = 0; c < WAIT_CLASSES; c++)
+			in->wait_ns[c] = 0;
+		in->waited = 0;
+	}
 	in->preempt_ts = in->preempt_ns = 0;
 	in->len = 0;
 	in->ret = 0;

@@ -196,6 +196,8 @@ struct inflight {
 	__u32 state;		/* enum inflight_state */
 	__u64 preempt_ts;	/* switched out while runnable, 0 if not */
 	__u64 preempt_ns;	/* total time preempted */
+	__u32 waited;		/* bit c set: wait_ns[c] is not zero */
+	__u32 pad;
 	__u64 wait_ns[WAIT_CLASSES];	/* lock waits inside this ioctl, by class */
 };
 
@@ -211,8 +213,32 @@ struct wait_frame {
 };
 
 /*
+ * The thread's hot uffd command (the first page-moving one it issues: COPY,
+ * MOVE, ZEROPAGE, CONTINUE, POISON): those of its
+ * ioctls that took [2^HOT_MIN_POW, 2^HOT_MAX_POW) ns are counted here, in the
+ * thread's own state, without a map lookup or atomics (only the thread's own
+ * context writes it). Userspace folds it into the thread's KIND_IOCTL hist at
+ * collection; BPF folds it into `hists` when the thread exits. Slot i here is
+ * slot HOT_SLOT0 + i of struct hist.
+ */
+#define HOT_MIN_POW	8		/* 256 ns */
+#define HOT_MAX_POW	18		/* 262 us: slower ioctls go to `hists` */
+#define HOT_SLOT0	((HOT_MIN_POW - 1) * HIST_SUB)
+#define HOT_SLOTS	((HOT_MAX_POW - HOT_MIN_POW) * HIST_SUB)
+
+struct hot_ioctls {
+	__u32 cmd;		/* command nr + 1; 0 until the first uffd ioctl */
+	__u32 errors;
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+	__u32 slots[HOT_SLOTS];
+};
+
+/*
  * Everything mmlock tracks about one thread, in one map entry, so that each
  * event costs one lookup: its lock wait, its D-state period, its uffd ioctl.
+ * Deleted when the thread exits (after its hot histogram is folded).
  */
 struct thread_state {
 	struct wait_frame w[WAIT_DEPTH];
@@ -227,6 +253,7 @@ struct thread_state {
 	__u8 ds_cls;
 	__u8 pad[2];
 	struct inflight io;
+	struct hot_ioctls hot;
 };
 
 /* A marker function [start, end) resolved from kallsyms, sorted by start. */
@@ -244,7 +271,7 @@ enum mm_counter {
 	CNT_HIST_FULL,		/* hist map full: sample lost */
 	CNT_STACK_FULL,		/* stack aggregation map full */
 	CNT_STACK_FAIL,		/* bpf_get_stackid failed */
-	CNT_TSTATE_FULL,	/* per-thread state not created (LRU map: evictions are not seen) */
+	CNT_TSTATE_FULL,	/* per-thread state not created: map full */
 	CNT_WAIT_NESTED,	/* contention nested deeper than tracked */
 	CNT_WAIT_UNMATCHED,	/* contention_end without begin */
 	CNT_THREAD_FULL,	/* thread map full */

@@ -150,38 +150,72 @@ static void fill_stacks(int fd, struct recording *rec, struct stack_cache *sc, s
 	}
 }
 
+/* The thread's hot ioctl histogram (struct hot_ioctls), into its KIND_IOCTL hist. */
+static int fold_hot(struct rec_thread *t, const struct hot_ioctls *hot)
+{
+	__u8 nr = (hot->cmd - 1) & 0xff;
+	struct rec_hist *h;
+
+	if (!hot->cmd || !hot->count)
+		return 0;
+	h = thread_hist(t, KIND_IOCTL, nr, mm_uffd_site(nr));
+	if (!h)
+		return -ENOMEM;
+	h->count += hot->count;
+	h->total_ns += hot->total_ns;
+	h->aux_ns += hot->errors;
+	if (hot->max_ns > h->max_ns)
+		h->max_ns = hot->max_ns;
+	for (int i = 0; i < HOT_SLOTS; i++)
+		h->slots[HOT_SLOT0 + i] += hot->slots[i];
+	return 0;
+}
+
+/* A uffd ioctl that returned to user space but was not yet ended in the kernel. */
+static int flush_ioctl(struct rec_thread *t, const struct inflight *in)
+{
+	struct rec_hist *h;
+	__u64 dur;
+
+	if (in->state != IOCTL_EXITED && in->state != IOCTL_RESCHEDULED)
+		return 0;
+	h = thread_hist(t, KIND_IOCTL, in->cmd & 0xff, mm_uffd_site(in->cmd & 0xff));
+	if (!h)
+		return -ENOMEM;
+	dur = in->exit_ts - in->ts;
+	h->count++;
+	h->total_ns += dur;
+	h->aux_ns += in->ret < 0;
+	if (dur > h->max_ns)
+		h->max_ns = dur;
+	h->slots[hist_slot(dur)]++;
+	return 0;
+}
+
 /*
- * uffd ioctls that returned to user space but were not yet ended in the
- * kernel (that happens at the thread's next switch-out or uffd ioctl).
+ * What live threads' states hold that `hists` does not yet: the hot ioctl
+ * histogram, and an ioctl that returned but was not yet ended in the kernel
+ * (that happens at the thread's next switch-out or uffd ioctl).
  */
-static void flush_ioctls(int fd, struct recording *rec)
+static int fold_states(int fd, struct recording *rec)
 {
 	__u32 key, next, *prev = NULL;
 	struct thread_state ts;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		const struct inflight *in = &ts.io;
 		struct rec_thread *t;
-		struct rec_hist *h;
-		__u64 dur;
 
 		key = next;
 		prev = &key;
+		rec->live_states++;
 		if (bpf_map_lookup_elem(fd, &key, &ts) ||
-		    (in->state != IOCTL_EXITED && in->state != IOCTL_RESCHEDULED))
+		    (!ts.hot.count && ts.io.state != IOCTL_EXITED && ts.io.state != IOCTL_RESCHEDULED))
 			continue;
 		t = recording_thread(rec, key);
-		h = t ? thread_hist(t, KIND_IOCTL, in->cmd & 0xff, mm_uffd_site(in->cmd & 0xff)) : NULL;
-		if (!h)
-			return;
-		dur = in->exit_ts - in->ts;
-		h->count++;
-		h->total_ns += dur;
-		h->aux_ns += in->ret < 0;
-		if (dur > h->max_ns)
-			h->max_ns = dur;
-		h->slots[hist_slot(dur)]++;
+		if (!t || fold_hot(t, &ts.hot) || flush_ioctl(t, &ts.io))
+			return -ENOMEM;
 	}
+	return 0;
 }
 
 /* Runs the kernel skipped because another BPF program was active on the CPU. */
@@ -225,7 +259,8 @@ int collect_maps(struct mmlock_bpf *skel, struct recording *rec, struct stack_ca
 		h->aux_ns = val.aux_ns;
 		memcpy(h->slots, val.slots, sizeof(h->slots));
 	}
-	flush_ioctls(bpf_map__fd(skel->maps.tstates), rec);
+	if (fold_states(bpf_map__fd(skel->maps.tstates), rec))
+		return -ENOMEM;
 	fill_names(bpf_map__fd(skel->maps.threads), rec);
 	fill_stacks(bpf_map__fd(skel->maps.stack_aggs), rec, sc, stacks_per_thread);
 	for (int i = 0; i < NR_COUNTERS; i++)
@@ -262,6 +297,7 @@ static struct proc_total *proc_total(struct proc_total **arr, size_t *n, __u32 p
 int collect_sample(struct mmlock_bpf *skel, struct recording *rec, __u64 ts_ns)
 {
 	int fd = bpf_map__fd(skel->maps.hists), tfd = bpf_map__fd(skel->maps.threads);
+	int sfd = bpf_map__fd(skel->maps.tstates);
 	struct hist_key key, next, *prev = NULL;
 	struct proc_total *now = NULL, *p, *old;
 	size_t nnow = 0;
@@ -284,6 +320,20 @@ int collect_sample(struct mmlock_bpf *skel, struct recording *rec, __u64 ts_ns)
 		else if (key.cls < NR_CLASSES)
 			p->waits[key.cls] += val.count;
 	}
+	/* Live threads' hot ioctls (a thread exiting meanwhile may be missed once). */
+	for (__u32 *pt = NULL, tid, ntid; !bpf_map_get_next_key(sfd, pt, &ntid); pt = &tid) {
+		struct thread_state ts;
+		struct mm_thread ti;
+
+		tid = ntid;
+		if (bpf_map_lookup_elem(sfd, &tid, &ts) || !ts.hot.count ||
+		    bpf_map_lookup_elem(tfd, &tid, &ti))
+			continue;
+		p = proc_total(&now, &nnow, ti.pid);
+		if (!p)
+			break;
+		p->ioctls += ts.hot.count;
+	}
 	for (size_t i = 0; i < nnow; i++) {
 		struct rec_sample *s;
 		void *q;
@@ -297,10 +347,15 @@ int collect_sample(struct mmlock_bpf *skel, struct recording *rec, __u64 ts_ns)
 		memset(s, 0, sizeof(*s));
 		s->ts_ns = ts_ns;
 		s->pid = now[i].pid;
+		/* Counts only grow; a dip (a count moving from a state to `hists`) is 0. */
 		for (int c = 0; c < NR_CLASSES; c++)
-			s->waits[c] = now[i].waits[c] - old->waits[c];
-		s->ioctls = now[i].ioctls - old->ioctls;
-		*old = now[i];
+			s->waits[c] = now[i].waits[c] > old->waits[c] ? now[i].waits[c] - old->waits[c] : 0;
+		s->ioctls = now[i].ioctls > old->ioctls ? now[i].ioctls - old->ioctls : 0;
+		for (int c = 0; c < NR_CLASSES; c++)
+			if (now[i].waits[c] > old->waits[c])
+				old->waits[c] = now[i].waits[c];
+		if (now[i].ioctls > old->ioctls)
+			old->ioctls = now[i].ioctls;
 	}
 	free(now);
 	return 0;

@@ -17,6 +17,7 @@ static const struct ladder_probe probe_table[] = {
 	{ "contention_end", { { "contention_end_btf" }, { "contention_end_raw" } } },
 	{ "sched_switch", { { "sched_switch_btf" }, { "sched_switch_raw" } } },
 	{ "sched_wakeup", { { "sched_wakeup_btf" }, { "sched_wakeup_raw" } } },
+	{ "thread_exit", { { "thread_exit_btf" }, { "thread_exit_raw" } } },
 	{ "uffd_ioctl_enter", { { "uffd_ioctl_fentry" }, { "uffd_ioctl_kprobe" },
 				{ "uffd_ioctl_enter_btf" }, { "uffd_ioctl_enter" } } },
 	{ "uffd_ioctl_exit", { { "uffd_ioctl_fexit" }, { "uffd_ioctl_kretprobe" },
@@ -319,11 +320,18 @@ bool ladder_attached(const struct ladder *l, const char *name)
 	return false;
 }
 
-void ladder_destroy(struct ladder *l)
+void ladder_detach(struct ladder *l)
 {
 	for (size_t i = 0; l->links && i < l->nprobes; i++)
-		for (int j = 0; j < LADDER_MAX_PROGS; j++)
+		for (int j = 0; j < LADDER_MAX_PROGS; j++) {
 			bpf_link__destroy(l->links[i][j]);
+			l->links[i][j] = NULL;
+		}
+}
+
+void ladder_destroy(struct ladder *l)
+{
+	ladder_detach(l);
 	free(l->links);
 	l->links = NULL;
 	mmlock_bpf__destroy(l->skel);

@@ -49,6 +49,8 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 int ladder_attach(struct ladder *l, char *err, size_t errlen);
 /* Did probe `name` attach (with any mechanism)? */
 bool ladder_attached(const struct ladder *l, const char *name);
+/* Release the links (the maps stay readable). Safe to call more than once. */
+void ladder_detach(struct ladder *l);
 /* Release links and the skeleton. Safe to call more than once. */
 void ladder_destroy(struct ladder *l);
 

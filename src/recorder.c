@@ -345,6 +345,8 @@ static void run_loop(struct session *s)
 			next_alive = t + 200000000ULL;
 		}
 	}
+	/* Detached first: the maps then hold a final, consistent state. */
+	ladder_detach(&s->ladder);
 	ring_buffer__consume(s->rb);
 	s->rec.end_ns = now_ns(CLOCK_BOOTTIME);
 	collect_sample(s->ladder.skel, &s->rec, s->rec.end_ns);

@@ -146,6 +146,7 @@ int recording_write_json(const struct recording *rec, const char *path, char *er
 	jw_str(&w, "comm", rec->filter_comm);
 	jw_obj_end(&w);
 	jw_u64(&w, "min_slice_ns", rec->min_slice_ns);
+	jw_u64(&w, "thread_states_at_end", rec->live_states);
 	jw_u64(&w, "stack_min_ns", rec->stack_min_ns);
 	jw_obj_begin(&w, "counters");
 	for (int i = 0; i < NR_COUNTERS; i++)
@@ -363,6 +364,7 @@ int recording_read_json(struct recording *rec, const char *path, char *err, size
 	rec->filter_tid = json_get_u64(v, "tid", 0);
 	snprintf(rec->filter_comm, sizeof(rec->filter_comm), "%s", json_get_str(v, "comm", ""));
 	rec->min_slice_ns = json_get_u64(root, "min_slice_ns", 0);
+	rec->live_states = json_get_u64(root, "thread_states_at_end", 0);
 	rec->stack_min_ns = json_get_u64(root, "stack_min_ns", 0);
 	v = json_get(root, "counters");
 	for (int i = 0; i < NR_COUNTERS; i++)

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Thread exit (sched:sched_process_exit, in the exiting thread): end its
+ * uffd ioctl if one returned but was not yet ended, fold its hot ioctl
+ * histogram into `hists`, and delete its state, so `tstates` holds live
+ * threads only and a full map is a counted event, never a silent eviction.
+ */
+#include "uffd.bpf.h"
+
+static __always_inline void thread_exit(struct task_struct *t, __u32 tid)
+{
+	struct thread_state *ts = tstate(tid, false);
+
+	if (!ts)
+		return;
+	if (ts->io.state == IOCTL_EXITED || ts->io.state == IOCTL_RESCHEDULED)
+		ioctl_finish(t, tid, ts, ts->io.exit_ts);
+	mm_hot_fold(ts, tid);
+	bpf_map_delete_elem(&tstates, &tid);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(thread_exit_btf, struct task_struct *p)
+{
+	thread_exit(p, p->pid);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(thread_exit_raw, struct task_struct *p)
+{
+	thread_exit(p, BPF_CORE_READ(p, pid));
+	return 0;
+}
