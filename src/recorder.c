@@ -33,11 +33,16 @@
 #define STACKS_PER_THREAD 8
 
 static volatile sig_atomic_t stop;
+static volatile pid_t child_pid;	/* the command after --, once spawned */
 
 static void on_signal(int sig)
 {
-	if (stop)	/* second Ctrl-C: leave now; the kernel drops our BPF objects */
+	/* Second Ctrl-C: leave now (the kernel drops our BPF objects), not leaving the command behind. */
+	if (stop) {
+		if (child_pid > 0)
+			kill(child_pid, SIGTERM);
 		_exit(128 + sig);
+	}
 	stop = 1;
 }
 
@@ -254,6 +259,7 @@ static int setup(struct session *s, char *err, size_t errlen)
 			return EXIT_USAGE;
 		s->have_child = true;
 		s->target_pid = s->child.pid;
+		child_pid = s->child.pid;
 	} else {
 		s->target_pid = o->pid;
 	}
@@ -404,6 +410,7 @@ int record_main(const struct record_opts *o)
 		pf_abort(s.pf);
 	if (s.have_child) {
 		target_stop(&s.child);
+		child_pid = 0;
 		/* 127: the child could not exec the command (it said why). */
 		if (!ret && WIFEXITED(s.child.status) && WEXITSTATUS(s.child.status) == 127)
 			ret = EXIT_USAGE;

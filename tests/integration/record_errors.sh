@@ -91,3 +91,16 @@ check "check passes (exit 0) above every stall" [ $? -eq 0 ]
 "$MMLOCK" diff --max-regression 0 "$TMP/a.json" "$TMP/a.json" >"$TMP/d" 2>&1
 check "diff of a recording with itself finds no regression" [ $? -eq 0 ]
 check "diff lists the workload's threads" grep -q HeapTaskDaemon "$TMP/d"
+
+# A second stop signal leaves at once, and takes the command after -- with it.
+# (SIGINT then SIGTERM: two different signals are never merged into one.)
+setsid "$MMLOCK" record -- sleep 31.77 >/dev/null 2>"$TMP/int2.err" &
+mp=$!
+for _ in $(seq 50); do grep -q recording "$TMP/int2.err" 2>/dev/null && break; sleep 0.1; done
+kill -INT $mp; kill -TERM $mp
+wait $mp
+rc=$?
+check "second stop signal exits at once (130 or 143, got $rc)" [ $rc -eq 130 -o $rc -eq 143 ]
+sleep 0.2
+check "second stop signal stops the command too" [ -z "$(pgrep -f 'sleep 31.77')" ]
+pkill -f "sleep 31.77" 2>/dev/null || true
