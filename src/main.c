@@ -107,8 +107,7 @@ static int cmd_record(int argc, char **argv)
 		.min_slice_ns = 1000000, .stack_min_ns = 10000, .max_events = 100000,
 	};
 	long long v, check_ns = -1;
-	char *tmp_json = NULL;
-	int c, ret;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "+p:t:c:d:i:o:sqvh", opts, NULL)) != -1) {
 		switch (c) {
@@ -195,20 +194,8 @@ static int cmd_record(int argc, char **argv)
 	}
 	if (o.pid && o.tid)
 		return bad_usage("%s", "give -p or -t, not both");
-	if (check_ns >= 0 && !o.json_path) {
-		/* --check reads the recording back: keep one in a temp file. */
-		if (asprintf(&tmp_json, "/tmp/mmlock-check.%d.json", (int)getpid()) < 0)
-			return EXIT_KERNEL;
-		o.json_path = tmp_json;
-	}
-	ret = record_main(&o);
-	if (!ret && check_ns >= 0)
-		ret = check_file(o.json_path, check_ns, stdout);
-	if (tmp_json) {
-		unlink(tmp_json);
-		free(tmp_json);
-	}
-	return ret;
+	o.check_ns = check_ns;
+	return record_main(&o);
 }
 
 static int cmd_report(int argc, char **argv)

@@ -24,6 +24,7 @@
 #include "mmlock.skel.h"
 #include "perfetto.h"
 #include "recorder.h"
+#include "verify.h"
 #include "report.h"
 #include "target.h"
 #include "util.h"
@@ -382,6 +383,8 @@ static int finish(struct session *s, char *err, size_t errlen)
 		if (pf_finish(pf, &s->rec, err, errlen) && ret == EXIT_OK)
 			ret = EXIT_USAGE;
 	}
+	if (ret == EXIT_OK && o->check_ns >= 0)
+		ret = check_recording(&s->rec, o->check_ns, stdout);
 	return ret;
 }
 

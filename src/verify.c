@@ -60,20 +60,11 @@ static int check_rec(const struct recording *rec, const struct check_opts *co, F
 	return failed ? EXIT_CHECK_FAILED : EXIT_OK;
 }
 
-int check_file(const char *path, long long threshold_ns, FILE *out)
+int check_recording(const struct recording *rec, long long threshold_ns, FILE *out)
 {
 	struct check_opts co = { .threshold_ns = threshold_ns };
-	struct recording rec;
-	char err[512];
-	int ret;
 
-	if (recording_read_json(&rec, path, err, sizeof(err))) {
-		errmsg("%s", err);
-		return EXIT_USAGE;
-	}
-	ret = check_rec(&rec, &co, out);
-	recording_free(&rec);
-	return ret;
+	return check_rec(rec, &co, out);
 }
 
 int cmd_check(int argc, char **argv)

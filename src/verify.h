@@ -4,9 +4,13 @@
 #define MMLOCK_VERIFY_H
 
 #include <stdio.h>
+#include "recording.h"
 
-/* EXIT_OK, EXIT_CHECK_FAILED if a thread's worst wait >= threshold_ns, EXIT_USAGE on bad input. */
-int check_file(const char *path, long long threshold_ns, FILE *out);
+/*
+ * `record --check`: the recording just made (lock waits and D-state only).
+ * EXIT_OK, or EXIT_CHECK_FAILED if a thread's worst wait >= threshold_ns.
+ */
+int check_recording(const struct recording *rec, long long threshold_ns, FILE *out);
 int cmd_check(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 

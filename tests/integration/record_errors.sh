@@ -104,3 +104,16 @@ check "second stop signal exits at once (130 or 143, got $rc)" [ $rc -eq 130 -o 
 sleep 0.2
 check "second stop signal stops the command too" [ -z "$(pgrep -f 'sleep 31.77')" ]
 pkill -f "sleep 31.77" 2>/dev/null || true
+
+# record --check judges the recording it just made (no file needed).
+ls /tmp/mmlock-check.* >/dev/null 2>&1 && pre=1 || pre=0
+"$MMLOCK" record -q --check=1us -- "$GCSIM" --gc-threads 2 --duration 1 >"$TMP/rc1" 2>&1
+check "record --check=1us fails (exit 1) on a contended run" [ $? -eq 1 ]
+check "record --check names the stalls" grep -q '^STALL .*anon_vma write' "$TMP/rc1"
+"$MMLOCK" record -q --check=600s --json "$TMP/rc.json" -- "$GCSIM" --gc-threads 2 --duration 1 >"$TMP/rc2" 2>&1
+check "record --check=600s passes (exit 0)" [ $? -eq 0 ]
+check "record --check says it passed" grep -q '^check passed' "$TMP/rc2"
+check "record --check with --json still writes it" python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$TMP/rc.json"
+"$MMLOCK" check -T 600s "$TMP/rc.json" >/dev/null 2>&1
+check "that JSON passes the same check" [ $? -eq 0 ]
+[ $pre = 1 ] || check "record --check leaves no temp file in /tmp" [ -z "$(ls /tmp/mmlock-check.* 2>/dev/null)" ]
