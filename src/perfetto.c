@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include "pb.h"
 #include "perfetto.h"
+#include "util.h"
 
 /* Field numbers from Perfetto's protos (docs/perfetto.md, tests/perfetto/mini.proto). */
 enum {
@@ -130,8 +131,7 @@ struct open_slice {
 };
 
 struct pf_writer {
-	char *path, *tmp;
-	FILE *out;
+	struct atomic_file af;	/* the trace: a temp file renamed on success */
 	FILE *spool, *frames;
 	__u64 nrec, frames_len;
 	struct pf_thread *thr;
@@ -285,8 +285,7 @@ static void writer_free(struct pf_writer *w)
 {
 	if (!w)
 		return;
-	if (w->out)
-		fclose(w->out);
+	atomic_abort(&w->af);
 	if (w->spool)
 		fclose(w->spool);
 	if (w->frames)
@@ -296,8 +295,6 @@ static void writer_free(struct pf_writer *w)
 	free(w->thr);
 	free(w->hash);
 	pb_free(&w->pb);
-	free(w->path);
-	free(w->tmp);
 	free(w);
 }
 
@@ -305,28 +302,18 @@ struct pf_writer *pf_open(const char *path, const struct recording *meta,
 			  char *err, size_t errlen)
 {
 	struct pf_writer *w = calloc(1, sizeof(*w));
-	int fd, e;
+	int e;
 
-	if (!w || !(w->path = strdup(path)) ||
-	    asprintf(&w->tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
-		if (w)
-			w->tmp = NULL;
-		writer_free(w);
+	if (!w) {
 		seterr(err, errlen, "%s: out of memory", path);
 		errno = ENOMEM;
 		return NULL;
 	}
 	pb_init(&w->pb);
-	fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || !(w->out = fdopen(fd, "w"))) {
-		e = errno;
-		seterr(err, errlen, "cannot create %s: %s", w->tmp, strerror(e));
-		if (fd >= 0) {
-			close(fd);
-			unlink(w->tmp);
-		}
+	e = atomic_open(&w->af, path, err, errlen);
+	if (e) {
 		writer_free(w);
-		errno = e;
+		errno = -e;
 		return NULL;
 	}
 	w->spool = spool_open(path);
@@ -355,7 +342,7 @@ int pf_event(struct pf_writer *w, const struct rec_event *ev,
 
 	t = thr_get(w, ev->tid, ev->pid);
 	if (!t)
-		return -ENOMEM;
+		return w->err = -ENOMEM;
 	if (!t->comm[0] && comm)
 		copy_name(t->comm, comm);
 	if (!t->pcomm[0] && pcomm)
@@ -384,26 +371,19 @@ int pf_event(struct pf_writer *w, const struct rec_event *ev,
 		size_t n = strlen(f) + 1;
 
 		if (fwrite(f, 1, n, w->frames) != n)
-			return errno ? -errno : -EIO;
+			return w->err = errno ? -errno : -EIO;
 		w->frames_len += n;
 		r.nframes++;
 	}
 	if (fwrite(&r, sizeof(r), 1, w->spool) != 1)
-		return errno ? -errno : -EIO;
+		return w->err = errno ? -errno : -EIO;
 	w->nrec++;
 	return 0;
 }
 
 void pf_abort(struct pf_writer *w)
 {
-	if (!w)
-		return;
-	if (w->out) {
-		fclose(w->out);
-		w->out = NULL;
-		unlink(w->tmp);
-	}
-	writer_free(w);
+	writer_free(w);	/* removes the temp file */
 }
 
 /* ---- packet helpers ---- */
@@ -435,7 +415,7 @@ static void pkt_end(struct pf_writer *w)
 		w->err = b->err;
 		return;
 	}
-	if (fwrite(b->buf, 1, b->len, w->out) != b->len)
+	if (fwrite(b->buf, 1, b->len, w->af.f) != b->len)
 		w->err = errno ? -errno : -EIO;
 }
 
@@ -481,24 +461,6 @@ static void entry_str(struct pb *b, const char *name, const char *v)
 	pb_string(b, DA_NAME, name);
 	pb_string(b, DA_STRING, v);
 	pb_end(b);
-}
-
-static void fmt_ns(char *buf, size_t n, __u64 ns)
-{
-	static const struct { __u64 div; const char *unit; } u[] = {
-		{ 1000000000ULL, "s" }, { 1000000ULL, "ms" }, { 1000ULL, "us" },
-	};
-
-	for (unsigned int i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
-		if (ns >= u[i].div) {
-			double v = (double)ns / u[i].div;
-
-			snprintf(buf, n, v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s",
-				 v, u[i].unit);
-			return;
-		}
-	}
-	snprintf(buf, n, "%lluns", (unsigned long long)ns);
 }
 
 static const char *label_or(const char *s, char *buf, size_t n, const char *what,
@@ -702,9 +664,9 @@ static void write_hist(struct pf_writer *w, const struct pf_thread *t,
 	unsigned int s;
 
 	hist_label(label, sizeof(label), h);
-	fmt_ns(p50, sizeof(p50), hist_percentile(h, 50));
-	fmt_ns(p99, sizeof(p99), hist_percentile(h, 99));
-	fmt_ns(mx, sizeof(mx), h->max_ns);
+	fmt_ns(hist_percentile(h, 50), p50, sizeof(p50));
+	fmt_ns(hist_percentile(h, 99), p99, sizeof(p99));
+	fmt_ns(h->max_ns, mx, sizeof(mx));
 	snprintf(name, sizeof(name), "%s: n=%llu p50=%s p99=%s max=%s", label,
 		 (unsigned long long)h->count, p50, p99, mx);
 	write_group_track(w, huuid, group, name, rank, hist_desc);
@@ -714,8 +676,8 @@ static void write_hist(struct pf_writer *w, const struct pf_thread *t,
 	for (s = 0; s < HIST_SLOTS; s++) {
 		if (!h->slots[s])
 			continue;
-		fmt_ns(lo, sizeof(lo), hist_slot_lo(s));
-		fmt_ns(hi, sizeof(hi), hist_slot_hi(s));
+		fmt_ns(hist_slot_lo(s), lo, sizeof(lo));
+		fmt_ns(hist_slot_hi(s), hi, sizeof(hi));
 		snprintf(name, sizeof(name), "[%s, %s): %u", lo, hi, h->slots[s]);
 		write_counter_track(w, PF_UUID(PF_TRACK_BUCKET, ++w->nbucket_tracks),
 				    huuid, name, NULL, share, (int)s, NULL);
@@ -1334,21 +1296,6 @@ static int map_spool(FILE *f, size_t len, int prot, void **map)
 	return 0;
 }
 
-static void fsync_dir(const char *path)
-{
-	char *copy = strdup(path);
-	int fd;
-
-	if (!copy)
-		return;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
 int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_t errlen)
 {
 	struct pf_proc *procs = NULL;
@@ -1358,6 +1305,12 @@ int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_
 	const char *what = "write";
 	int ret;
 
+	/* A failed pf_event (spool write) is remembered: the trace would lack events. */
+	if (w->err) {
+		ret = w->err;
+		what = "spool";
+		goto fail;
+	}
 	/* Threads: rec->threads names are preferred over the events' comm. */
 	for (i = 0; i < rec->nthreads; i++) {
 		const struct rec_thread *rt = &rec->threads[i];
@@ -1420,24 +1373,17 @@ int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_
 	if (ret)
 		goto fail;
 
-	if (fflush(w->out) || fsync(fileno(w->out))) {
-		ret = errno ? -errno : -EIO;
-		goto fail;
-	}
-	ret = fclose(w->out);
-	w->out = NULL;
+	/* Flush, fsync, rename, fsync the directory; the temp file goes on failure. */
+	ret = atomic_close(&w->af, err, errlen);
 	if (ret) {
-		ret = errno ? -errno : -EIO;
-		unlink(w->tmp);
-		goto fail;
+		if (recs)
+			munmap(recs, recs_len);
+		if (frames)
+			munmap(frames, w->frames_len);
+		free(procs);
+		writer_free(w);
+		return ret;
 	}
-	if (rename(w->tmp, w->path)) {
-		ret = -errno;
-		what = "rename";
-		unlink(w->tmp);
-		goto fail;
-	}
-	fsync_dir(w->path);
 	if (recs)
 		munmap(recs, recs_len);
 	if (frames)
@@ -1447,7 +1393,7 @@ int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_
 	return 0;
 
 fail:
-	seterr(err, errlen, "%s: %s: %s", w->path, what, strerror(-ret));
+	seterr(err, errlen, "%s: %s: %s", w->af.path, what, strerror(-ret));
 	if (recs)
 		munmap(recs, recs_len);
 	if (frames)

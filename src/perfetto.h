@@ -40,6 +40,7 @@ struct pf_writer;
 
 struct pf_writer *pf_open(const char *path, const struct recording *meta,
 			  char *err, size_t errlen);
+/* Spools one event. A failure (-errno) is also kept: pf_finish then fails. */
 int pf_event(struct pf_writer *w, const struct rec_event *ev,
 	     const char *comm, const char *pcomm);
 /* Consumes w (success or not). 0 or -errno with a message in err. */

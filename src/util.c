@@ -124,6 +124,21 @@ int atomic_open(struct atomic_file *af, const char *path, char *err, size_t errl
 	return 0;
 }
 
+static void fsync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd;
+
+	if (!copy)
+		return;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(copy);
+}
+
 int atomic_close(struct atomic_file *af, char *err, size_t errlen)
 {
 	int ret = 0;
@@ -143,6 +158,8 @@ int atomic_close(struct atomic_file *af, char *err, size_t errlen)
 		ret = -errno;
 		snprintf(err, errlen, "cannot rename %s: %s", af->tmp, strerror(-ret));
 	}
+	if (!ret)
+		fsync_dir(af->path);	/* the rename itself survives a crash */
 	if (ret)
 		unlink(af->tmp);
 	free(af->tmp);
