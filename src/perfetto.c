@@ -1375,31 +1375,17 @@ int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_
 
 	/* Flush, fsync, rename, fsync the directory; the temp file goes on failure. */
 	ret = atomic_close(&w->af, err, errlen);
-	if (ret) {
-		if (recs)
-			munmap(recs, recs_len);
-		if (frames)
-			munmap(frames, w->frames_len);
-		free(procs);
-		writer_free(w);
-		return ret;
-	}
-	if (recs)
-		munmap(recs, recs_len);
-	if (frames)
-		munmap(frames, w->frames_len);
-	free(procs);
-	writer_free(w);
-	return 0;
+	goto out;
 
 fail:
 	seterr(err, errlen, "%s: %s: %s", w->af.path, what, strerror(-ret));
+out:
 	if (recs)
 		munmap(recs, recs_len);
 	if (frames)
 		munmap(frames, w->frames_len);
 	free(procs);
-	pf_abort(w);
+	writer_free(w);	/* removes the temp file if it is still there */
 	return ret;
 }
 
