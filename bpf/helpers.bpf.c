@@ -21,29 +21,35 @@ static __always_inline void atomic_max(__u64 *p, __u64 v)
 	}
 }
 
+/* The histogram of `key`, created if missing (*created = 1); NULL (counted) if the map is full. */
+static __always_inline struct hist *hist_get(const struct hist_key *key, int *created)
+{
+	static const struct hist zero;
+	struct hist *h = bpf_map_lookup_elem(&hists, key);
+
+	if (h)
+		return h;
+	if (bpf_map_update_elem(&hists, key, &zero, BPF_NOEXIST) != -E2BIG)
+		h = bpf_map_lookup_elem(&hists, key);
+	if (!h)
+		count(CNT_HIST_FULL);
+	else
+		*created = 1;
+	return h;
+}
+
 /* Returns 1 if the histogram was created (the caller records the thread's names). */
 __noinline int mm_hist_add(__u32 tid, __u32 kcs, __u64 dur, __u64 aux)
 {
 	struct hist_key key = { .tid = tid, .kind = KCS_KIND(kcs), .cls = KCS_CLS(kcs),
 				.site = KCS_SITE(kcs) };
-	static const struct hist zero;
 	struct hist *h;
 	int created = 0;
 	__u32 slot;
 
-	h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		if (bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST) == -E2BIG) {
-			count(CNT_HIST_FULL);
-			return 0;
-		}
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h) {
-			count(CNT_HIST_FULL);
-			return 0;
-		}
-		created = 1;
-	}
+	h = hist_get(&key, &created);
+	if (!h)
+		return 0;
 	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->total_ns, dur);
 	if (aux)
@@ -88,25 +94,19 @@ __noinline int mm_ioctl_hist(struct thread_state *ts, __u32 tid, __u32 nr, __u64
 /* Fold the thread's hot histogram into `hists` (the thread is exiting). */
 __noinline int mm_hot_fold(struct thread_state *ts, __u32 tid)
 {
-	static const struct hist zero;
-	struct hot_ioctls *hot;
 	struct hist_key key = { .tid = tid, .kind = KIND_IOCTL };
+	struct hot_ioctls *hot;
 	struct hist *h;
+	int created = 0;
 
 	if (!ts || !ts->hot.cmd || !ts->hot.count)
 		return 0;
 	hot = &ts->hot;
 	key.cls = (hot->cmd - 1) & 0xff;
 	key.site = mm_uffd_site(key.cls);
-	h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h) {
-			count(CNT_HIST_FULL);
-			return 0;
-		}
-	}
+	h = hist_get(&key, &created);	/* the names were recorded when hot was bound */
+	if (!h)
+		return 0;
 	__sync_fetch_and_add(&h->count, hot->count);
 	__sync_fetch_and_add(&h->total_ns, hot->total_ns);
 	__sync_fetch_and_add(&h->aux_ns, hot->errors);

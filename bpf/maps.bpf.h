@@ -88,7 +88,7 @@ GLOBAL struct {
 	__uint(max_entries, 1 << 20);	/* resized by userspace: --min-slice 0 needs more */
 } events SEC(".maps");
 
-/* Per-thread state (struct thread_state); deleted at thread exit (dstate.bpf.c). */
+/* Per-thread state (struct thread_state); deleted at thread exit (exit.bpf.c). */
 GLOBAL struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);

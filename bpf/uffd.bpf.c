@@ -11,18 +11,7 @@
  * It runs for every syscall: the syscall number is tested first.
  */
 #include "uffd.bpf.h"
-
-#if defined(__TARGET_ARCH_x86)
-#define NR_IOCTL 16
-#define SYSCALL_NR(regs) ((regs)->orig_ax)
-#define SYSCALL_ARG2(regs) ((regs)->si)
-#define SYSCALL_ARG3(regs) ((regs)->dx)
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_IOCTL 29
-#define SYSCALL_NR(regs) ((regs)->syscallno)
-#define SYSCALL_ARG2(regs) ((regs)->regs[1])
-#define SYSCALL_ARG3(regs) ((regs)->regs[2])
-#endif
+#include "syscall.bpf.h"
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(uffd_ioctl_enter_btf, struct pt_regs *regs, long id)

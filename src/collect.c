@@ -154,20 +154,16 @@ static void fill_stacks(int fd, struct recording *rec, struct stack_cache *sc, s
 static int fold_hot(struct rec_thread *t, const struct hot_ioctls *hot)
 {
 	__u8 nr = (hot->cmd - 1) & 0xff;
-	struct rec_hist *h;
+	struct rec_hist *h, part = { .count = hot->count, .total_ns = hot->total_ns,
+				     .max_ns = hot->max_ns, .aux_ns = hot->errors };
 
 	if (!hot->cmd || !hot->count)
 		return 0;
 	h = thread_hist(t, KIND_IOCTL, nr, mm_uffd_site(nr));
 	if (!h)
 		return -ENOMEM;
-	h->count += hot->count;
-	h->total_ns += hot->total_ns;
-	h->aux_ns += hot->errors;
-	if (hot->max_ns > h->max_ns)
-		h->max_ns = hot->max_ns;
-	for (int i = 0; i < HOT_SLOTS; i++)
-		h->slots[HOT_SLOT0 + i] += hot->slots[i];
+	memcpy(&part.slots[HOT_SLOT0], hot->slots, sizeof(hot->slots));
+	hist_merge(h, &part);
 	return 0;
 }
 
@@ -175,20 +171,13 @@ static int fold_hot(struct rec_thread *t, const struct hot_ioctls *hot)
 static int flush_ioctl(struct rec_thread *t, const struct inflight *in)
 {
 	struct rec_hist *h;
-	__u64 dur;
 
 	if (in->state != IOCTL_EXITED && in->state != IOCTL_RESCHEDULED)
 		return 0;
 	h = thread_hist(t, KIND_IOCTL, in->cmd & 0xff, mm_uffd_site(in->cmd & 0xff));
 	if (!h)
 		return -ENOMEM;
-	dur = in->exit_ts - in->ts;
-	h->count++;
-	h->total_ns += dur;
-	h->aux_ns += in->ret < 0;
-	if (dur > h->max_ns)
-		h->max_ns = dur;
-	h->slots[hist_slot(dur)]++;
+	hist_add_sample(h, in->exit_ts - in->ts, in->ret < 0);
 	return 0;
 }
 
@@ -294,6 +283,19 @@ static struct proc_total *proc_total(struct proc_total **arr, size_t *n, __u32 p
 	return p;
 }
 
+/*
+ * Growth of a total since the last sample. Totals only grow; a dip (a count
+ * moving from a thread's state into `hists` while we read) counts as none.
+ */
+static __u64 advance(__u64 *last, __u64 now)
+{
+	__u64 d = now > *last ? now - *last : 0;
+
+	if (now > *last)
+		*last = now;
+	return d;
+}
+
 int collect_sample(struct mmlock_bpf *skel, struct recording *rec, __u64 ts_ns)
 {
 	int fd = bpf_map__fd(skel->maps.hists), tfd = bpf_map__fd(skel->maps.threads);
@@ -347,15 +349,9 @@ int collect_sample(struct mmlock_bpf *skel, struct recording *rec, __u64 ts_ns)
 		memset(s, 0, sizeof(*s));
 		s->ts_ns = ts_ns;
 		s->pid = now[i].pid;
-		/* Counts only grow; a dip (a count moving from a state to `hists`) is 0. */
 		for (int c = 0; c < NR_CLASSES; c++)
-			s->waits[c] = now[i].waits[c] > old->waits[c] ? now[i].waits[c] - old->waits[c] : 0;
-		s->ioctls = now[i].ioctls > old->ioctls ? now[i].ioctls - old->ioctls : 0;
-		for (int c = 0; c < NR_CLASSES; c++)
-			if (now[i].waits[c] > old->waits[c])
-				old->waits[c] = now[i].waits[c];
-		if (now[i].ioctls > old->ioctls)
-			old->ioctls = now[i].ioctls;
+			s->waits[c] = advance(&old->waits[c], now[i].waits[c]);
+		s->ioctls = advance(&old->ioctls, now[i].ioctls);
 	}
 	free(now);
 	return 0;

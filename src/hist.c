@@ -50,6 +50,16 @@ __u64 hist_percentile(const struct rec_hist *h, double pct)
 	return h->max_ns && mid > h->max_ns ? h->max_ns : mid;
 }
 
+void hist_add_sample(struct rec_hist *h, __u64 v, __u64 aux)
+{
+	h->count++;
+	h->total_ns += v;
+	h->aux_ns += aux;
+	if (v > h->max_ns)
+		h->max_ns = v;
+	h->slots[hist_slot(v)]++;
+}
+
 void hist_merge(struct rec_hist *dst, const struct rec_hist *src)
 {
 	dst->count += src->count;

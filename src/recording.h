@@ -125,6 +125,7 @@ __u64 hist_slot_hi(unsigned int slot);		/* exclusive */
 /* Percentile (0..100) read at the slot midpoint, clamped to max_ns. */
 __u64 hist_percentile(const struct rec_hist *h, double pct);
 void hist_merge(struct rec_hist *dst, const struct rec_hist *src);
+void hist_add_sample(struct rec_hist *h, __u64 v, __u64 aux);	/* one value */
 
 /* recording.c */
 void recording_free(struct recording *rec);
