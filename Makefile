@@ -127,7 +127,7 @@ demo: deps
 	$(Q)tools/demo.sh $(OUT)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_TOOLS)
 	$(Q)tests/run.sh $(OUT)
 
 bench: deps

@@ -313,15 +313,28 @@ def cmd_stats(path):
 
 
 def floor_split(rows, shapes, configs):
-    """Each tracer's added CPU per ioctl minus hook-floor's in the same repetition."""
+    """Each tracer's added CPU per ioctl minus hook-floor's (and hook-clock's) in the same
+    repetition: hook-state and hook-clock are the steps from the floor to the least a
+    per-ioctl latency tracer can do (bench/hookfloor.bpf.c)."""
     if "hook-floor" not in configs:
         return
+    minimal = "hook-clock" if "hook-clock" in configs else None
     print()
-    print("Added CPU per ioctl split into the hook floor (two empty raw_syscalls tp_btf hooks, "
-          "same repetition) and the tracer's own work above it, µs, median (min–max):")
+    print("Added CPU per ioctl split into the hook floor (two raw_syscalls tp_btf hooks testing the "
+          "syscall number, same repetition) and the tracer's own work above it, µs, median "
+          "(min–max). hook-state adds the thread-state hash lookup, hook-clock also two clock "
+          "reads: the least a per-ioctl latency tracer does.")
     print()
-    print("| shape | hook floor | config | own work above the floor | own work vs mmlock's |")
-    print("|---|---|---|---|---|")
+    print("| shape | hook floor | config | own work above the floor | above hook-clock | "
+          "own work vs mmlock's |")
+    print("|---|---|---|---|---|---|")
+
+    def spread(xs):
+        if not xs:
+            return "–"
+        m, lo, hi = med_spread(xs)
+        return f"{m:+.2f} ({lo:+.2f}…{hi:+.2f})"
+
     for s in shapes:
         by = {}
         for r in rows:
@@ -329,20 +342,22 @@ def floor_split(rows, shapes, configs):
                 by.setdefault(r["rep"], {})[r["config"]] = r["cpu_ns_per_ioctl"]
         fl = [(v["hook-floor"] - v["none"]) / 1000 for v in by.values()
               if "none" in v and "hook-floor" in v]
-        own = {}
+        own, above = {}, {}
         for c in configs:
             if c in ("none", "hook-floor", "perf-lock"):
                 continue
             own[c] = [(v[c] - v["hook-floor"]) / 1000 for v in by.values()
                       if c in v and "hook-floor" in v]
+            if minimal and not c.startswith("hook-"):
+                above[c] = [(v[c] - v[minimal]) / 1000 for v in by.values()
+                            if c in v and minimal in v]
         mm = statistics.median(own["mmlock"]) if own.get("mmlock") else None
         for c, xs in own.items():
             if not xs:
                 continue
-            m, lo, hi = med_spread(xs)
+            m = statistics.median(xs)
             rel = f"{m / mm:.2f}x" if mm and mm > 0 and c != "mmlock" else "–"
-            f, flo, fhi = med_spread(fl)
-            print(f"| {s} | {f:+.2f} ({flo:+.2f}…{fhi:+.2f}) | {c} | {m:+.2f} ({lo:+.2f}…{hi:+.2f}) | {rel} |")
+            print(f"| {s} | {spread(fl)} | {c} | {spread(xs)} | {spread(above.get(c))} | {rel} |")
 
 
 def cmd_bpfstats(path):

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * hookfloor: attach bench/hookfloor.bpf.c, say "hookfloor: attached", and
- * hold the hooks until SIGINT or SIGTERM. A benchmark baseline, not a tool.
+ * hookfloor [LEVEL]: attach bench/hookfloor.bpf.c at LEVEL (0, 1 or 2; see
+ * there; default 0), say "hookfloor: attached", and hold the hooks until
+ * SIGINT or SIGTERM. A benchmark baseline, not a tool.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,17 +20,32 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct hookfloor_bpf *skel;
+	char *end = NULL;
+	long level = 0;
 	int err;
 
+	if (argc > 1)
+		level = strtol(argv[1], &end, 10);
+	if (argc > 2 || (end && (*end || end == argv[1])) || level < 0 || level > 2) {
+		fprintf(stderr, "usage: hookfloor [LEVEL]   LEVEL: 0, 1 or 2\n");
+		return 2;
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	skel = hookfloor_bpf__open_and_load();
+	skel = hookfloor_bpf__open();
 	if (!skel) {
-		fprintf(stderr, "hookfloor: load failed: %s\n", strerror(errno));
+		fprintf(stderr, "hookfloor: open failed: %s\n", strerror(errno));
+		return 1;
+	}
+	skel->rodata->level = level;
+	err = hookfloor_bpf__load(skel);
+	if (err) {
+		fprintf(stderr, "hookfloor: load failed: %s\n", strerror(-err));
+		hookfloor_bpf__destroy(skel);
 		return 1;
 	}
 	err = hookfloor_bpf__attach(skel);

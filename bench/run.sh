@@ -5,7 +5,8 @@
 #   OUT      build directory with mmlock and gcsim (build/x86)
 #   --quick  smoke mode (< 60 s): short runs, 2 pairs, no bpftrace/perf, 5 s drop run
 # Environment: BENCH_DUR (s per run), BENCH_REPS (pairs), BENCH_DROP_DUR (s),
-#   BENCH_PIN1 (CPU to pin the 1-thread workload to; empty = unpinned), BENCH_CONFIGS.
+#   BENCH_PIN1 (CPU to pin the 1-thread workload to; empty = unpinned), BENCH_CONFIGS,
+#   BENCH_RES (results directory, default OUT/bench).
 #
 # What it measures (all in one run; needs root):
 #  1. Workload throughput and CPU per ioctl under each tracer, as ratios to an
@@ -28,6 +29,11 @@
 #       hook-floor  bench/hookfloor: the two raw_syscalls tp_btf hooks mmlock's
 #                   uffd latency uses, testing the syscall number and nothing
 #                   else: the cost any syscall-hook tracer pays on this kernel
+#       hook-state  the same, and for ioctls a thread-state lookup in a hash map
+#                   shaped like mmlock's (hookfloor 1)
+#       hook-clock  and two clock reads, one per hook (hookfloor 2): the least
+#                   a per-ioctl latency tracer does. mmlock's cost above it is
+#                   its own bookkeeping (histograms, state machine, filters)
 #       bpftrace    bench/ioctl_hist.bt: the same per-ioctl histogram with
 #                   syscalls:sys_enter_ioctl/sys_exit_ioctl, filtered by pid
 #       perf-lock   `perf lock record -a`
@@ -39,7 +45,8 @@
 #  4. Drops: a BENCH_DROP_DUR s run of `mmlock record -o` (defaults) on gcsim's
 #     default contended workload (4 GC threads, ui, a mutator): JSON counters.
 #
-# Results: printed, and written to OUT/bench/RESULTS.md (raw data: OUT/bench/*.jsonl).
+# Results: printed, and written to OUT/bench/RESULTS.md (raw data: OUT/bench/*.jsonl);
+# BENCH_RES names another directory for them (the test suite's smoke run does).
 # The 1-thread shape is pinned to one CPU (BENCH_PIN1, default 1): unpinned, each
 # MOVE's TLB flush IPIs the other vCPU, and if that vCPU is idle the ioctl waits
 # ~40 µs for the hypervisor to wake it, so throughput depends on whatever keeps the
@@ -64,10 +71,10 @@ HOOKFLOOR=$SNAP/hookfloor
 
 if [ $QUICK = 1 ]; then
 	DUR=${BENCH_DUR:-1}; REPS=${BENCH_REPS:-2}; DROP_DUR=${BENCH_DROP_DUR:-5}
-	CONFIGS=${BENCH_CONFIGS:-"none hook-floor mmlock mmlock-pf0"}
+	CONFIGS=${BENCH_CONFIGS:-"none hook-floor hook-clock mmlock mmlock-pf0"}
 else
 	DUR=${BENCH_DUR:-2.5}; REPS=${BENCH_REPS:-8}; DROP_DUR=${BENCH_DROP_DUR:-60}
-	CONFIGS=${BENCH_CONFIGS:-"none hook-floor mmlock mmlock-pf0 bpftrace perf-lock"}
+	CONFIGS=${BENCH_CONFIGS:-"none hook-floor hook-state hook-clock mmlock mmlock-pf0 bpftrace perf-lock"}
 fi
 PIN1=${BENCH_PIN1-1}
 
@@ -83,7 +90,7 @@ for c in $CONFIGS; do
 	esac
 done
 
-RES=$OUT/bench
+RES=${BENCH_RES:-$OUT/bench}
 mkdir -p "$RES"
 RUNS=$RES/runs.jsonl
 STATS=$RES/bpfstats.jsonl
@@ -101,7 +108,9 @@ tracer_args() {
 	none)       echo "" ;;
 	mmlock)     echo "--marker ^mmlock:.recording -- $MMLOCK record -o {TMP}/m.json" ;;
 	mmlock-pf0) echo "--marker ^mmlock:.recording -- $MMLOCK record --perfetto {TMP}/t.pftrace --min-slice 0" ;;
-	hook-floor) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR" ;;
+	hook-floor) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR 0" ;;
+	hook-state) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR 1" ;;
+	hook-clock) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR 2" ;;
 	bpftrace)   echo "--marker ^ready -- bpftrace $HERE/ioctl_hist.bt {PID}" ;;
 	perf-lock)  echo "--settle 1.0 -- perf lock record -a -o {TMP}/perf.data" ;;
 	*) echo "bench: unknown config $1" >&2; exit 1 ;;
