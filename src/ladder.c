@@ -33,6 +33,16 @@ static const struct ladder_probe probe_table[] = {
 };
 #define NR_PROBES (sizeof(probe_table) / sizeof(probe_table[0]))
 
+/*
+ * Probes that only mean something together: a begin without its end (or the
+ * reverse) would leave every wait or ioctl open. If one of a pair attaches
+ * and the other does not, the one is detached too.
+ */
+static const char *const probe_pairs[][2] = {
+	{ "contention_begin", "contention_end" },
+	{ "uffd_ioctl_enter", "uffd_ioctl_exit" },
+};
+
 /* Why a program was refused, indexed like the skeleton's programs. */
 #define MAX_PROGS 64
 static char refusal[MAX_PROGS][96];
@@ -226,6 +236,22 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 	return 0;
 }
 
+/*
+ * Test aid: MMLOCK_REFUSE_ATTACH="prog,prog..." makes the attach of those
+ * programs fail as a kernel would, so the fallbacks can be tested on a
+ * kernel where everything attaches.
+ */
+static bool refused_by_env(const char *prog)
+{
+	const char *env = getenv("MMLOCK_REFUSE_ATTACH");
+	size_t n = strlen(prog);
+
+	for (const char *p = env; p && *p; p += strcspn(p, ","), p += *p == ',')
+		if (!strncmp(p, prog, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
 /* Attach every program of one candidate, or none of them. */
 static int attach_cand(struct ladder *l, const char *const progs[], struct bpf_link **links,
 		       const char **mech, char *why, size_t whylen)
@@ -247,6 +273,10 @@ static int attach_cand(struct ladder *l, const char *const progs[], struct bpf_l
 				 refusal[idx] : "not loaded");
 			goto undo;
 		}
+		if (refused_by_env(progs[n])) {
+			snprintf(why, whylen, "%s: attach refused by MMLOCK_REFUSE_ATTACH", mech_name(p));
+			goto undo;
+		}
 		links[n] = bpf_program__attach(p);
 		if (!links[n]) {
 			snprintf(why, whylen, "%s: attach %s", mech_name(p), strerror(errno));
@@ -260,6 +290,53 @@ undo:
 		links[n] = NULL;
 	}
 	return -1;
+}
+
+static int probe_index(const struct ladder *l, const char *name)
+{
+	for (size_t i = 0; i < l->nprobes; i++)
+		if (!strcmp(l->result[i].name, name))
+			return i;
+	return -1;
+}
+
+static void detach_probe(struct ladder *l, size_t i)
+{
+	for (int j = 0; j < LADDER_MAX_PROGS; j++) {
+		bpf_link__destroy(l->links[i][j]);
+		l->links[i][j] = NULL;
+	}
+}
+
+/* Detach the lone half of a pair; returns how many probes were detached. */
+static size_t detach_lone_halves(struct ladder *l)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < sizeof(probe_pairs) / sizeof(probe_pairs[0]); k++) {
+		int a = probe_index(l, probe_pairs[k][0]), b = probe_index(l, probe_pairs[k][1]);
+		struct rec_probe *ra, *rb, *lone;
+		size_t used;
+
+		if (a < 0 || b < 0)
+			continue;
+		ra = &l->result[a];
+		rb = &l->result[b];
+		if (!strcmp(ra->mechanism, "none") == !strcmp(rb->mechanism, "none"))
+			continue;
+		lone = strcmp(ra->mechanism, "none") ? ra : rb;
+		detach_probe(l, lone == ra ? a : b);
+		vnote("probe %s: %s detached: %s did not attach", lone->name, lone->mechanism,
+		      lone == ra ? rb->name : ra->name);
+		used = strlen(lone->refused);
+		snprintf(lone->refused + used, sizeof(lone->refused) - used,
+			 "%s%s attached, then detached: %s did not attach", used ? "; " : "",
+			 lone->mechanism, lone == ra ? rb->name : ra->name);
+		snprintf(lone->mechanism, sizeof(lone->mechanism), "none");
+		lone->prog_id = 0;
+		n++;
+	}
+	return n;
 }
 
 int ladder_attach(struct ladder *l, char *err, size_t errlen)
@@ -304,6 +381,7 @@ int ladder_attach(struct ladder *l, char *err, size_t errlen)
 					       rl ? "; " : "", why);
 		}
 	}
+	attached -= detach_lone_halves(l);
 	if (!attached) {
 		snprintf(err, errlen, "no probe could be attached (%s)",
 			 l->result[0].refused[0] ? l->result[0].refused : "see --verbose");
@@ -314,19 +392,15 @@ int ladder_attach(struct ladder *l, char *err, size_t errlen)
 
 bool ladder_attached(const struct ladder *l, const char *name)
 {
-	for (size_t i = 0; i < l->nprobes; i++)
-		if (!strcmp(l->result[i].name, name))
-			return strcmp(l->result[i].mechanism, "none") != 0;
-	return false;
+	int i = probe_index(l, name);
+
+	return i >= 0 && strcmp(l->result[i].mechanism, "none") != 0;
 }
 
 void ladder_detach(struct ladder *l)
 {
 	for (size_t i = 0; l->links && i < l->nprobes; i++)
-		for (int j = 0; j < LADDER_MAX_PROGS; j++) {
-			bpf_link__destroy(l->links[i][j]);
-			l->links[i][j] = NULL;
-		}
+		detach_probe(l, i);
 }
 
 void ladder_destroy(struct ladder *l)

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# [ladder] Failures at attach time, on this kernel. MMLOCK_REFUSE_ATTACH makes
+# named programs fail to attach as a kernel would; the real fallback programs
+# then load and attach. A refused tp_btf exit hook falls back to the syscalls
+# tracepoint and still counts every ioctl; a pair left with one half is
+# detached whole (no ioctl or wait left open for ever); nothing attachable is
+# a one-line error with no output file.
+. "$(dirname "$0")/../lib.sh"
+need_bpf ladder_attach || exit 0
+
+run() {	# run NAME REFUSED: record 1 GC thread for 1 s with those attaches refused
+	MMLOCK_REFUSE_ATTACH=$2 "$MMLOCK" record -v -q --json "$TMP/$1.json" -- \
+		"$GCSIM" --gc-threads 1 --no-ui --mutators 0 --duration 1 --json "$TMP/$1.g.json" \
+		>"$TMP/$1.out" 2>"$TMP/$1.err"
+	check "$1: record exits 0" [ $? -eq 0 ]
+}
+run mixed uffd_ioctl_exit_btf
+run noexit uffd_ioctl_exit_btf,uffd_ioctl_exit
+run nobegin contention_begin_btf,contention_begin_raw
+check "noexit: verbose log says the enter hook was detached" \
+	grep -q "probe uffd_ioctl_enter: tp_btf detached: uffd_ioctl_exit did not attach" "$TMP/noexit.err"
+
+python3 - "$TMP" <<'PY'
+import json, sys
+d = sys.argv[1]
+def res(name, ok, why=""):
+    print(("PASS: " if ok else "FAIL: ") + name + ("" if ok else ": " + why))
+def load(n):
+    return json.load(open(d + "/" + n + ".json")), json.load(open(d + "/" + n + ".g.json"))
+def probes(r):
+    return {p["name"]: p for p in r["probes"]}
+def moves(r, g):
+    gc = [t for t in g["threads"] if t["role"] == "gc"][0]
+    got = sum(h["count"] for t in r["threads"] if t["tid"] == gc["tid"]
+              for h in t["hists"] if h["kind"] == "ioctl" and h["command"] == "UFFDIO_MOVE")
+    return got, gc["ioctls"]["UFFDIO_MOVE"]["count"]
+
+r, g = load("mixed")
+p = probes(r)
+res("mixed: exit fell back to the syscalls tracepoint", p["uffd_ioctl_exit"]["mechanism"] == "tracepoint",
+    str(p["uffd_ioctl_exit"]))
+res("mixed: the refusal is recorded", "MMLOCK_REFUSE_ATTACH" in p["uffd_ioctl_exit"]["refused"],
+    p["uffd_ioctl_exit"]["refused"])
+res("mixed: enter kept tp_btf", p["uffd_ioctl_enter"]["mechanism"] == "tp_btf", str(p["uffd_ioctl_enter"]))
+got, want = moves(r, g)
+res("mixed: every UFFDIO_MOVE counted", got == want and want > 1000, "mmlock %d, workload %d" % (got, want))
+
+r, g = load("noexit")
+p = probes(r)
+res("noexit: exit has no mechanism", p["uffd_ioctl_exit"]["mechanism"] == "none", str(p["uffd_ioctl_exit"]))
+res("noexit: its enter half was detached too", p["uffd_ioctl_enter"]["mechanism"] == "none"
+    and "did not attach" in p["uffd_ioctl_enter"]["refused"], str(p["uffd_ioctl_enter"]))
+got, want = moves(r, g)
+res("noexit: no ioctl latency is claimed", got == 0, "%d ioctls counted" % got)
+res("noexit: the rest still records", p["sched_switch"]["mechanism"] != "none"
+    and p["contention_end"]["mechanism"] != "none", str(p["sched_switch"]))
+
+r, g = load("nobegin")
+p = probes(r)
+res("nobegin: contention_end detached with its begin", p["contention_end"]["mechanism"] == "none"
+    and p["contention_begin"]["mechanism"] == "none", str(p["contention_end"]))
+res("nobegin: no lock waits claimed", not any(h["kind"] == "lock" for t in r["threads"] for h in t["hists"]),
+    "lock hists present")
+got, want = moves(r, g)
+res("nobegin: ioctls still counted", got == want, "mmlock %d, workload %d" % (got, want))
+PY
+
+# Nothing attachable: every candidate of every probe refused.
+all=$(grep -o '"[a-z_]*"' "$TOP/src/ladder.c" | tr -d '"' | grep -E '_(btf|raw|fentry|fexit|kprobe|kretprobe)$|^uffd_ioctl_(enter|exit)$' | sort -u | paste -sd,)
+MMLOCK_REFUSE_ATTACH=$all "$MMLOCK" record -q --json "$TMP/none.json" -d 1 >"$TMP/none.out" 2>"$TMP/none.err"
+rc=$?
+check "nothing attachable: non-zero exit" [ $rc -ne 0 ]
+check "nothing attachable: one-line error" [ "$(wc -l <"$TMP/none.err")" -eq 1 ]
+check "nothing attachable: error names it" grep -q "no probe could be attached" "$TMP/none.err"
+check "nothing attachable: no JSON left" [ ! -e "$TMP/none.json" ]
+check "nothing attachable: no temp file left" [ -z "$(ls "$TMP" | grep -i tmp)" ]
