@@ -161,11 +161,24 @@ static __always_inline struct marker *marker_of(__u64 ip)
 	return NULL;
 }
 
+/* Ids tried for one stack: its hash, then the next ones (taken by other frames). */
+#define STACK_ID_PROBES 4
+
+/* Same frames? The kernel zeroes a stack buffer past the frames it wrote. */
+static __always_inline bool same_frames(const __u64 *a, const __u64 *b)
+{
+	for (int i = 0; i < MMLOCK_STACK_DEPTH; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /*
  * Classify the stack in the per-CPU scratch buffer: the innermost marker
  * with a site names the site, the innermost marker with a class refines a
- * generic class. The stack is stored under our own id (a hash of the
- * frames). Returns CLASSIFIED(id, cls, site), or -1.
+ * generic class. The stack is stored under our own id: a hash of the
+ * frames, or the next free id if other frames hold it (23-bit ids collide).
+ * Returns CLASSIFIED(id, cls, site), or -1.
  */
 __noinline int mm_classify_scratch(long nbytes, __u32 kcs)
 {
@@ -200,11 +213,24 @@ __noinline int mm_classify_scratch(long nbytes, __u32 kcs)
 			cls_set = true;
 		}
 	}
-	id = hash & 0x7fffff;
-	if (bpf_map_update_elem(&stacks, &id, ips, BPF_NOEXIST) == -E2BIG &&
-	    !bpf_map_lookup_elem(&stacks, &id)) {
-		count(CNT_STACK_FULL);
-		return -1;
+	id = hash & stack_id_mask & 0x7fffff;
+	for (int probe = 0; probe < STACK_ID_PROBES; probe++, id = (id + 1) & stack_id_mask & 0x7fffff) {
+		long err = bpf_map_update_elem(&stacks, &id, ips, BPF_NOEXIST);
+		__u64 *seen;
+
+		if (!err)
+			return CLASSIFIED(id, cls & 0xf, site & 0xf);
+		seen = bpf_map_lookup_elem(&stacks, &id);
+		if (!seen) {
+			if (err == -E2BIG) {
+				count(CNT_STACK_FULL);
+				return -1;
+			}
+			continue;
+		}
+		if (same_frames(seen, ips))
+			return CLASSIFIED(id, cls & 0xf, site & 0xf);
 	}
-	return CLASSIFIED(id, cls & 0xf, site & 0xf);
+	count(CNT_STACK_COLLISION);
+	return -1;
 }

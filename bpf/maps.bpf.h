@@ -27,6 +27,7 @@ GLOBAL const volatile char targ_comm[MMLOCK_COMM_LEN];
 RODATA(__u64, min_slice_ns, 1000000);	/* events >= this go to the ring buffer */
 RODATA(__u64, stack_min_ns, 10000);	/* waits >= this get a stack */
 RODATA(bool, want_events, true);	/* ring buffer consumer present */
+RODATA(__u32, stack_id_mask, 0x7fffff);	/* own stack ids: hash bits kept (narrowed by a test aid) */
 
 /* Entries of `markers` in use: set by userspace after load (kallsyms is read meanwhile). */
 GLOBAL __u32 nr_markers;

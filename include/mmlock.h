@@ -275,6 +275,7 @@ enum mm_counter {
 	CNT_WAIT_NESTED,	/* contention nested deeper than tracked */
 	CNT_WAIT_UNMATCHED,	/* contention_end without begin */
 	CNT_THREAD_FULL,	/* thread map full */
+	CNT_STACK_COLLISION,	/* stack id taken by other frames, no free id near it */
 	CNT_PROG_MISSES,	/* runs the kernel skipped (recursion), from prog info */
 	NR_COUNTERS,
 };

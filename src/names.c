@@ -67,6 +67,7 @@ static const char *const counter_names[NR_COUNTERS] = {
 	[CNT_WAIT_NESTED] = "wait_nested_too_deep",
 	[CNT_WAIT_UNMATCHED] = "wait_end_unmatched",
 	[CNT_THREAD_FULL] = "thread_map_full",
+	[CNT_STACK_COLLISION] = "stack_id_collision",
 	[CNT_PROG_MISSES] = "bpf_prog_misses",
 };
 
