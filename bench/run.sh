@@ -6,7 +6,7 @@
 #   --quick  smoke mode (< 60 s): short runs, 2 pairs, no bpftrace/perf, 5 s drop run
 # Environment: BENCH_DUR (s per run), BENCH_REPS (pairs), BENCH_DROP_DUR (s),
 #   BENCH_PIN1 (CPU to pin the 1-thread workload to; empty = unpinned), BENCH_CONFIGS,
-#   BENCH_RES (results directory, default OUT/bench).
+#   BENCH_RES (results directory, default OUT/bench), BENCH_SHAPES (default "1 4").
 #
 # What it measures (all in one run; needs root):
 #  1. Workload throughput and CPU per ioctl under each tracer, as ratios to an
@@ -77,6 +77,7 @@ else
 	CONFIGS=${BENCH_CONFIGS:-"none hook-floor hook-state hook-clock mmlock mmlock-pf0 bpftrace perf-lock"}
 fi
 PIN1=${BENCH_PIN1-1}
+SHAPES=${BENCH_SHAPES:-1 4}
 
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (BPF, perf, bpf_stats)" >&2; exit 1; }
 for t in bpftool taskset; do
@@ -131,11 +132,11 @@ run_one() {
 START=$(date +%s)
 read -r -a CFGS <<<"$CONFIGS"
 N=${#CFGS[@]}
-echo "bench: $N configs x shapes 1,4 x $REPS interleaved repetitions, ${DUR}s each" >&2
+echo "bench: $N configs x shapes ${SHAPES// /,} x $REPS interleaved repetitions, ${DUR}s each" >&2
 
 # 1. interleaved pairs, order rotating per repetition
 for rep in $(seq 1 "$REPS"); do
-	for shape in 1 4; do
+	for shape in $SHAPES; do
 		for k in $(seq 0 $((N - 1))); do
 			cfg=${CFGS[$(((k + rep) % N))]}
 			run_one "$cfg" "$shape" "$rep" >>"$RUNS" ||
@@ -149,7 +150,7 @@ done
 sysctl -q kernel.bpf_stats_enabled=1
 for cfg in $CONFIGS; do
 	case $cfg in none|perf-lock) continue ;; esac
-	for shape in 1 4; do
+	for shape in $SHAPES; do
 		run_one "$cfg" "$shape" 0 --bpf-stats >>"$STATS" ||
 			echo "bench: bpf_stats run $cfg shape $shape failed" >&2
 	done
