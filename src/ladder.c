@@ -13,15 +13,16 @@
 
 /* The one table: probe -> candidate programs (program names in bpf/), best first. */
 static const struct ladder_probe probe_table[] = {
-	{ "contention_begin", { { "contention_begin_btf" }, { "contention_begin_raw" } } },
+	/* The end of a begin/end pair first: see probe_pairs. */
 	{ "contention_end", { { "contention_end_btf" }, { "contention_end_raw" } } },
+	{ "contention_begin", { { "contention_begin_btf" }, { "contention_begin_raw" } } },
 	{ "sched_switch", { { "sched_switch_btf" }, { "sched_switch_raw" } } },
 	{ "sched_wakeup", { { "sched_wakeup_btf" }, { "sched_wakeup_raw" } } },
 	{ "thread_exit", { { "thread_exit_btf" }, { "thread_exit_raw" } } },
-	{ "uffd_ioctl_enter", { { "uffd_ioctl_fentry" }, { "uffd_ioctl_kprobe" },
-				{ "uffd_ioctl_enter_btf" }, { "uffd_ioctl_enter" } } },
 	{ "uffd_ioctl_exit", { { "uffd_ioctl_fexit" }, { "uffd_ioctl_kretprobe" },
 			       { "uffd_ioctl_exit_btf" }, { "uffd_ioctl_exit" } } },
+	{ "uffd_ioctl_enter", { { "uffd_ioctl_fentry" }, { "uffd_ioctl_kprobe" },
+				{ "uffd_ioctl_enter_btf" }, { "uffd_ioctl_enter" } } },
 	/* Deeper probes: fentry/kprobe only (bpf/mmprobes.bpf.c). */
 	{ "anon_vma_trylock", { { "trylock_fexit" }, { "trylock_kprobe", "trylock_kretprobe" } } },
 	{ "anon_vma_down_write", { { "down_write_fentry", "down_write_fexit" },
@@ -34,9 +35,11 @@ static const struct ladder_probe probe_table[] = {
 #define NR_PROBES (sizeof(probe_table) / sizeof(probe_table[0]))
 
 /*
- * Probes that only mean something together: a begin without its end (or the
- * reverse) would leave every wait or ioctl open. If one of a pair attaches
- * and the other does not, the one is detached too.
+ * Probes that only mean something together: {begin, end}. A begin without
+ * its end would leave every wait or ioctl open, and the open state would
+ * mislabel the thread's later waits. So the end is attached first (it comes
+ * first in probe_table), a begin whose end got nothing is not attached, and
+ * an end whose begin got nothing is detached again (an end alone does nothing).
  */
 static const char *const probe_pairs[][2] = {
 	{ "contention_begin", "contention_end" },
@@ -292,6 +295,15 @@ undo:
 	return -1;
 }
 
+/* The end half of a pair whose begin is `name`, or NULL. */
+static const char *pair_end(const char *name)
+{
+	for (size_t k = 0; k < sizeof(probe_pairs) / sizeof(probe_pairs[0]); k++)
+		if (!strcmp(probe_pairs[k][0], name))
+			return probe_pairs[k][1];
+	return NULL;
+}
+
 static int probe_index(const struct ladder *l, const char *name)
 {
 	for (size_t i = 0; i < l->nprobes; i++)
@@ -353,10 +365,18 @@ int ladder_attach(struct ladder *l, char *err, size_t errlen)
 	for (size_t i = 0; i < NR_PROBES; i++) {
 		const struct ladder_probe *pr = &probe_table[i];
 		struct rec_probe *res = &l->result[i];
+		const char *end;
 		size_t rl = 0;
+		int e;
 
 		snprintf(res->name, sizeof(res->name), "%s", pr->name);
 		snprintf(res->mechanism, sizeof(res->mechanism), "none");
+		if ((end = pair_end(pr->name)) && (e = probe_index(l, end)) >= 0 &&
+		    !strcmp(l->result[e].mechanism, "none")) {
+			snprintf(res->refused, sizeof(res->refused), "not attached: %s did not attach", end);
+			vnote("probe %s: not attached: %s did not attach", pr->name, end);
+			continue;
+		}
 		for (int c = 0; c < LADDER_MAX_CANDS && pr->cands[c][0]; c++) {
 			const char *mech = "?";
 			char why[128];

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # [ladder] Failures at attach time, on this kernel. MMLOCK_REFUSE_ATTACH makes
 # named programs fail to attach as a kernel would; the real fallback programs
-# then load and attach. A refused tp_btf exit hook falls back to the syscalls
-# tracepoint and still counts every ioctl; a pair left with one half is
-# detached whole (no ioctl or wait left open for ever); nothing attachable is
-# a one-line error with no output file.
+# then load and attach (--mode tracepoint: the same programs on kernels with
+# fentry). A refused tp_btf exit hook falls back to the syscalls tracepoint
+# and still counts every ioctl; the begin half of a pair whose end got nothing
+# is not attached (it would leave ioctls and waits open and mislabel later
+# waits), an end whose begin got nothing is detached; nothing attachable is a
+# one-line error with no output file.
 . "$(dirname "$0")/../lib.sh"
 need_bpf ladder_attach || exit 0
 
 run() {	# run NAME REFUSED: record 1 GC thread for 1 s with those attaches refused
-	MMLOCK_REFUSE_ATTACH=$2 "$MMLOCK" record -v -q --json "$TMP/$1.json" -- \
+	MMLOCK_REFUSE_ATTACH=$2 "$MMLOCK" record --mode tracepoint -v -q --json "$TMP/$1.json" -- \
 		"$GCSIM" --gc-threads 1 --no-ui --mutators 0 --duration 1 --json "$TMP/$1.g.json" \
 		>"$TMP/$1.out" 2>"$TMP/$1.err"
 	check "$1: record exits 0" [ $? -eq 0 ]
@@ -17,8 +19,11 @@ run() {	# run NAME REFUSED: record 1 GC thread for 1 s with those attaches refus
 run mixed uffd_ioctl_exit_btf
 run noexit uffd_ioctl_exit_btf,uffd_ioctl_exit
 run nobegin contention_begin_btf,contention_begin_raw
-check "noexit: verbose log says the enter hook was detached" \
-	grep -q "probe uffd_ioctl_enter: tp_btf detached: uffd_ioctl_exit did not attach" "$TMP/noexit.err"
+run noend contention_end_btf,contention_end_raw
+check "noexit: verbose log says the enter hook was not attached" \
+	grep -q "probe uffd_ioctl_enter: not attached: uffd_ioctl_exit did not attach" "$TMP/noexit.err"
+check "nobegin: verbose log says contention_end was detached again" \
+	grep -q "probe contention_end: tp_btf detached: contention_begin did not attach" "$TMP/nobegin.err"
 
 python3 - "$TMP" <<'PY'
 import json, sys
@@ -48,8 +53,9 @@ res("mixed: every UFFDIO_MOVE counted", got == want and want > 1000, "mmlock %d,
 r, g = load("noexit")
 p = probes(r)
 res("noexit: exit has no mechanism", p["uffd_ioctl_exit"]["mechanism"] == "none", str(p["uffd_ioctl_exit"]))
-res("noexit: its enter half was detached too", p["uffd_ioctl_enter"]["mechanism"] == "none"
-    and "did not attach" in p["uffd_ioctl_enter"]["refused"], str(p["uffd_ioctl_enter"]))
+res("noexit: its enter half was not attached", p["uffd_ioctl_enter"]["mechanism"] == "none"
+    and "not attached: uffd_ioctl_exit did not attach" in p["uffd_ioctl_enter"]["refused"],
+    str(p["uffd_ioctl_enter"]))
 got, want = moves(r, g)
 res("noexit: no ioctl latency is claimed", got == 0, "%d ioctls counted" % got)
 res("noexit: the rest still records", p["sched_switch"]["mechanism"] != "none"
@@ -58,11 +64,21 @@ res("noexit: the rest still records", p["sched_switch"]["mechanism"] != "none"
 r, g = load("nobegin")
 p = probes(r)
 res("nobegin: contention_end detached with its begin", p["contention_end"]["mechanism"] == "none"
+    and "then detached: contention_begin did not attach" in p["contention_end"]["refused"]
     and p["contention_begin"]["mechanism"] == "none", str(p["contention_end"]))
 res("nobegin: no lock waits claimed", not any(h["kind"] == "lock" for t in r["threads"] for h in t["hists"]),
     "lock hists present")
 got, want = moves(r, g)
 res("nobegin: ioctls still counted", got == want, "mmlock %d, workload %d" % (got, want))
+
+r, g = load("noend")
+p = probes(r)
+res("noend: contention_begin not attached", p["contention_begin"]["mechanism"] == "none"
+    and "not attached: contention_end did not attach" in p["contention_begin"]["refused"],
+    str(p["contention_begin"]))
+res("noend: no lock waits claimed", not any(h["kind"] == "lock" for t in r["threads"] for h in t["hists"]),
+    "lock hists present")
+res("noend: ioctl latency still recorded", moves(r, g)[0] == moves(r, g)[1], str(moves(r, g)))
 PY
 
 # Nothing attachable: every candidate of every probe refused.
