@@ -14,6 +14,7 @@
 #define TASK_UNINTERRUPTIBLE	0x0002
 #define TASK_NOLOAD		0x0400
 #define E2BIG			7
+#define EEXIST			17
 
 static __always_inline void count(enum mm_counter c)
 {

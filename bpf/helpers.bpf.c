@@ -220,15 +220,12 @@ __noinline int mm_classify_scratch(long nbytes, __u32 kcs)
 
 		if (!err)
 			return CLASSIFIED(id, cls & 0xf, site & 0xf);
-		seen = bpf_map_lookup_elem(&stacks, &id);
-		if (!seen) {
-			if (err == -E2BIG) {
-				count(CNT_STACK_FULL);
-				return -1;
-			}
-			continue;
+		if (err != -EEXIST) {	/* full (-E2BIG), or the map busy on this CPU */
+			count(err == -E2BIG ? CNT_STACK_FULL : CNT_STACK_FAIL);
+			return -1;
 		}
-		if (same_frames(seen, ips))
+		seen = bpf_map_lookup_elem(&stacks, &id);
+		if (seen && same_frames(seen, ips))
 			return CLASSIFIED(id, cls & 0xf, site & 0xf);
 	}
 	count(CNT_STACK_COLLISION);
