@@ -38,9 +38,21 @@ if ev:
     res("anon_vma write is most of the ui's ten worst ioctls", av >= 0.5 * tot,
         "%.2f of %.2f ms, preempted %.2f ms; worst: %s %.2f of %.2f ms" % (av / 1e6, tot / 1e6,
         pre / 1e6, w["blame_class"], w["blame_ns"] / 1e6, w["dur_ns"] / 1e6))
-    gmax = ui["ioctls"]["UFFDIO_MOVE"]["max_ns"]
-    res("ui's worst ioctl agrees with gcsim's own max within 10%", abs(w["dur_ns"] - gmax) <= 0.1 * gmax,
-        "mmlock %.2f ms, gcsim %.2f ms" % (w["dur_ns"] / 1e6, gmax / 1e6))
+    # gcsim's own clock window around its slowest ioctl, in the recording's clock (BOOTTIME):
+    # mmlock's event for that ioctl lies inside it (the window also holds the clock reads
+    # and any preemption in user space next to the call, which no kernel hook sees).
+    gi = ui["ioctls"]["UFFDIO_MOVE"]
+    off = rec["clock"]["boottime_ns"] - rec["clock"]["monotonic_ns"]
+    g0, g1 = gi["max_at_ns"] + off, gi["max_at_ns"] + off + gi["max_ns"]
+    slack = 50000
+    inside = [e for e in ev if g0 - slack <= e["ts_ns"] and e["ts_ns"] + e["dur_ns"] <= g1 + slack]
+    m = max(inside, key=lambda e: e["dur_ns"]) if inside else None
+    res("mmlock has gcsim's slowest ui ioctl, inside gcsim's own clock window",
+        m is not None and m["dur_ns"] >= 0.5 * gi["max_ns"],
+        "gcsim %.2f ms at %d; mmlock: %s" % (gi["max_ns"] / 1e6, g0,
+        "%.2f ms" % (m["dur_ns"] / 1e6) if m else "no event inside"))
+    res("mmlock's worst ui ioctl is no longer than gcsim's worst", w["dur_ns"] <= gi["max_ns"] + slack,
+        "mmlock %.2f ms, gcsim %.2f ms" % (w["dur_ns"] / 1e6, gi["max_ns"] / 1e6))
 t = [t for t in rec["threads"] if t["tid"] == ui["tid"]][0]
 res("ui waited for anon_vma write at uffd_move",
     any(h["kind"] == "lock" and h["class"] == "anon_vma_write" and h["site"] == "uffd_move" for h in t["hists"]))

@@ -70,6 +70,7 @@ struct ioctl_stats {
 	uint64_t errors;
 	uint64_t eexist;
 	uint64_t total_ns;
+	uint64_t max_at_ns;	/* CLOCK_MONOTONIC start of the slowest call */
 	struct latency_hist hist;
 };
 

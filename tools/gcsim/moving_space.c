@@ -285,6 +285,8 @@ int uffd_ioctl_timed(struct worker *w, enum uffd_ioc which,
 	t1 = now_ns();
 	st->count++;
 	st->total_ns += t1 - t0;
+	if (!st->hist.count || t1 - t0 > st->hist.max)
+		st->max_at_ns = t0;
 	hist_add(&st->hist, t1 - t0);
 	if (ret) {
 		if (err == EEXIST)

@@ -58,11 +58,11 @@ static void json_ioctl(FILE *f, const struct ioctl_stats *st)
 	const struct latency_hist *h = &st->hist;
 
 	fprintf(f, "{\"count\": %llu, \"errors\": %llu, \"eexist\": %llu, "
-		"\"total_ns\": %llu, \"max_ns\": %llu, \"p50_ns\": %llu, "
+		"\"total_ns\": %llu, \"max_ns\": %llu, \"max_at_ns\": %llu, \"p50_ns\": %llu, "
 		"\"p90_ns\": %llu, \"p99_ns\": %llu}",
 		(unsigned long long)st->count, (unsigned long long)st->errors,
 		(unsigned long long)st->eexist, (unsigned long long)st->total_ns,
-		(unsigned long long)h->max,
+		(unsigned long long)h->max, (unsigned long long)st->max_at_ns,
 		(unsigned long long)hist_quantile(h, 0.50),
 		(unsigned long long)hist_quantile(h, 0.90),
 		(unsigned long long)hist_quantile(h, 0.99));
