@@ -58,7 +58,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	while (!stop)
 		pause();
-	printf("hookfloor: %llu ioctl entries and exits\n", (unsigned long long)skel->bss->hits);
+	printf("hookfloor: %llu ioctl hook runs counted\n", (unsigned long long)skel->bss->hits);
 	hookfloor_bpf__destroy(skel);
 	return 0;
 }

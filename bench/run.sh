@@ -186,11 +186,17 @@ static_size() {
 	echo "- machine: nproc $(nproc), kernel $(uname -r), CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 	echo "- load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- $("$MMLOCK" --version 2>&1 | head -1), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty)')"
-	echo "- command: bench/run.sh $*  (BENCH_DUR=$DUR BENCH_REPS=$REPS BENCH_PIN1=$PIN1 BENCH_DROP_DUR=$DROP_DUR)"
+	echo "- command: bench/run.sh $*  (BENCH_DUR=$DUR BENCH_REPS=$REPS BENCH_PIN1=$PIN1 BENCH_DROP_DUR=$DROP_DUR BENCH_SHAPES=\"$SHAPES\" BENCH_CONFIGS=\"$CONFIGS\")"
 	echo
 	echo "## 1. Workload under each tracer (ratios to the untraced run of the same repetition)"
 	echo
-	echo "Shape 1: \`gcsim --gc-threads 1 --no-ui --mutators 0\`${PIN1:+ pinned to CPU $PIN1}; shape 4: \`--gc-threads 4\`, unpinned."
+	for shape in $SHAPES; do
+		if [ "$shape" = 1 ]; then
+			echo "Shape 1: \`gcsim --gc-threads 1 --no-ui --mutators 0\`${PIN1:+ pinned to CPU $PIN1}."
+		else
+			echo "Shape $shape: \`gcsim --gc-threads $shape --no-ui --mutators 0\`, unpinned."
+		fi
+	done
 	echo "Ratios: median (min–max) over the pairs. Throughput ratio < 1 = slower; CPU/ioctl ratio > 1 = costlier."
 	echo
 	"${PY[@]}" stats "$RUNS"
