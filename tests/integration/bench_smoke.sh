@@ -58,9 +58,10 @@ for cfg, what, match, runs in (
         ("hook-clock", "floor_enter", lambda n: n == "floor_enter", 1),
         ("hook-clock", "floor_exit", lambda n: n == "floor_exit", 1)):
     n, ns = per_ioctl(cfg, match)
-    # Once per ioctl each; the rest are gcsim's and the harness's own ioctls.
+    # Once per ioctl each (not twice); raw_syscalls hooks also run for every other syscall
+    # on the machine, a few percent here.
     res("%s %s run %d time(s) per workload ioctl" % (cfg, what, runs),
-        n is not None and 0.99 * runs <= n <= 1.2 * runs, "runs/ioctl %s" % n)
+        n is not None and 0.99 * runs <= n <= 1.5 * runs, "runs/ioctl %s" % n)
     res("%s %s have a BPF run time" % (cfg, what), ns is not None and 0 < ns < 100000, str(ns))
 mm = [r for r in stats if r["config"] == "mmlock"]
 res("mmlock's BPF map memory is reported", mm and sum(m["bytes_memlock"] for m in mm[0]["maps"]) > 1 << 20,
