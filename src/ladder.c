@@ -19,6 +19,7 @@ static const struct ladder_probe probe_table[] = {
 	{ "sched_switch", { { "sched_switch_btf" }, { "sched_switch_raw" } } },
 	{ "sched_wakeup", { { "sched_wakeup_btf" }, { "sched_wakeup_raw" } } },
 	{ "thread_exit", { { "thread_exit_btf" }, { "thread_exit_raw" } } },
+	{ "thread_exec", { { "thread_exec_btf" }, { "thread_exec_raw" } } },
 	{ "uffd_ioctl_exit", { { "uffd_ioctl_fexit" }, { "uffd_ioctl_kretprobe" },
 			       { "uffd_ioctl_exit_btf" }, { "uffd_ioctl_exit" } } },
 	{ "uffd_ioctl_enter", { { "uffd_ioctl_fentry" }, { "uffd_ioctl_kprobe" },

@@ -159,6 +159,26 @@ static void print_thread(FILE *f, const struct recording *rec, const struct rec_
 	}
 }
 
+/* What is missing from a recording whose pair of probes got no mechanism. */
+static void print_unmeasured(FILE *f, const struct recording *rec)
+{
+	static const struct {
+		const char *probe, *what;
+	} needed[] = {
+		{ "contention_end", "lock waits" },
+		{ "uffd_ioctl_exit", "uffd ioctl latency" },
+	};
+
+	for (size_t k = 0; k < sizeof(needed) / sizeof(needed[0]); k++)
+		for (size_t i = 0; i < rec->nprobes; i++) {
+			const struct rec_probe *p = &rec->probes[i];
+
+			if (!strcmp(p->name, needed[k].probe) && !strcmp(p->mechanism, "none"))
+				fprintf(f, "not measured: %s (%s: %s)\n", needed[k].what, p->name,
+					p->refused[0] ? p->refused : "not attached");
+		}
+}
+
 void report_print(FILE *f, const struct recording *rec, const struct report_opts *ro)
 {
 	size_t n = rec->nthreads;
@@ -188,6 +208,7 @@ void report_print(FILE *f, const struct recording *rec, const struct report_opts
 		drops = true;
 	}
 	fputs(drops ? "\n" : " none\n", f);
+	print_unmeasured(f, rec);
 	if (!n) {
 		fputs("\nno waits, D-state periods or uffd ioctls were seen\n", f);
 		return;

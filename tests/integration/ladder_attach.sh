@@ -20,6 +20,14 @@ run mixed uffd_ioctl_exit_btf
 run noexit uffd_ioctl_exit_btf,uffd_ioctl_exit
 run nobegin contention_begin_btf,contention_begin_raw
 run noend contention_end_btf,contention_end_raw
+"$MMLOCK" report "$TMP/noexit.json" >"$TMP/noexit.report" 2>&1
+check "noexit: the report says uffd ioctl latency was not measured" \
+	grep -q "^not measured: uffd ioctl latency (uffd_ioctl_exit: " "$TMP/noexit.report"
+"$MMLOCK" report "$TMP/noend.json" >"$TMP/noend.report" 2>&1
+check "noend: the report says lock waits were not measured" \
+	grep -q "^not measured: lock waits (contention_end: " "$TMP/noend.report"
+"$MMLOCK" report "$TMP/mixed.json" >"$TMP/mixed.report" 2>&1
+check "mixed: the report claims nothing unmeasured" bash -c "! grep -q 'not measured' '$TMP/mixed.report'"
 check "noexit: verbose log says the enter hook was not attached" \
 	grep -q "probe uffd_ioctl_enter: not attached: uffd_ioctl_exit did not attach" "$TMP/noexit.err"
 check "nobegin: verbose log says contention_end was detached again" \

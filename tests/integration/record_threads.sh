@@ -4,6 +4,7 @@
 # deleted when they exit (a full state map would lose threads: counted, but
 # lost). Threads still alive when the recording ends have their in-state
 # (hot) ioctl histograms folded in by userspace: counts and histograms agree.
+# A thread's name follows exec.
 . "$(dirname "$0")/../lib.sh"
 need_bpf record_threads || exit 0
 
@@ -28,6 +29,25 @@ for _ in range(n):
 print("threads", n)
 PY
 
+# A thread named before exec is renamed by it (sched_process_exec): a process that
+# made a uffd ioctl as python3 and then exec'd sleep is "sleep". Without the exec
+# probe (refused, as a control) the old name stays.
+cat >"$TMP/execer.py" <<'PY'
+import ctypes, fcntl, os, platform, sys, time
+nr = {"x86_64": 323, "aarch64": 282}[platform.machine()]
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.syscall(nr, os.O_CLOEXEC | os.O_NONBLOCK)
+fcntl.ioctl(fd, 0xC018AA3F, bytearray(b"\xaa" + b"\0" * 23))   # UFFDIO_API
+time.sleep(0.05)          # switched out: the ioctl is ended and the thread named
+os.execv(sys.argv[1], sys.argv[1:])
+PY
+for ctl in exec control; do
+	refuse=; [ $ctl = control ] && refuse=thread_exec_btf,thread_exec_raw
+	MMLOCK_REFUSE_ATTACH=$refuse "$MMLOCK" record -q --json "$TMP/$ctl.json" -- \
+		python3 "$TMP/execer.py" /bin/sleep 0.2 >/dev/null 2>&1
+	check "record of python3 exec'ing sleep exits 0 ($ctl)" [ $? -eq 0 ]
+done
+
 "$MMLOCK" record -q --json "$TMP/t.json" -- python3 "$TMP/threads.py" 3000 >"$TMP/t.out" 2>&1
 check "record of 3000 short-lived threads exits 0" [ $? -eq 0 ]
 "$MMLOCK" record -q -d 1.5 --json "$TMP/l.json" -- \
@@ -48,6 +68,15 @@ res("errors counted (all but the first fail with EINVAL)", sum(h["errors"] for h
 res("no state map overflow", r["counters"]["thread_state_map_full"] == 0, str(r["counters"]))
 res("exited threads' states were deleted", r["thread_states_at_end"] < 50,
     "%d states left after 3000 threads exited" % r["thread_states_at_end"])
+
+def names(f):
+    r = json.load(open(d + "/" + f))
+    return [(t["comm"], t["process"]) for t in r["threads"]
+            if any(h["kind"] == "ioctl" and h["command"] == "UFFDIO_API" for h in t["hists"])]
+res("exec renames a thread: python3 became sleep", names("exec.json") == [("sleep", "sleep")],
+    str(names("exec.json")))
+res("control without the exec probe keeps the old name", names("control.json") == [("python3", "python3")],
+    str(names("control.json")))
 
 l = json.load(open(d + "/l.json"))
 res("live threads' states are still there at the end", l["thread_states_at_end"] >= 2, str(l["thread_states_at_end"]))

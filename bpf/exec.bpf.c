@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Exec (sched:sched_process_exec, after the new name is set): a thread that
+ * already has a name in `threads` gets its new one. A command started by
+ * `mmlock record -- CMD` is first mmlock's own fork: whatever it waited for
+ * before and during exec would otherwise stay under the name "mmlock".
+ */
+#include "common.bpf.h"
+
+static __always_inline void thread_exec(struct task_struct *t, __u32 tid)
+{
+	if (bpf_map_lookup_elem(&threads, &tid))
+		note_thread(tid, t);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(thread_exec_btf, struct task_struct *p)
+{
+	thread_exec(p, p->pid);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(thread_exec_raw, struct task_struct *p)
+{
+	thread_exec(p, BPF_CORE_READ(p, pid));
+	return 0;
+}
