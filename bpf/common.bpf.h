@@ -217,4 +217,23 @@ static __always_inline __u8 context_site(struct thread_state *ts)
 	return ts && ts->io.state == IOCTL_IN_KERNEL ? mm_uffd_site(ts->io.cmd & 0xff) : SITE_OTHER;
 }
 
+/*
+ * A sched tracepoint whose first argument is the task (sched_process_exit,
+ * sched_process_exec): NAME_btf (tp_btf, typed read) and NAME_raw (raw_tp,
+ * CO-RE read), both calling fn(task, tid). The ladder tries them in that order.
+ */
+#define TASK_TRACEPOINT_PROGS(tp, name, fn)				\
+SEC("tp_btf/" #tp)							\
+int BPF_PROG(name##_btf, struct task_struct *p)			\
+{									\
+	fn(p, p->pid);							\
+	return 0;							\
+}									\
+SEC("raw_tp/" #tp)							\
+int BPF_PROG(name##_raw, struct task_struct *p)			\
+{									\
+	fn(p, BPF_CORE_READ(p, pid));					\
+	return 0;							\
+}
+
 #endif /* MMLOCK_COMMON_BPF_H */

@@ -13,16 +13,4 @@ static __always_inline void thread_exec(struct task_struct *t, __u32 tid)
 		note_thread(tid, t);
 }
 
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(thread_exec_btf, struct task_struct *p)
-{
-	thread_exec(p, p->pid);
-	return 0;
-}
-
-SEC("raw_tp/sched_process_exec")
-int BPF_PROG(thread_exec_raw, struct task_struct *p)
-{
-	thread_exec(p, BPF_CORE_READ(p, pid));
-	return 0;
-}
+TASK_TRACEPOINT_PROGS(sched_process_exec, thread_exec, thread_exec)

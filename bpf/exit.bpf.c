@@ -19,16 +19,4 @@ static __always_inline void thread_exit(struct task_struct *t, __u32 tid)
 	bpf_map_delete_elem(&tstates, &tid);
 }
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(thread_exit_btf, struct task_struct *p)
-{
-	thread_exit(p, p->pid);
-	return 0;
-}
-
-SEC("raw_tp/sched_process_exit")
-int BPF_PROG(thread_exit_raw, struct task_struct *p)
-{
-	thread_exit(p, BPF_CORE_READ(p, pid));
-	return 0;
-}
+TASK_TRACEPOINT_PROGS(sched_process_exit, thread_exit, thread_exit)
