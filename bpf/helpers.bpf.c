@@ -182,7 +182,7 @@ static __always_inline bool same_frames(const __u64 *a, const __u64 *b)
  */
 __noinline int mm_classify_scratch(long nbytes, __u32 kcs)
 {
-	__u32 n = nbytes > 0 ? (__u64)nbytes / 8 : 0, hash = 2166136261u, zero = 0, id;
+	__u32 n = nbytes > 0 ? (__u64)nbytes / 8 : 0, hash = 2166136261u, zero = 0, id, mask;
 	__u8 cls = KCS_CLS(kcs), site = KCS_SITE(kcs);
 	bool site_set = site != SITE_OTHER, cls_set;
 	__u64 *ips;
@@ -213,8 +213,9 @@ __noinline int mm_classify_scratch(long nbytes, __u32 kcs)
 			cls_set = true;
 		}
 	}
-	id = hash & stack_id_mask & 0x7fffff;
-	for (int probe = 0; probe < STACK_ID_PROBES; probe++, id = (id + 1) & stack_id_mask & 0x7fffff) {
+	mask = stack_id_mask & 0x7fffff;	/* ids fit in CLASSIFIED()'s 23 bits */
+	id = hash & mask;
+	for (int probe = 0; probe < STACK_ID_PROBES; probe++, id = (id + 1) & mask) {
 		long err = bpf_map_update_elem(&stacks, &id, ips, BPF_NOEXIST);
 		__u64 *seen;
 

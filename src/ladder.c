@@ -38,7 +38,7 @@ static const struct ladder_probe probe_table[] = {
 /*
  * Probes that only mean something together: {begin, end}. A begin without
  * its end would leave every wait or ioctl open, and the open state would
- * mislabel the thread's later waits. So the end is attached first (it comes
+ * mislabel the thread's later waits. So the end is tried first (it comes
  * first in probe_table), a begin whose end got nothing is not attached, and
  * an end whose begin got nothing is detached again (an end alone does nothing).
  */
@@ -296,21 +296,26 @@ undo:
 	return -1;
 }
 
-/* The end half of a pair whose begin is `name`, or NULL. */
-static const char *pair_end(const char *name)
-{
-	for (size_t k = 0; k < sizeof(probe_pairs) / sizeof(probe_pairs[0]); k++)
-		if (!strcmp(probe_pairs[k][0], name))
-			return probe_pairs[k][1];
-	return NULL;
-}
-
 static int probe_index(const struct ladder *l, const char *name)
 {
 	for (size_t i = 0; i < l->nprobes; i++)
 		if (!strcmp(l->result[i].name, name))
 			return i;
 	return -1;
+}
+
+/* The end probe of the pair whose begin is `name` (already tried: see probe_pairs), or -1. */
+static int pair_end(const struct ladder *l, const char *name)
+{
+	for (size_t k = 0; k < sizeof(probe_pairs) / sizeof(probe_pairs[0]); k++)
+		if (!strcmp(probe_pairs[k][0], name))
+			return probe_index(l, probe_pairs[k][1]);
+	return -1;
+}
+
+static bool probe_none(const struct rec_probe *p)
+{
+	return !strcmp(p->mechanism, "none");
 }
 
 static void detach_probe(struct ladder *l, size_t i)
@@ -321,35 +326,19 @@ static void detach_probe(struct ladder *l, size_t i)
 	}
 }
 
-/* Detach the lone half of a pair; returns how many probes were detached. */
-static size_t detach_lone_halves(struct ladder *l)
+/* The begin of its pair got nothing: the end (attached) alone is of no use. */
+static void detach_lone_end(struct ladder *l, int e, const char *begin)
 {
-	size_t n = 0;
+	struct rec_probe *end = &l->result[e];
+	size_t used = strlen(end->refused);
 
-	for (size_t k = 0; k < sizeof(probe_pairs) / sizeof(probe_pairs[0]); k++) {
-		int a = probe_index(l, probe_pairs[k][0]), b = probe_index(l, probe_pairs[k][1]);
-		struct rec_probe *ra, *rb, *lone;
-		size_t used;
-
-		if (a < 0 || b < 0)
-			continue;
-		ra = &l->result[a];
-		rb = &l->result[b];
-		if (!strcmp(ra->mechanism, "none") == !strcmp(rb->mechanism, "none"))
-			continue;
-		lone = strcmp(ra->mechanism, "none") ? ra : rb;
-		detach_probe(l, lone == ra ? a : b);
-		vnote("probe %s: %s detached: %s did not attach", lone->name, lone->mechanism,
-		      lone == ra ? rb->name : ra->name);
-		used = strlen(lone->refused);
-		snprintf(lone->refused + used, sizeof(lone->refused) - used,
-			 "%s%s attached, then detached: %s did not attach", used ? "; " : "",
-			 lone->mechanism, lone == ra ? rb->name : ra->name);
-		snprintf(lone->mechanism, sizeof(lone->mechanism), "none");
-		lone->prog_id = 0;
-		n++;
-	}
-	return n;
+	detach_probe(l, e);
+	vnote("probe %s: %s detached: %s did not attach", end->name, end->mechanism, begin);
+	snprintf(end->refused + used, sizeof(end->refused) - used,
+		 "%s%s attached, then detached: %s did not attach", used ? "; " : "",
+		 end->mechanism, begin);
+	snprintf(end->mechanism, sizeof(end->mechanism), "none");
+	end->prog_id = 0;
 }
 
 int ladder_attach(struct ladder *l, char *err, size_t errlen)
@@ -366,16 +355,15 @@ int ladder_attach(struct ladder *l, char *err, size_t errlen)
 	for (size_t i = 0; i < NR_PROBES; i++) {
 		const struct ladder_probe *pr = &probe_table[i];
 		struct rec_probe *res = &l->result[i];
-		const char *end;
+		int e = pair_end(l, pr->name);
 		size_t rl = 0;
-		int e;
 
 		snprintf(res->name, sizeof(res->name), "%s", pr->name);
 		snprintf(res->mechanism, sizeof(res->mechanism), "none");
-		if ((end = pair_end(pr->name)) && (e = probe_index(l, end)) >= 0 &&
-		    !strcmp(l->result[e].mechanism, "none")) {
-			snprintf(res->refused, sizeof(res->refused), "not attached: %s did not attach", end);
-			vnote("probe %s: not attached: %s did not attach", pr->name, end);
+		if (e >= 0 && probe_none(&l->result[e])) {
+			snprintf(res->refused, sizeof(res->refused), "not attached: %s did not attach",
+				 l->result[e].name);
+			vnote("probe %s: not attached: %s did not attach", pr->name, l->result[e].name);
 			continue;
 		}
 		for (int c = 0; c < LADDER_MAX_CANDS && pr->cands[c][0]; c++) {
@@ -401,8 +389,11 @@ int ladder_attach(struct ladder *l, char *err, size_t errlen)
 				rl += snprintf(res->refused + rl, sizeof(res->refused) - rl, "%s%s",
 					       rl ? "; " : "", why);
 		}
+		if (e >= 0 && probe_none(res)) {
+			detach_lone_end(l, e, pr->name);
+			attached--;
+		}
 	}
-	attached -= detach_lone_halves(l);
 	if (!attached) {
 		snprintf(err, errlen, "no probe could be attached (%s)",
 			 l->result[0].refused[0] ? l->result[0].refused : "see --verbose");
@@ -415,7 +406,7 @@ bool ladder_attached(const struct ladder *l, const char *name)
 {
 	int i = probe_index(l, name);
 
-	return i >= 0 && strcmp(l->result[i].mechanism, "none") != 0;
+	return i >= 0 && !probe_none(&l->result[i]);
 }
 
 void ladder_detach(struct ladder *l)

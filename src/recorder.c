@@ -68,6 +68,7 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 {
 	struct session *s = arg;
 	const struct record_opts *o = s->o;
+	int bits;
 
 	skel->rodata->targ_tgid = s->target_pid;
 	skel->rodata->targ_tid = o->tid;
@@ -79,12 +80,9 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 	skel->rodata->stack_min_ns = o->stack_min_ns;
 	skel->rodata->want_events = true;	/* the report explains the worst ioctls from events */
 	/* Test aid: fewer stack-id bits, so that ids collide (tests/integration/stack_ids.sh). */
-	if (getenv("MMLOCK_STACK_ID_BITS")) {
-		int bits = atoi(getenv("MMLOCK_STACK_ID_BITS"));
-
-		if (bits >= 1 && bits <= 23)
-			skel->rodata->stack_id_mask = (1U << bits) - 1;
-	}
+	bits = getenv("MMLOCK_STACK_ID_BITS") ? atoi(getenv("MMLOCK_STACK_ID_BITS")) : 0;
+	if (bits >= 1 && bits <= 23)
+		skel->rodata->stack_id_mask = (1U << bits) - 1;
 	/*
 	 * Polled every 20 ms: at the default --min-slice (1 ms) events are rare
 	 * and 1 MiB is plenty; every wait and ioctl (--min-slice below 100 us)
