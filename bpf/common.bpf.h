@@ -10,6 +10,24 @@
 #include "maps.bpf.h"
 #include "hist_slot.h"
 
+/*
+ * THE LOCK RULE. A BPF program may take a lock (bpf_ringbuf_reserve, a hash
+ * map insert or delete, a stack map insert) only where no spinlock can be
+ * held on its CPU that the same or another BPF program takes too:
+ *  - fine: syscall hooks, sched tracepoints, the mm probes, and the
+ *    contention tracepoints for sleeping locks (rwsem, mutex) in task context;
+ *  - never: a spinning wait (LCB_F_SPIN without LCB_F_MUTEX) and any wait in
+ *    interrupt context. contention_end for a spinlock fires with that lock
+ *    held, and the lock may be a BPF ring buffer's or hash bucket's: on
+ *    kernels before resilient spinlocks (~6.15; Android GKI <= 6.12) taking it
+ *    again deadlocks the CPU, and two BPF users of the tracepoints can
+ *    deadlock two CPUs (ABBA). Those waits use per-CPU frames, the lock-free
+ *    table lf_hists and the lock-free rings lf_ring (bpf/contention.bpf.c).
+ * The only relaxation: where the kernel's BTF shows resilient spinlocks
+ * (rodata resilient_locks), a spinning wait's stack joins `stacks` and
+ * `stack_aggs`; a failed insert there is a counted drop, never a hang.
+ */
+
 /* sched.h task states; TASK_NOLOAD marks TASK_IDLE sleepers (not D-state). */
 #define TASK_UNINTERRUPTIBLE	0x0002
 #define TASK_NOLOAD		0x0400
@@ -20,6 +38,91 @@ static __always_inline void count(enum mm_counter c)
 {
 	__sync_fetch_and_add(&counters[c], 1);
 }
+
+/* preempt_count bits (include/linux/preempt.h, unchanged from 5.x to 7.2). */
+#define PC_SOFTIRQ_OFFSET	0x00000100U	/* serving a softirq (not just bh-disabled) */
+#define PC_HARDIRQ_MASK		0x000f0000U
+#define PC_NMI_MASK		0x00f00000U
+
+#if defined(bpf_target_x86)
+/*
+ * x86 keeps the preempt count per CPU: __preempt_count up to 6.1 and again
+ * from 6.15, inside struct pcpu_hot from 6.2 to 6.14. Both are weak: the one
+ * this kernel's BTF lacks resolves to NULL and its branch is dead code. The
+ * verifier finds their address in kallsyms, which lists per-CPU symbols only
+ * with CONFIG_KALLSYMS_ALL (Debian and Android: yes): the ladder loads
+ * these programs only where kallsyms has one of them, else the _sp ones.
+ */
+extern const int __preempt_count __ksym __weak;
+struct pcpu_hot___mmlock {
+	int preempt_count;
+} __attribute__((preserve_access_index));
+extern const struct pcpu_hot___mmlock pcpu_hot __ksym __weak;
+
+static __always_inline __u32 preempt_count(void)
+{
+	if (&__preempt_count)
+		return *(int *)bpf_this_cpu_ptr(&__preempt_count);
+	if (&pcpu_hot)
+		return ((struct pcpu_hot___mmlock *)bpf_this_cpu_ptr(&pcpu_hot))->preempt_count;
+	return 0;
+}
+
+/* x86_64 interrupt stacks (IRQ_STACK_SIZE == THREAD_SIZE): gives the task stack's size. */
+struct irq_stack___mmlock {
+	char stack[1];
+} __attribute__((preserve_access_index));
+
+/*
+ * Without per-CPU symbols: task or interrupt, from the stack the tracepoint
+ * was hit on. A raw tracepoint's ctx (the argument array) lies on the stack
+ * of the code that hit it (the program's own frame may not: x86 gives BPF
+ * programs per-CPU private stacks since 6.13). Hardirqs and softirqs run on
+ * the CPU's interrupt stack, NMIs on their own; a task (ksoftirqd and
+ * threaded irqs included) on its own. Softirq and hardirq are not told
+ * apart: both count as CTX_HARDIRQ.
+ */
+static __always_inline __u32 exec_ctx_sp(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u64 base = (__u64)BPF_CORE_READ(t, stack), size = 16384, p, addr = 0;
+
+	if (bpf_core_type_exists(struct irq_stack___mmlock))
+		size = bpf_core_type_size(struct irq_stack___mmlock);
+	/* ctx's address as a plain number (the verifier would track it as a pointer). */
+	p = (__u64)ctx;
+	bpf_probe_read_kernel(&addr, sizeof(addr), &p);
+	return addr - base < size ? CTX_TASK : CTX_HARDIRQ;
+}
+#elif defined(bpf_target_arm64)
+/* arm64 keeps it in thread_info (the low half of a u64 on little endian). */
+static __always_inline __u32 preempt_count(void)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(t, thread_info.preempt.count);
+}
+#else
+#error "preempt_count(): unsupported architecture"
+#endif
+
+/* The context the program runs in (enum mm_exec_ctx), from the preempt count. */
+static __always_inline __u32 exec_ctx(void *ctx)
+{
+	__u32 pc = preempt_count();
+
+	if (pc & PC_NMI_MASK)
+		return CTX_NMI;
+	if (pc & PC_HARDIRQ_MASK)
+		return CTX_HARDIRQ;
+	if (pc & PC_SOFTIRQ_OFFSET)
+		return CTX_SOFTIRQ;
+	return CTX_TASK;
+}
+
+#if defined(bpf_target_arm64)
+#define exec_ctx_sp exec_ctx	/* arm64 needs no symbol: the _sp programs are the same */
+#endif
 
 static __always_inline bool comm_eq(const char *a)
 {
@@ -75,6 +178,10 @@ static __always_inline bool want_current(void)
 #define KCS_KIND(v) ((v) & 0xff)
 #define KCS_CLS(v) (((v) >> 8) & 0xff)
 #define KCS_SITE(v) (((v) >> 16) & 0xff)
+/* mm_classify_scratch() only: the context's scratch buffer, and "classify, store nothing". */
+#define KCS_CTX(c) ((__u32)((c) & 3) << 24)
+#define KCS_GET_CTX(v) (((v) >> 24) & 3)
+#define KCS_NOSTORE (1U << 26)
 /* mm_classify_scratch() result: stack id in bits 0-22, class 23-26, site 27-30. */
 #define CLASSIFIED(id, cls, site) ((int)((id) & 0x7fffff) | (cls) << 23 | (site) << 27)
 
@@ -83,6 +190,7 @@ extern int mm_stack_add(__u32 tid, int stack_id, __u32 kcs, __u64 dur);
 extern int mm_classify_scratch(long nbytes, __u32 kcs);
 extern int mm_ioctl_hist(struct thread_state *ts, __u32 tid, __u32 nr, __u64 dur, __u64 err);
 extern int mm_hot_fold(struct thread_state *ts, __u32 tid);
+extern int mm_lf_hist_add(__u32 tid, __u32 kcs, __u64 dur);
 
 static __always_inline void note_thread(__u32 tid, struct task_struct *t)
 {
@@ -110,17 +218,24 @@ static __always_inline void stack_add(__u32 tid, __s32 stack_id, __u8 kind, __u8
 		mm_stack_add(tid, stack_id, KCS(kind, cls, site), dur);
 }
 
-static __always_inline __u64 *stack_buf(void)
+/* The scratch stack buffer of this CPU and execution context. */
+static __always_inline __u64 *stack_buf(__u32 ectx)
 {
-	__u32 zero = 0;
+	__u32 i = ectx & (NR_CTX - 1);
 
-	return bpf_map_lookup_elem(&stack_scratch, &zero);
+	return bpf_map_lookup_elem(&stack_scratch, &i);
 }
 
-/* Classify the stack in the per-CPU scratch buffer; refines *cls / *site. */
-static __always_inline __s32 classify_scratch(long nbytes, __u8 *cls, __u8 *site)
+/*
+ * Classify the stack in the context's scratch buffer; refines *cls / *site.
+ * Returns its stack id, or -1; with `store` false the stack is classified
+ * but not stored (no map insert: see THE LOCK RULE) and 0 means success.
+ */
+static __always_inline __s32 classify_scratch(long nbytes, __u32 ectx, bool store, __u8 *cls,
+					      __u8 *site)
 {
-	int r = mm_classify_scratch(nbytes, KCS(0, *cls, *site));
+	int r = mm_classify_scratch(nbytes, KCS(0, *cls, *site) | KCS_CTX(ectx) |
+					    (store ? 0 : KCS_NOSTORE));
 
 	if (r < 0)
 		return -1;
@@ -129,20 +244,26 @@ static __always_inline __s32 classify_scratch(long nbytes, __u8 *cls, __u8 *site
 	return r & 0x7fffff;
 }
 
-/* Stack of the current task (the waiter, still inside the wait). */
-static __always_inline __s32 current_stack(void *ctx, __u8 *cls, __u8 *site)
+/* Stack of the current task (the waiter, still inside the wait) into the scratch buffer. */
+static __always_inline long current_stack_raw(void *ctx, __u32 ectx)
 {
-	__u64 *ips = stack_buf();
+	__u64 *ips = stack_buf(ectx);
 	long n;
 
 	if (!ips)
 		return -1;
 	n = bpf_get_stack(ctx, ips, MMLOCK_STACK_DEPTH * sizeof(__u64), 0);
-	if (n <= 0) {
+	if (n <= 0)
 		count(CNT_STACK_FAIL);
-		return -1;
-	}
-	return classify_scratch(n, cls, site);
+	return n;
+}
+
+/* Stack of the current task in task context, classified and stored: its id or -1. */
+static __always_inline __s32 current_stack(void *ctx, __u8 *cls, __u8 *site)
+{
+	long n = current_stack_raw(ctx, CTX_TASK);
+
+	return n > 0 ? classify_scratch(n, CTX_TASK, true, cls, site) : -1;
 }
 
 /* Reserve an event for the ring buffer if this one is long enough; NULL if not. */

@@ -7,6 +7,23 @@
  * The class comes from the lock address (no stack): the mm's mmap_lock, or
  * the rwsem of a root anon_vma (av->root == av). The site comes from the
  * thread's in-flight uffd ioctl, or from the stack for waits >= stack_min_ns.
+ *
+ * Two paths, by THE LOCK RULE (common.bpf.h):
+ *  - sleeping locks in task context: a per-thread frame stack in the
+ *    thread's state (the wait may sleep and resume on another CPU), and the
+ *    usual maps and ring buffer;
+ *  - spinning waits and every wait in interrupt context: one frame per CPU
+ *    and execution context, the lock-free table lf_hists, the lock-free
+ *    rings lf_ring. A wait in interrupt context is filed under tid 0 with the
+ *    context as its site: it is never charged to the thread it interrupted.
+ *
+ * Pairing is exact. The kernel runs a program at most once per CPU at a time
+ * (__bpf_trace_run, prog->active), so an interrupt that arrives while a
+ * contention program runs loses that program's run of its own wait. Each
+ * program marks itself active per context (cpu_state.active): a nested
+ * begin that sees the end program active below it knows its end will be
+ * skipped and records nothing; a nested end that sees the begin program
+ * active below it knows its begin was skipped and pairs nothing.
  */
 #include "uffd.bpf.h"
 
@@ -61,27 +78,54 @@ static __always_inline __u32 lock_owner(__u64 lock, __u32 flags)
 
 #define TOP(d) (((d) - 1) & (WAIT_DEPTH - 1))	/* masked: older verifiers need it */
 
-static __always_inline int on_begin(__u64 lock, __u32 flags)
+/* May run inside a held spinlock: a spinning wait (a mutex's spinning phase sleeps-capable). */
+static __always_inline bool spinning_wait(__u32 flags)
+{
+	return (flags & LCB_F_SPIN) && !(flags & LCB_F_MUTEX);
+}
+
+static __always_inline struct cpu_state *cpu_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_states, &zero);
+}
+
+/* Is program `role` running on this CPU in a context below `ectx` (so the kernel skips it now)? */
+static __always_inline bool active_below(struct cpu_state *cs, int role, __u32 ectx)
+{
+	for (__u32 c = 0; c < NR_CTX - 1; c++)
+		if (c < ectx && cs->active[role][c])
+			return true;
+	return false;
+}
+
+static __always_inline __u64 task_switches(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, nvcsw) + BPF_CORE_READ(t, nivcsw);
+}
+
+/* ---- sleeping locks, task context: the thread's own frames ---- */
+
+static __always_inline void sleep_begin(__u64 lock, __u32 flags)
 {
 	struct thread_state *ts;
 	struct wait_frame *w;
 	__u32 d;
 
-	if (!want_current())
-		return 0;
 	ts = tstate((__u32)bpf_get_current_pid_tgid(), true);
 	if (!ts)
-		return 0;
+		return;
 	d = ts->depth;
 	/* A mutex reports begin twice (spinning, then sleeping): keep the first. */
 	if (d > 0 && d <= WAIT_DEPTH && ts->w[TOP(d)].lock == lock) {
 		ts->w[TOP(d)].flags = flags;
-		return 0;
+		return;
 	}
 	if (d >= WAIT_DEPTH) {
 		ts->overflow++;
 		count(CNT_WAIT_NESTED);
-		return 0;
+		return;
 	}
 	w = &ts->w[d & (WAIT_DEPTH - 1)];
 	w->lock = lock;
@@ -90,10 +134,9 @@ static __always_inline int on_begin(__u64 lock, __u32 flags)
 	w->owner = lock_owner(lock, flags);
 	w->ts = bpf_ktime_get_boot_ns();
 	ts->depth = d + 1;
-	return 0;
 }
 
-static __always_inline int on_end(void *ctx, __u64 lock)
+static __always_inline void sleep_end(void *ctx, __u64 lock)
 {
 	struct thread_state *ts;
 	struct wait_frame *w;
@@ -106,21 +149,23 @@ static __always_inline int on_end(void *ctx, __u64 lock)
 	tid = (__u32)bpf_get_current_pid_tgid();
 	ts = tstate(tid, false);
 	if (!ts)
-		return 0;	/* filtered out at begin, or began before attach */
+		return;	/* filtered out at begin, or began before attach */
 	if (ts->overflow) {
 		ts->overflow--;
-		return 0;
+		return;
 	}
 	d = ts->depth;
-	if (d == 0 || d > WAIT_DEPTH)
-		return 0;
+	if (d == 0 || d > WAIT_DEPTH) {
+		count(CNT_WAIT_UNMATCHED);
+		return;
+	}
 	if (ts->w[TOP(d)].lock != lock) {
 		/* The inner wait's end was lost: close the outer one if it matches. */
 		if (d == 2 && ts->w[0].lock == lock) {
 			d = 1;
 		} else {
 			count(CNT_WAIT_UNMATCHED);
-			return 0;
+			return;
 		}
 	}
 	w = &ts->w[TOP(d)];
@@ -136,7 +181,7 @@ static __always_inline int on_end(void *ctx, __u64 lock)
 
 	e = event_reserve(dur);
 	if (!e)
-		return 0;
+		return;
 	event_init(e, w->ts, dur, bpf_get_current_pid_tgid() >> 32, tid, KIND_LOCK, cls, site);
 	e->addr = lock;
 	e->flags = w->flags;
@@ -144,29 +189,207 @@ static __always_inline int on_end(void *ctx, __u64 lock)
 	e->other_tid = w->owner;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	event_submit(e);
+}
+
+/* ---- spinning waits and interrupt context: per-CPU frames, no locks ---- */
+
+static __always_inline void spin_begin(struct cpu_state *cs, __u32 ectx, __u64 lock, __u32 flags)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct spin_frame *f = &cs->f[ectx & (NR_CTX - 1)];
+
+	/* A frame still here lost its end (a begin in this context means the last wait ended). */
+	if (f->lock) {
+		f->lock = 0;
+		count(CNT_SPIN_END_LOST);
+	}
+	if (active_below(cs, ROLE_END, ectx)) {
+		count(CNT_WAIT_END_SKIPPED);
+		return;
+	}
+	f->flags = flags;
+	f->cls = classify_lock(lock, flags);
+	f->task = (__u64)t;
+	f->switches = task_switches(t);
+	f->ts = bpf_ktime_get_boot_ns();
+	f->lock = lock;
+}
+
+/* Publish a wait to this CPU's lock-free ring (struct lf_slot); frames from the scratch buffer. */
+static __always_inline void lf_event(struct spin_frame *f, __u32 ectx, __u64 lock, __u64 dur,
+				     __u32 tid, __u8 cls, __u8 site, long nbytes)
+{
+	__u32 cpu = bpf_get_smp_processor_id() & (LF_MAX_CPUS - 1), key;
+	__u64 idx = __sync_fetch_and_add(&lf_head[cpu], 1), *ips;
+	struct lf_slot *sl;
+	__u32 n = 0;
+
+	key = cpu * lf_ring_slots + ((__u32)idx & (lf_ring_slots - 1));
+	sl = bpf_map_lookup_elem(&lf_ring, &key);
+	if (!sl)
+		return;	/* the slot index is counted: userspace sees a gap and counts it lost */
+	event_init(&sl->e, f->ts, dur, tid ? bpf_get_current_pid_tgid() >> 32 : 0, tid, KIND_LOCK,
+		   cls, site);
+	sl->e.addr = lock;
+	sl->e.flags = f->flags;
+	if (tid)
+		bpf_get_current_comm(sl->e.comm, sizeof(sl->e.comm));
+	else
+		__builtin_memset(sl->e.comm, 0, sizeof(sl->e.comm));
+	ips = nbytes > 0 ? stack_buf(ectx) : NULL;
+	if (ips) {
+		n = (__u64)nbytes / 8;
+		for (__u32 i = 0; i < MMLOCK_STACK_DEPTH; i++)
+			sl->ips[i] = i < n ? ips[i] : 0;
+	}
+	sl->nframes = n > MMLOCK_STACK_DEPTH ? MMLOCK_STACK_DEPTH : n;
+	__sync_lock_test_and_set(&sl->seq, idx + 1);	/* publish: after the payload */
+}
+
+static __always_inline void spin_end(void *ctx, struct cpu_state *cs, __u32 ectx, __u64 lock)
+{
+	struct spin_frame *f = &cs->f[ectx & (NR_CTX - 1)];
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u32 tid = ectx == CTX_TASK ? (__u32)bpf_get_current_pid_tgid() : 0;
+	struct thread_state *ts = NULL;
+	__u8 cls, site;
+	long nbytes = 0;
+	__s32 stack_id = -1;
+	__u64 dur;
+
+	if (active_below(cs, ROLE_BEGIN, ectx)) {	/* this wait's begin was skipped */
+		if (f->lock)
+			count(CNT_SPIN_STALE);
+		f->lock = 0;
+		count(CNT_WAIT_BEGIN_SKIPPED);
+		return;
+	}
+	if (f->lock != lock) {
+		if (f->lock)
+			count(CNT_SPIN_STALE);
+		f->lock = 0;
+		count(CNT_WAIT_UNMATCHED);
+		return;
+	}
+	f->lock = 0;
+	/* Spinning, a CPU neither sleeps nor switches: a frame that saw either is stale. */
+	if (f->task != (__u64)t || f->switches != task_switches(t)) {
+		count(CNT_SPIN_STALE);
+		return;
+	}
+	dur = bpf_ktime_get_boot_ns() - f->ts;
+	cls = f->cls;
+	if (ectx == CTX_TASK) {
+		ts = tstate(tid, false);	/* lookup only: never an insert here */
+		site = context_site(ts);
+	} else {
+		site = ectx == CTX_SOFTIRQ ? SITE_SOFTIRQ : ectx == CTX_HARDIRQ ? SITE_HARDIRQ : SITE_NMI;
+	}
+	if (dur >= stack_min_ns) {
+		nbytes = current_stack_raw(ctx, ectx);
+		if (nbytes > 0) {
+			/* Interrupt context: keep the context as the site, refine the class only. */
+			__u8 s2 = site;
+
+			stack_id = classify_scratch(nbytes, ectx, resilient_locks, &cls, &s2);
+			if (ectx == CTX_TASK)
+				site = s2;
+			if (!resilient_locks)
+				stack_id = -1;
+		}
+	}
+	mm_lf_hist_add(tid, KCS(KIND_LOCK, cls, site), dur);
+	if (resilient_locks && stack_id >= 0)
+		stack_add(tid, stack_id, KIND_LOCK, cls, site, dur);
+	if (ts)
+		ioctl_add_wait(ts, cls, dur);
+	if (want_events && dur >= min_slice_ns)
+		lf_event(f, ectx, lock, dur, tid, cls, site, nbytes);
+}
+
+/* ---- the programs ---- */
+
+static __always_inline void begin(struct cpu_state *cs, __u32 ectx, __u64 lock, __u32 flags)
+{
+	if (flags & LCB_F_RT) {	/* PREEMPT_RT sleeping spinlocks: neither path fits */
+		count(CNT_RT_WAIT_SKIPPED);
+		return;
+	}
+	if (!want_current())
+		return;
+	if (ectx == CTX_TASK && !spinning_wait(flags))
+		sleep_begin(lock, flags);
+	else
+		spin_begin(cs, ectx, lock, flags);
+}
+
+static __always_inline void end(void *ctx, struct cpu_state *cs, __u32 ectx, __u64 lock)
+{
+	/* Task context: the spin frame of this CPU, else the thread's sleeping-lock frames. */
+	if (ectx == CTX_TASK && cs->f[CTX_TASK].lock != lock)
+		sleep_end(ctx, lock);
+	else
+		spin_end(ctx, cs, ectx, lock);
+}
+
+/*
+ * Marked active first and unmarked last, whatever the path: the kernel skips
+ * a nested run of the same program from its very start. (A nested wait that
+ * arrives in the few instructions before the mark can still go unseen: its
+ * frame is then replaced by the context's next begin, counted.)
+ */
+static __always_inline int on_begin(__u32 ectx, __u64 lock, __u32 flags)
+{
+	struct cpu_state *cs = cpu_state();
+
+	if (!cs)
+		return 0;
+	ectx &= NR_CTX - 1;
+	cs->active[ROLE_BEGIN][ectx] = 1;
+	begin(cs, ectx, lock, flags);
+	cs->active[ROLE_BEGIN][ectx] = 0;
 	return 0;
 }
 
-SEC("tp_btf/contention_begin")
-int BPF_PROG(contention_begin_btf, void *lock, unsigned int flags)
+static __always_inline int on_end(void *ctx, __u32 ectx, __u64 lock)
 {
-	return on_begin((__u64)lock, flags);
+	struct cpu_state *cs = cpu_state();
+
+	if (!cs)
+		return 0;
+	ectx &= NR_CTX - 1;
+	cs->active[ROLE_END][ectx] = 1;
+	end(ctx, cs, ectx, lock);
+	cs->active[ROLE_END][ectx] = 0;
+	return 0;
 }
 
-SEC("tp_btf/contention_end")
-int BPF_PROG(contention_end_btf, void *lock, int ret)
-{
-	return on_end(ctx, (__u64)lock);
+/*
+ * Four programs per way of telling the context: tp_btf and raw_tp, each
+ * with the preempt count (NAME) or the stack position (NAME_sp, x86 kernels
+ * whose kallsyms lacks per-CPU symbols). The ladder picks one of each pair.
+ */
+#define CONTENTION_PROGS(sfx, ctxfn)						\
+SEC("tp_btf/contention_begin")							\
+int BPF_PROG(contention_begin_btf##sfx, void *lock, unsigned int flags)		\
+{										\
+	return on_begin(ctxfn(ctx), (__u64)lock, flags);				\
+}										\
+SEC("tp_btf/contention_end")							\
+int BPF_PROG(contention_end_btf##sfx, void *lock, int ret)			\
+{										\
+	return on_end(ctx, ctxfn(ctx), (__u64)lock);				\
+}										\
+SEC("raw_tp/contention_begin")							\
+int BPF_PROG(contention_begin_raw##sfx, void *lock, unsigned int flags)		\
+{										\
+	return on_begin(ctxfn(ctx), (__u64)lock, flags);				\
+}										\
+SEC("raw_tp/contention_end")							\
+int BPF_PROG(contention_end_raw##sfx, void *lock, int ret)			\
+{										\
+	return on_end(ctx, ctxfn(ctx), (__u64)lock);				\
 }
 
-SEC("raw_tp/contention_begin")
-int BPF_PROG(contention_begin_raw, void *lock, unsigned int flags)
-{
-	return on_begin((__u64)lock, flags);
-}
-
-SEC("raw_tp/contention_end")
-int BPF_PROG(contention_end_raw, void *lock, int ret)
-{
-	return on_end(ctx, (__u64)lock);
-}
+CONTENTION_PROGS(, exec_ctx)
+CONTENTION_PROGS(_sp, exec_ctx_sp)

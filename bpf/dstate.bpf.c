@@ -49,13 +49,13 @@ static __always_inline void ds_end(void *ctx, struct thread_state *ts, struct ta
 	cls = ts->ds_cls;
 	site = context_site(ts);
 	if (!ts->ds_in_lock && typed && blocked + runq >= stack_min_ns) {
-		__u64 *ips = stack_buf();
+		__u64 *ips = stack_buf(CTX_TASK);
 		long n;
 
 		if (ips) {
 			n = bpf_get_task_stack(next, ips, MMLOCK_STACK_DEPTH * sizeof(__u64), 0);
 			if (n > 0)
-				stack_id = classify_scratch(n, &cls, &site);
+				stack_id = classify_scratch(n, CTX_TASK, true, &cls, &site);
 			else
 				count(CNT_STACK_FAIL);
 		}

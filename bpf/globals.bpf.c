@@ -7,6 +7,7 @@
 
 const volatile char targ_comm[MMLOCK_COMM_LEN] = {};
 __u64 counters[NR_COUNTERS] = {};
+__u64 lf_head[LF_MAX_CPUS] = {};
 __u32 folio_probed = 0;
 __u32 nr_markers = 0;
 

@@ -38,18 +38,11 @@ static __always_inline struct hist *hist_get(const struct hist_key *key, int *cr
 	return h;
 }
 
-/* Returns 1 if the histogram was created (the caller records the thread's names). */
-__noinline int mm_hist_add(__u32 tid, __u32 kcs, __u64 dur, __u64 aux)
+/* One sample into a histogram shared with other CPUs (atomics only: no lock). */
+static __always_inline void hist_account(struct hist *h, __u64 dur, __u64 aux)
 {
-	struct hist_key key = { .tid = tid, .kind = KCS_KIND(kcs), .cls = KCS_CLS(kcs),
-				.site = KCS_SITE(kcs) };
-	struct hist *h;
-	int created = 0;
 	__u32 slot;
 
-	h = hist_get(&key, &created);
-	if (!h)
-		return 0;
 	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->total_ns, dur);
 	if (aux)
@@ -58,7 +51,62 @@ __noinline int mm_hist_add(__u32 tid, __u32 kcs, __u64 dur, __u64 aux)
 	slot = mm_hist_slot(dur);
 	if (slot < HIST_SLOTS)
 		__sync_fetch_and_add(&h->slots[slot], 1);
+}
+
+/* Returns 1 if the histogram was created (the caller records the thread's names). */
+__noinline int mm_hist_add(__u32 tid, __u32 kcs, __u64 dur, __u64 aux)
+{
+	struct hist_key key = { .tid = tid, .kind = KCS_KIND(kcs), .cls = KCS_CLS(kcs),
+				.site = KCS_SITE(kcs) };
+	struct hist *h;
+	int created = 0;
+
+	h = hist_get(&key, &created);
+	if (!h)
+		return 0;
+	hist_account(h, dur, aux);
 	return created;
+}
+
+/*
+ * One wait into the lock-free table lf_hists (struct lf_hist): linear
+ * probing from the key's hash, an empty entry claimed by compare-and-swap.
+ * Takes no lock, so it is safe inside a held spinlock and in any context.
+ * tid 0: a wait in interrupt context (its site names the context).
+ */
+__noinline int mm_lf_hist_add(__u32 tid, __u32 kcs, __u64 dur)
+{
+	__u64 key = (__u64)tid << 32 | (__u64)KCS_KIND(kcs) << 24 | KCS_CLS(kcs) << 16 |
+		    KCS_SITE(kcs) << 8 | 1;
+	__u32 start = (__u32)((key * 0x9E3779B97F4A7C15ULL) >> 40);
+
+	for (__u32 p = 0; p < LF_HIST_PROBES; p++) {
+		__u32 idx = (start + p) & (LF_HIST_ENTRIES - 1);
+		struct lf_hist *e = bpf_map_lookup_elem(&lf_hists, &idx);
+		__u64 seen;
+
+		if (!e)
+			return 0;
+		seen = e->key;
+		if (!seen) {
+			seen = __sync_val_compare_and_swap(&e->key, 0, key);
+			if (!seen) {	/* ours: only this writer fills the names */
+				struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+				seen = key;
+				if (tid) {
+					e->pid = BPF_CORE_READ(t, tgid);
+					BPF_CORE_READ_STR_INTO(&e->comm, t, comm);
+				}
+			}
+		}
+		if (seen != key)
+			continue;
+		hist_account(&e->h, dur, 0);
+		return 0;
+	}
+	count(CNT_SPIN_HIST_FULL);
+	return 0;
 }
 
 /*
@@ -174,20 +222,22 @@ static __always_inline bool same_frames(const __u64 *a, const __u64 *b)
 }
 
 /*
- * Classify the stack in the per-CPU scratch buffer: the innermost marker
- * with a site names the site, the innermost marker with a class refines a
- * generic class. The stack is stored under our own id: a hash of the
- * frames, or the next free id if other frames hold it (23-bit ids collide).
- * Returns CLASSIFIED(id, cls, site), or -1.
+ * Classify the stack in the context's per-CPU scratch buffer: the innermost
+ * marker with a site names the site, the innermost marker with a class
+ * refines a generic class. Unless KCS_NOSTORE, the stack is stored under our
+ * own id: a hash of the frames, or the next free id if other frames hold it
+ * (23-bit ids collide). Returns CLASSIFIED(id, cls, site) (id 0 if not
+ * stored), or -1.
  */
 __noinline int mm_classify_scratch(long nbytes, __u32 kcs)
 {
-	__u32 n = nbytes > 0 ? (__u64)nbytes / 8 : 0, hash = 2166136261u, zero = 0, id, mask;
+	__u32 n = nbytes > 0 ? (__u64)nbytes / 8 : 0, hash = 2166136261u, id, mask;
+	__u32 ectx = KCS_GET_CTX(kcs);
 	__u8 cls = KCS_CLS(kcs), site = KCS_SITE(kcs);
 	bool site_set = site != SITE_OTHER, cls_set;
 	__u64 *ips;
 
-	ips = bpf_map_lookup_elem(&stack_scratch, &zero);
+	ips = bpf_map_lookup_elem(&stack_scratch, &ectx);
 	if (!ips || !n)
 		return -1;
 	cls_set = cls != CLASS_OTHER && cls != CLASS_IO && cls != CLASS_RWSEM_WRITE &&
@@ -213,6 +263,8 @@ __noinline int mm_classify_scratch(long nbytes, __u32 kcs)
 			cls_set = true;
 		}
 	}
+	if (kcs & KCS_NOSTORE)
+		return CLASSIFIED(0, cls & 0xf, site & 0xf);
 	mask = stack_id_mask & 0x7fffff;	/* ids fit in CLASSIFIED()'s 23 bits */
 	id = hash & mask;
 	for (int probe = 0; probe < STACK_ID_PROBES; probe++, id = (id + 1) & mask) {

@@ -28,12 +28,18 @@ RODATA(__u64, min_slice_ns, 1000000);	/* events >= this go to the ring buffer */
 RODATA(__u64, stack_min_ns, 10000);	/* waits >= this get a stack */
 RODATA(bool, want_events, true);	/* ring buffer consumer present */
 RODATA(__u32, stack_id_mask, 0x7fffff);	/* own stack ids: hash bits kept (narrowed by a test aid) */
+/* The kernel's BPF ring buffer and hash map use resilient spinlocks (6.15+). */
+RODATA(bool, resilient_locks, false);
+RODATA(__u32, lf_ring_slots, 256);	/* events per CPU in lf_ring, a power of two */
 
 /* Entries of `markers` in use: set by userspace after load (kallsyms is read meanwhile). */
 GLOBAL __u32 nr_markers;
 
 /* Drop and map-full counters, read by userspace (enum mm_counter). */
 GLOBAL __u64 counters[NR_COUNTERS];
+
+/* lf_ring's per-CPU write index (see struct lf_slot). */
+GLOBAL __u64 lf_head[LF_MAX_CPUS];
 
 /* Per-thread histograms: kind x class x site. Never deleted: exited threads keep data. */
 GLOBAL struct {
@@ -75,10 +81,14 @@ GLOBAL struct {
 	__type(value, struct marker);
 } markers SEC(".maps");
 
-/* Per-CPU scratch for stack capture (too large for the 512-byte BPF stack). */
+/*
+ * Per-CPU scratch for stack capture (too large for the 512-byte BPF stack),
+ * one per execution context: an interrupt must not overwrite the buffer of
+ * the program it interrupted.
+ */
 GLOBAL struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, NR_CTX);
 	__type(key, __u32);
 	__type(value, __u64[MMLOCK_STACK_DEPTH]);
 } stack_scratch SEC(".maps");
@@ -88,6 +98,54 @@ GLOBAL struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);	/* resized by userspace: --min-slice 0 needs more */
 } events SEC(".maps");
+
+/*
+ * Per CPU: the spin wait in progress in each execution context (a spinning
+ * CPU neither sleeps nor switches, so a spin wait begins and ends on one CPU
+ * in one context), and which contention program runs in which context
+ * (the kernel skips a program already running on the CPU: a nested wait
+ * then loses its begin or its end, and these flags tell which).
+ */
+struct spin_frame {
+	__u64 lock;
+	__u64 ts;
+	__u64 task;		/* current at begin */
+	__u64 switches;		/* its nvcsw + nivcsw at begin */
+	__u32 flags;
+	__u8 cls;
+	__u8 pad[3];
+};
+
+enum { ROLE_BEGIN, ROLE_END, NR_ROLES };
+
+struct cpu_state {
+	struct spin_frame f[NR_CTX];
+	__u8 active[NR_ROLES][NR_CTX];
+};
+
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_state);
+} cpu_states SEC(".maps");
+
+/* Lock-free wait histograms and event rings (struct lf_hist, struct lf_slot). */
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, LF_HIST_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct lf_hist);
+} lf_hists SEC(".maps");
+
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 256);	/* resized by userspace: CPUs x lf_ring_slots */
+	__type(key, __u32);
+	__type(value, struct lf_slot);
+} lf_ring SEC(".maps");
 
 /* Per-thread state (struct thread_state); deleted at thread exit (exit.bpf.c). */
 GLOBAL struct {

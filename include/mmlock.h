@@ -57,7 +57,24 @@ enum mm_site {
 	SITE_COMPACTION,	/* compaction, migration */
 	SITE_FAULT,		/* page fault handling */
 	SITE_MMAP,		/* mmap / munmap / mremap / mprotect / madvise */
-	NR_SITES,
+	/* Waits in interrupt context: the site is the context (tid 0, never the interrupted thread). */
+	SITE_SOFTIRQ,
+	SITE_HARDIRQ,
+	SITE_NMI,
+	NR_SITES,		/* <= 16: four bits in the BPF side's packed results */
+};
+
+/*
+ * The execution context a BPF program runs in, from the preempt count.
+ * Contexts nest in this order on one CPU: a program in context c can be
+ * interrupted only by programs in contexts above c.
+ */
+enum mm_exec_ctx {
+	CTX_TASK,
+	CTX_SOFTIRQ,
+	CTX_HARDIRQ,
+	CTX_NMI,
+	NR_CTX,
 };
 
 /* uffd ioctl commands, by their _IOC_NR (type 0xAA). */
@@ -256,6 +273,43 @@ struct thread_state {
 	struct hot_ioctls hot;
 };
 
+/*
+ * Waits that may run inside a held spinlock or in interrupt context are
+ * recorded lock-free (bpf/contention.bpf.c): no ring buffer, no hash insert.
+ *
+ * lf_hists: an open-addressing table in an mmap-able array. An entry is
+ * claimed by a compare-and-swap of `key` from 0 and never freed while
+ * recording. key = tid << 32 | kind << 24 | cls << 16 | site << 8 | 1.
+ */
+#define LF_HIST_ENTRIES	1024	/* a power of two */
+#define LF_HIST_PROBES	8
+
+struct lf_hist {
+	__u64 key;
+	__u32 pid;		/* tgid of the thread when claimed */
+	__u32 pad;
+	char comm[MMLOCK_COMM_LEN];
+	struct hist h;
+};
+
+/*
+ * lf_ring: per-CPU event rings in an mmap-able array (CPU c owns slots
+ * [c * n, (c + 1) * n)). A writer takes index i with an atomic add on the
+ * CPU's head (lf_head[] in .bss: nested contexts on one CPU get distinct
+ * slots), fills the slot, then publishes seq = i + 1 with an atomic
+ * exchange (ordered after the payload on every architecture). A reader
+ * that finds seq above i + 1 was lapped: those events are counted lost.
+ */
+#define LF_MAX_CPUS	1024	/* a power of two */
+
+struct lf_slot {
+	__u64 seq;
+	struct mm_event e;
+	__u32 nframes;
+	__u32 pad;
+	__u64 ips[MMLOCK_STACK_DEPTH];
+};
+
 /* A marker function [start, end) resolved from kallsyms, sorted by start. */
 struct marker {
 	__u64 start;
@@ -277,6 +331,13 @@ enum mm_counter {
 	CNT_THREAD_FULL,	/* thread map full */
 	CNT_STACK_COLLISION,	/* stack id taken by other frames, no free id near it */
 	CNT_PROG_MISSES,	/* runs the kernel skipped (recursion), from prog info */
+	CNT_SPIN_HIST_FULL,	/* lock-free wait table full: a spin/interrupt wait not counted */
+	CNT_SPIN_EVENT_LOST,	/* lock-free event ring overrun before userspace read it */
+	CNT_WAIT_END_SKIPPED,	/* nested wait whose end the kernel would skip: not recorded */
+	CNT_WAIT_BEGIN_SKIPPED,	/* nested wait whose begin the kernel skipped: end ignored */
+	CNT_SPIN_END_LOST,	/* spin frame replaced by a new begin: its end never came */
+	CNT_SPIN_STALE,		/* spin frame of another task or after a switch: dropped */
+	CNT_RT_WAIT_SKIPPED,	/* PREEMPT_RT lock wait (LCB_F_RT): not recorded */
 	NR_COUNTERS,
 };
 

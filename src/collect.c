@@ -34,12 +34,47 @@ char **frames_dup(char **frames, int n)
 	return out;
 }
 
+/* A new cache entry (NULL if out of memory); the caller fills its frames. */
+static struct stack_entry *stack_cache_new(struct stack_cache *sc, __s32 id)
+{
+	struct stack_entry *e;
+
+	if (sc->n == sc->cap) {
+		size_t cap = sc->cap ? sc->cap * 2 : 64;
+		void *p = realloc(sc->e, cap * sizeof(*sc->e));
+
+		if (!p)
+			return NULL;
+		sc->e = p;
+		sc->cap = cap;
+	}
+	e = &sc->e[sc->n];
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	e->frames = calloc(MMLOCK_STACK_DEPTH, sizeof(char *));
+	return e->frames ? e : NULL;
+}
+
+static int stack_entry_fill(struct stack_cache *sc, struct stack_entry *e, const __u64 *ips,
+			    __u32 n)
+{
+	char buf[256];
+
+	for (e->nframes = 0; e->nframes < (int)n && e->nframes < MMLOCK_STACK_DEPTH &&
+			     ips[e->nframes]; e->nframes++) {
+		e->frames[e->nframes] = strdup(ksyms_fmt(sc->ks, ips[e->nframes], buf, sizeof(buf)));
+		if (!e->frames[e->nframes])
+			break;
+	}
+	sc->n++;
+	return e->nframes;
+}
+
 int stack_cache_get(struct stack_cache *sc, __s32 id, char ***frames)
 {
 	__u64 ips[MMLOCK_STACK_DEPTH];
 	struct stack_entry *e;
-	char buf[256];
-	int n = 0;
+	int n;
 
 	*frames = NULL;
 	if (id < 0)
@@ -52,24 +87,46 @@ int stack_cache_get(struct stack_cache *sc, __s32 id, char ***frames)
 		}
 	if (bpf_map_lookup_elem(sc->stacks_fd, &id, ips))
 		return 0;
-	if (sc->n == sc->cap) {
-		size_t cap = sc->cap ? sc->cap * 2 : 64;
-		void *p = realloc(sc->e, cap * sizeof(*sc->e));
-
-		if (!p)
-			return 0;
-		sc->e = p;
-		sc->cap = cap;
-	}
-	e = &sc->e[sc->n];
-	e->id = id;
-	e->frames = calloc(MMLOCK_STACK_DEPTH, sizeof(char *));
-	if (!e->frames)
+	e = stack_cache_new(sc, id);
+	if (!e)
 		return 0;
-	for (; n < MMLOCK_STACK_DEPTH && ips[n]; n++)
-		e->frames[n] = strdup(ksyms_fmt(sc->ks, ips[n], buf, sizeof(buf)));
-	e->nframes = n;
-	sc->n++;
+	n = stack_entry_fill(sc, e, ips, MMLOCK_STACK_DEPTH);
+	*frames = e->frames;
+	return n;
+}
+
+/*
+ * Stacks read inline get ids of their own: bit 30 set, above the BPF side's
+ * 23-bit ids, from an FNV-1a hash of the frames. Equal ids are compared
+ * frame by frame (symbolized), so a hash collision never mixes two stacks.
+ */
+int stack_cache_ips(struct stack_cache *sc, const __u64 *ips, __u32 n, char ***frames)
+{
+	__u32 hash = 2166136261u;
+	struct stack_entry *e;
+	char buf[256];
+	__s32 id;
+
+	*frames = NULL;
+	if (!n)
+		return 0;
+	for (__u32 i = 0; i < n; i++)
+		hash = (hash ^ (__u32)ips[i] ^ (__u32)(ips[i] >> 32)) * 16777619u;
+	id = (__s32)((hash & 0x3fffffff) | 0x40000000);
+	for (size_t i = 0; i < sc->n; i++) {
+		int same = sc->e[i].id == id && sc->e[i].nframes == (int)n;
+
+		for (__u32 f = 0; same && f < n; f++)
+			same = !strcmp(sc->e[i].frames[f], ksyms_fmt(sc->ks, ips[f], buf, sizeof(buf)));
+		if (same) {
+			*frames = sc->e[i].frames;
+			return sc->e[i].nframes;
+		}
+	}
+	e = stack_cache_new(sc, id);
+	if (!e)
+		return 0;
+	n = stack_entry_fill(sc, e, ips, n);
 	*frames = e->frames;
 	return n;
 }
@@ -223,8 +280,36 @@ static __u64 prog_misses(struct mmlock_bpf *skel)
 	return misses;
 }
 
-int collect_maps(struct mmlock_bpf *skel, struct recording *rec, struct stack_cache *sc,
-		 size_t stacks_per_thread)
+/* Names for tid 0: waits in interrupt context, whoever they interrupted. */
+#define IRQ_THREAD_NAME "[interrupts]"
+
+/* One lock-free histogram into the recording (merged: a key may also be in `hists`). */
+static int merge_lf_hist(void *ctx, const struct lf_hist *e, __u32 tid, __u8 kind, __u8 cls,
+			 __u8 site)
+{
+	struct recording *rec = ctx;
+	struct rec_thread *t = recording_thread(rec, tid);
+	struct rec_hist *h, part = { .count = e->h.count, .total_ns = e->h.total_ns,
+				     .max_ns = e->h.max_ns, .aux_ns = e->h.aux_ns };
+
+	if (!t)
+		return -ENOMEM;
+	if (!t->comm[0]) {	/* `threads` may not know it: names from the entry */
+		t->pid = e->pid;
+		snprintf(t->comm, sizeof(t->comm), "%s", tid ? e->comm : IRQ_THREAD_NAME);
+		if (!tid)
+			snprintf(t->pcomm, sizeof(t->pcomm), "%s", IRQ_THREAD_NAME);
+	}
+	h = thread_hist(t, kind, cls, site);
+	if (!h)
+		return -ENOMEM;
+	memcpy(part.slots, e->h.slots, sizeof(part.slots));
+	hist_merge(h, &part);
+	return 0;
+}
+
+int collect_maps(struct mmlock_bpf *skel, const struct lf_view *lf, struct recording *rec,
+		 struct stack_cache *sc, size_t stacks_per_thread)
 {
 	int fd = bpf_map__fd(skel->maps.hists);
 	struct hist_key key, next, *prev = NULL;
@@ -248,13 +333,15 @@ int collect_maps(struct mmlock_bpf *skel, struct recording *rec, struct stack_ca
 		h->aux_ns = val.aux_ns;
 		memcpy(h->slots, val.slots, sizeof(h->slots));
 	}
-	if (fold_states(bpf_map__fd(skel->maps.tstates), rec))
+	if (fold_states(bpf_map__fd(skel->maps.tstates), rec) ||
+	    lf_for_each_hist(lf, merge_lf_hist, rec))
 		return -ENOMEM;
 	fill_names(bpf_map__fd(skel->maps.threads), rec);
 	fill_stacks(bpf_map__fd(skel->maps.stack_aggs), rec, sc, stacks_per_thread);
 	for (int i = 0; i < NR_COUNTERS; i++)
 		rec->counters[i] = skel->bss->counters[i];
 	rec->counters[CNT_PROG_MISSES] = prog_misses(skel);
+	rec->counters[CNT_SPIN_EVENT_LOST] = lf->lost;
 	return 0;
 }
 
@@ -296,7 +383,30 @@ static __u64 advance(__u64 *last, __u64 now)
 	return d;
 }
 
-int collect_sample(struct mmlock_bpf *skel, struct recording *rec, __u64 ts_ns)
+struct sample_ctx {
+	struct proc_total **now;
+	size_t *nnow;
+};
+
+/* Lock-free histograms count toward their process's waits (tid 0: pid 0). */
+static int sample_lf_hist(void *ctx, const struct lf_hist *e, __u32 tid, __u8 kind, __u8 cls,
+			  __u8 site)
+{
+	struct sample_ctx *c = ctx;
+	struct proc_total *p;
+
+	(void)site;
+	if (kind != KIND_LOCK || cls >= NR_CLASSES)
+		return 0;
+	p = proc_total(c->now, c->nnow, tid ? e->pid : 0);
+	if (!p)
+		return -ENOMEM;
+	p->waits[cls] += e->h.count;
+	return 0;
+}
+
+int collect_sample(struct mmlock_bpf *skel, const struct lf_view *lf, struct recording *rec,
+		   __u64 ts_ns)
 {
 	int fd = bpf_map__fd(skel->maps.hists), tfd = bpf_map__fd(skel->maps.threads);
 	int sfd = bpf_map__fd(skel->maps.tstates);
@@ -336,6 +446,7 @@ int collect_sample(struct mmlock_bpf *skel, struct recording *rec, __u64 ts_ns)
 			break;
 		p->ioctls += ts.hot.count;
 	}
+	lf_for_each_hist(lf, sample_lf_hist, &(struct sample_ctx){ &now, &nnow });
 	for (size_t i = 0; i < nnow; i++) {
 		struct rec_sample *s;
 		void *q;

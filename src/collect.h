@@ -4,6 +4,7 @@
 #define MMLOCK_COLLECT_H
 
 #include "ksyms.h"
+#include "lockfree.h"
 #include "recording.h"
 
 struct mmlock_bpf;
@@ -24,14 +25,20 @@ void stack_cache_init(struct stack_cache *sc, int stacks_fd, const struct ksyms 
 void stack_cache_free(struct stack_cache *sc);
 /* Frames of a stack id (NULL / 0 if unknown); owned by the cache. */
 int stack_cache_get(struct stack_cache *sc, __s32 id, char ***frames);
+/* Frames of a stack read inline (lock-free rings): cached by content. */
+int stack_cache_ips(struct stack_cache *sc, const __u64 *ips, __u32 n, char ***frames);
 /* Deep copy of frames for the recording (which owns its own). */
 char **frames_dup(char **frames, int n);
 
-/* Fill rec->threads (hists, names, stacks) and rec->counters from the maps. */
-int collect_maps(struct mmlock_bpf *skel, struct recording *rec, struct stack_cache *sc,
-		 size_t stacks_per_thread);
+/*
+ * Fill rec->threads (hists, names, stacks) and rec->counters from the maps
+ * and the lock-free table.
+ */
+int collect_maps(struct mmlock_bpf *skel, const struct lf_view *lf, struct recording *rec,
+		 struct stack_cache *sc, size_t stacks_per_thread);
 /* Per-process sums since the previous call, appended to rec->samples. */
-int collect_sample(struct mmlock_bpf *skel, struct recording *rec, __u64 ts_ns);
+int collect_sample(struct mmlock_bpf *skel, const struct lf_view *lf, struct recording *rec,
+		   __u64 ts_ns);
 void collect_sample_reset(void);
 
 #endif

@@ -14,8 +14,11 @@
 /* The one table: probe -> candidate programs (program names in bpf/), best first. */
 static const struct ladder_probe probe_table[] = {
 	/* The end of a begin/end pair first: see probe_pairs. */
-	{ "contention_end", { { "contention_end_btf" }, { "contention_end_raw" } } },
-	{ "contention_begin", { { "contention_begin_btf" }, { "contention_begin_raw" } } },
+	/* _sp: the execution context from the stack, where the preempt count cannot be read. */
+	{ "contention_end", { { "contention_end_btf" }, { "contention_end_btf_sp" },
+			      { "contention_end_raw" }, { "contention_end_raw_sp" } } },
+	{ "contention_begin", { { "contention_begin_btf" }, { "contention_begin_btf_sp" },
+				{ "contention_begin_raw" }, { "contention_begin_raw_sp" } } },
 	{ "sched_switch", { { "sched_switch_btf" }, { "sched_switch_raw" } } },
 	{ "sched_wakeup", { { "sched_wakeup_btf" }, { "sched_wakeup_raw" } } },
 	{ "thread_exit", { { "thread_exit_btf" }, { "thread_exit_raw" } } },
@@ -150,10 +153,47 @@ static bool kernel_has_kprobes(void)
 	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
 }
 
+/*
+ * Can the contention programs read the preempt count? On x86 it is a per-CPU
+ * symbol whose address the verifier takes from kallsyms, which lists per-CPU
+ * symbols only with CONFIG_KALLSYMS_ALL. arm64 reads it from thread_info.
+ * Asked once, so that one of each pair of contention programs is verified.
+ */
+static bool kernel_has_preempt_count(void)
+{
+#if defined(__x86_64__)
+	char line[256];
+	bool yes = false;
+	FILE *f = fopen("/proc/kallsyms", "re");
+
+	while (f && !yes && fgets(line, sizeof(line), f)) {
+		const char *name = strrchr(line, ' ');
+
+		yes = name && (!strcmp(name, " __preempt_count\n") || !strcmp(name, " pcpu_hot\n"));
+	}
+	if (f)
+		fclose(f);
+	return yes;
+#else
+	return true;
+#endif
+}
+
+/* A contention program of the pair this kernel does not need (see kernel_has_preempt_count). */
+static bool other_context_variant(const struct bpf_program *p, bool preempt_count)
+{
+	const char *name = bpf_program__name(p);
+	size_t n = strlen(name);
+	bool sp = n > 3 && !strcmp(name + n - 3, "_sp");
+
+	return !strncmp(name, "contention_", 11) && sp == preempt_count;
+}
+
 int ladder_load(struct ladder *l, int family, const char *btf_path,
 		ladder_configure_fn configure, void *arg, char *err, size_t errlen)
 {
 	bool disabled[MAX_PROGS] = {}, kprobes = kernel_has_kprobes();
+	bool preempt_count = kernel_has_preempt_count();
 	struct bpf_program *p;
 	int i, ret;
 
@@ -181,6 +221,13 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 				off = true;
 				if (i < MAX_PROGS)
 					snprintf(refusal[i], sizeof(refusal[i]), "kprobe: not supported by this kernel");
+			}
+			if (!off && other_context_variant(p, preempt_count)) {
+				off = true;
+				if (i < MAX_PROGS)
+					snprintf(refusal[i], sizeof(refusal[i]), "%s: %s", mech_name(p),
+						 preempt_count ? "the preempt count is readable: not needed"
+							       : "no per-CPU symbols in kallsyms (CONFIG_KALLSYMS_ALL): context from the stack");
 			}
 			if (off && i < MAX_PROGS && !refusal[i][0] && !disabled[i])
 				snprintf(refusal[i], sizeof(refusal[i]), "%s: not allowed by --mode", mech_name(p));

@@ -56,6 +56,9 @@ static const char *const site_names[NR_SITES] = {
 	[SITE_COMPACTION] = "compaction",
 	[SITE_FAULT] = "fault",
 	[SITE_MMAP] = "mmap",
+	[SITE_SOFTIRQ] = "softirq",
+	[SITE_HARDIRQ] = "hardirq",
+	[SITE_NMI] = "nmi",
 };
 
 static const char *const counter_names[NR_COUNTERS] = {
@@ -69,6 +72,13 @@ static const char *const counter_names[NR_COUNTERS] = {
 	[CNT_THREAD_FULL] = "thread_map_full",
 	[CNT_STACK_COLLISION] = "stack_id_collision",
 	[CNT_PROG_MISSES] = "bpf_prog_misses",
+	[CNT_SPIN_HIST_FULL] = "spin_hist_full",
+	[CNT_SPIN_EVENT_LOST] = "spin_event_lost",
+	[CNT_WAIT_END_SKIPPED] = "wait_end_skipped",
+	[CNT_WAIT_BEGIN_SKIPPED] = "wait_begin_skipped",
+	[CNT_SPIN_END_LOST] = "spin_end_lost",
+	[CNT_SPIN_STALE] = "spin_frame_stale",
+	[CNT_RT_WAIT_SKIPPED] = "rt_wait_skipped",
 };
 
 static const struct {

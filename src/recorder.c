@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "collect.h"
 #include "ladder.h"
@@ -51,6 +52,8 @@ struct session {
 	const struct record_opts *o;
 	struct ladder ladder;
 	struct ring_buffer *rb;
+	struct lf_view lf;
+	int resilient;		/* -1 until known: the kernel's BPF locks are resilient */
 	struct ksyms ks;
 	struct stack_cache sc;
 	struct marker markers[MMLOCK_MAX_MARKERS];
@@ -63,6 +66,33 @@ struct session {
 	int ksyms_ret;
 	char ksyms_err[256];
 };
+
+/*
+ * Does the kernel's BTF show resilient spinlocks (rqspinlock_t, ~6.15)? Then
+ * its BPF ring buffer and hash map cannot deadlock, and spinning waits may
+ * keep aggregated stacks (THE LOCK RULE, bpf/common.bpf.h). Test aid:
+ * MMLOCK_PLAIN_LOCKS=1 answers no, to run the old kernels' path here.
+ */
+static bool kernel_has_resilient_locks(const char *btf_path)
+{
+	struct btf *btf;
+	bool yes;
+
+	if (getenv("MMLOCK_PLAIN_LOCKS"))
+		return false;
+	btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	if (!btf)
+		return false;
+	yes = btf__find_by_name_kind(btf, "rqspinlock_t", BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	return yes;
+}
+
+/* Events per CPU in the lock-free rings: every spin wait at --min-slice below 100 us. */
+static __u32 lf_ring_slots(const struct record_opts *o)
+{
+	return o->min_slice_ns < 100000 ? 4096 : 256;
+}
 
 static int configure(struct mmlock_bpf *skel, void *arg)
 {
@@ -79,6 +109,12 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 	skel->rodata->min_slice_ns = o->min_slice_ns;
 	skel->rodata->stack_min_ns = o->stack_min_ns;
 	skel->rodata->want_events = true;	/* the report explains the worst ioctls from events */
+	if (s->resilient < 0)
+		s->resilient = kernel_has_resilient_locks(o->btf_path);
+	skel->rodata->resilient_locks = s->resilient;
+	skel->rodata->lf_ring_slots = lf_ring_slots(o);
+	if (bpf_map__set_max_entries(skel->maps.lf_ring, libbpf_num_possible_cpus() * lf_ring_slots(o)))
+		return -1;
 	/* Test aid: fewer stack-id bits, so that ids collide (tests/integration/stack_ids.sh). */
 	bits = getenv("MMLOCK_STACK_ID_BITS") ? atoi(getenv("MMLOCK_STACK_ID_BITS")) : 0;
 	if (bits >= 1 && bits <= 23)
@@ -93,15 +129,11 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 					o->min_slice_ns < 100000 ? 32 << 20 : 1 << 20);
 }
 
-static int on_event(void *ctx, void *data, size_t size)
+/* One event into the Perfetto trace and the recording; frames are the stack cache's. */
+static void add_event(struct session *s, const struct mm_event *e, char **frames, int nframes)
 {
-	struct session *s = ctx;
-	const struct mm_event *e = data;
 	struct rec_event *r, ev = {};
-	char **frames = NULL;
 
-	if (size < sizeof(*e))
-		return 0;
 	ev.ts_ns = e->ts_ns;
 	ev.dur_ns = e->dur_ns;
 	ev.addr = e->addr;
@@ -117,7 +149,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	ev.blame_cls = e->blame_cls;
 	ev.blame_ns = e->blame_ns;
 	ev.preempt_ns = e->preempt_ns;
-	ev.nframes = stack_cache_get(&s->sc, e->stack_id, &frames);
+	ev.nframes = nframes;
 	ev.frames = frames;
 	if (s->pf) {
 		char comm[MMLOCK_COMM_LEN + 1];
@@ -128,14 +160,14 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	if (s->rec.nevents >= s->o->max_events) {
 		s->rec.events_dropped++;
-		return 0;
+		return;
 	}
 	if (!(s->rec.nevents & (s->rec.nevents + 1))) {	/* grow at powers of two */
 		void *p = realloc(s->rec.events, (2 * s->rec.nevents + 1) * sizeof(*r));
 
 		if (!p) {
 			s->rec.events_dropped++;
-			return 0;
+			return;
 		}
 		s->rec.events = p;
 	}
@@ -144,7 +176,31 @@ static int on_event(void *ctx, void *data, size_t size)
 	r->frames = frames_dup(frames, ev.nframes);
 	if (!r->frames)
 		r->nframes = 0;
+}
+
+/* An event from the ring buffer (its stack by id). */
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+	const struct mm_event *e = data;
+	char **frames;
+	int n;
+
+	if (size < sizeof(*e))
+		return 0;
+	n = stack_cache_get(&s->sc, e->stack_id, &frames);
+	add_event(s, e, frames, n);
 	return 0;
+}
+
+/* An event from a lock-free ring (its stack inline). */
+static void on_lf_event(void *ctx, const struct mm_event *e, const __u64 *ips, __u32 nframes)
+{
+	struct session *s = ctx;
+	char **frames;
+	int n = stack_cache_ips(&s->sc, ips, nframes, &frames);
+
+	add_event(s, e, frames, n);
 }
 
 /* tracefs must be mounted for the syscall tracepoints; mount it if we can. */
@@ -293,6 +349,13 @@ static int setup(struct session *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
 		return EXIT_KERNEL;
 	}
+	ret = lf_open(&s->lf, bpf_map__fd(s->ladder.skel->maps.lf_hists),
+		      bpf_map__fd(s->ladder.skel->maps.lf_ring), s->ladder.skel->bss->lf_head,
+		      libbpf_num_possible_cpus(), lf_ring_slots(o));
+	if (ret) {
+		snprintf(err, errlen, "cannot map the lock-free wait tables: %s", strerror(-ret));
+		return EXIT_KERNEL;
+	}
 	fill_meta(s);
 	if (o->perfetto_path) {
 		s->pf = pf_open(o->perfetto_path, &s->rec, err, errlen);
@@ -314,7 +377,7 @@ static void print_live(struct session *s)
 {
 	struct recording snap = {};
 
-	if (collect_maps(s->ladder.skel, &snap, &s->sc, 1) == 0) {
+	if (collect_maps(s->ladder.skel, &s->lf, &snap, &s->sc, 1) == 0) {
 		snap.start_ns = s->rec.start_ns;
 		snap.end_ns = now_ns(CLOCK_BOOTTIME);
 		recording_sort(&snap);
@@ -335,11 +398,12 @@ static void run_loop(struct session *s)
 		target_release(&s->child);
 	while (!stop) {
 		/* A busy ring buffer is drained again at once, a quiet one every 20 ms. */
+		lf_drain(&s->lf, false, on_lf_event, s);
 		if (ring_buffer__consume(s->rb) < 1000)
 			nanosleep(&nap, NULL);
 		t = now_ns(CLOCK_BOOTTIME);
 		if (t >= next_sample) {
-			collect_sample(s->ladder.skel, &s->rec, t);
+			collect_sample(s->ladder.skel, &s->lf, &s->rec, t);
 			next_sample += SAMPLE_NS;
 		}
 		if (o->interval_ns && t >= next_live) {
@@ -360,8 +424,9 @@ static void run_loop(struct session *s)
 	/* Detached first: the maps then hold a final, consistent state. */
 	ladder_detach(&s->ladder);
 	ring_buffer__consume(s->rb);
+	lf_drain(&s->lf, true, on_lf_event, s);
 	s->rec.end_ns = now_ns(CLOCK_BOOTTIME);
-	collect_sample(s->ladder.skel, &s->rec, s->rec.end_ns);
+	collect_sample(s->ladder.skel, &s->lf, &s->rec, s->rec.end_ns);
 }
 
 static int finish(struct session *s, char *err, size_t errlen)
@@ -369,7 +434,7 @@ static int finish(struct session *s, char *err, size_t errlen)
 	const struct record_opts *o = s->o;
 	int ret = EXIT_OK;
 
-	if (collect_maps(s->ladder.skel, &s->rec, &s->sc, STACKS_PER_THREAD)) {
+	if (collect_maps(s->ladder.skel, &s->lf, &s->rec, &s->sc, STACKS_PER_THREAD)) {
 		snprintf(err, errlen, "out of memory while reading the maps");
 		return EXIT_KERNEL;
 	}
@@ -395,7 +460,7 @@ static int finish(struct session *s, char *err, size_t errlen)
 
 int record_main(const struct record_opts *o)
 {
-	struct session s = { .o = o };
+	struct session s = { .o = o, .resilient = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	char err[512] = "";
 	int ret;
@@ -426,6 +491,7 @@ int record_main(const struct record_opts *o)
 			errmsg("note: the command exited with status %d", WEXITSTATUS(s.child.status));
 	}
 	ring_buffer__free(s.rb);
+	lf_close(&s.lf);
 	stack_cache_free(&s.sc);
 	ladder_destroy(&s.ladder);
 	ksyms_free(&s.ks);

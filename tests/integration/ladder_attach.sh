@@ -18,8 +18,9 @@ run() {	# run NAME REFUSED: record 1 GC thread for 1 s with those attaches refus
 }
 run mixed uffd_ioctl_exit_btf
 run noexit uffd_ioctl_exit_btf,uffd_ioctl_exit
-run nobegin contention_begin_btf,contention_begin_raw
-run noend contention_end_btf,contention_end_raw
+# Each contention probe has a preempt-count and a stack-position (_sp) program per mechanism.
+run nobegin contention_begin_btf,contention_begin_btf_sp,contention_begin_raw,contention_begin_raw_sp
+run noend contention_end_btf,contention_end_btf_sp,contention_end_raw,contention_end_raw_sp
 "$MMLOCK" report "$TMP/noexit.json" >"$TMP/noexit.report" 2>&1
 check "noexit: the report says uffd ioctl latency was not measured" \
 	grep -q "^not measured: uffd ioctl latency (uffd_ioctl_exit: " "$TMP/noexit.report"
@@ -90,7 +91,7 @@ res("noend: ioctl latency still recorded", moves(r, g)[0] == moves(r, g)[1], str
 PY
 
 # Nothing attachable: every candidate of every probe refused.
-all=$(grep -o '"[a-z_]*"' "$TOP/src/ladder.c" | tr -d '"' | grep -E '_(btf|raw|fentry|fexit|kprobe|kretprobe)$|^uffd_ioctl_(enter|exit)$' | sort -u | paste -sd,)
+all=$(grep -o '"[a-z_]*"' "$TOP/src/ladder.c" | tr -d '"' | grep -E '_(btf|raw|btf_sp|raw_sp|fentry|fexit|kprobe|kretprobe)$|^uffd_ioctl_(enter|exit)$' | sort -u | paste -sd,)
 MMLOCK_REFUSE_ATTACH=$all "$MMLOCK" record -q --json "$TMP/none.json" -d 1 >"$TMP/none.out" 2>"$TMP/none.err"
 rc=$?
 check "nothing attachable: non-zero exit" [ $rc -ne 0 ]
