@@ -155,10 +155,8 @@ static __always_inline void sleep_end(void *ctx, __u64 lock)
 		return;
 	}
 	d = ts->depth;
-	if (d == 0 || d > WAIT_DEPTH) {
-		count(CNT_WAIT_UNMATCHED);
-		return;
-	}
+	if (d == 0 || d > WAIT_DEPTH)
+		return;	/* began before attach */
 	if (ts->w[TOP(d)].lock != lock) {
 		/* The inner wait's end was lost: close the outer one if it matches. */
 		if (d == 2 && ts->w[0].lock == lock) {
@@ -264,11 +262,10 @@ static __always_inline void spin_end(void *ctx, struct cpu_state *cs, __u32 ectx
 		count(CNT_WAIT_BEGIN_SKIPPED);
 		return;
 	}
-	if (f->lock != lock) {
+	if (f->lock != lock) {	/* none: began before attach, or filtered out at begin */
 		if (f->lock)
-			count(CNT_SPIN_STALE);
+			count(CNT_WAIT_UNMATCHED);
 		f->lock = 0;
-		count(CNT_WAIT_UNMATCHED);
 		return;
 	}
 	f->lock = 0;

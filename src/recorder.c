@@ -306,6 +306,7 @@ static void fill_meta(struct session *s)
 	memcpy(rec->filter_comm, o->comm, sizeof(rec->filter_comm));
 	rec->min_slice_ns = o->min_slice_ns;
 	rec->stack_min_ns = o->stack_min_ns;
+	rec->plain_locks = !s->resilient;
 }
 
 static int setup(struct session *s, char *err, size_t errlen)

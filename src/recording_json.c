@@ -148,6 +148,7 @@ int recording_write_json(const struct recording *rec, const char *path, char *er
 	jw_u64(&w, "min_slice_ns", rec->min_slice_ns);
 	jw_u64(&w, "thread_states_at_end", rec->live_states);
 	jw_u64(&w, "stack_min_ns", rec->stack_min_ns);
+	jw_str(&w, "bpf_locks", rec->plain_locks ? "plain" : "resilient");
 	jw_obj_begin(&w, "counters");
 	for (int i = 0; i < NR_COUNTERS; i++)
 		jw_u64(&w, counter_name(i), rec->counters[i]);
@@ -366,6 +367,7 @@ int recording_read_json(struct recording *rec, const char *path, char *err, size
 	rec->min_slice_ns = json_get_u64(root, "min_slice_ns", 0);
 	rec->live_states = json_get_u64(root, "thread_states_at_end", 0);
 	rec->stack_min_ns = json_get_u64(root, "stack_min_ns", 0);
+	rec->plain_locks = !strcmp(json_get_str(root, "bpf_locks", "resilient"), "plain");
 	v = json_get(root, "counters");
 	for (int i = 0; i < NR_COUNTERS; i++)
 		rec->counters[i] = json_get_u64(v, counter_name(i), 0);

@@ -209,6 +209,9 @@ void report_print(FILE *f, const struct recording *rec, const struct report_opts
 	}
 	fputs(drops ? "\n" : " none\n", f);
 	print_unmeasured(f, rec);
+	if (rec->plain_locks)
+		fputs("given up: stacks of spinlock and interrupt waits outside events (this kernel's BPF "
+		      "locks are not resilient: such waits are recorded lock-free)\n", f);
 	if (!n) {
 		fputs("\nno waits, D-state periods or uffd ioctls were seen\n", f);
 		return;

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# [safety] Spinning waits and waits in interrupt context are recorded
+# lock-free (THE LOCK RULE, bpf/common.bpf.h): per-CPU frames, the lf_hists
+# table and the lf_ring rings. On this kernel, with every wait kept as an
+# event (--min-slice 0), nothing may be lost between the two: per thread and
+# class, the spin events must add up exactly to the spin histograms. Waits
+# in interrupt context belong to tid 0, by context, never to a thread.
+# MMLOCK_PLAIN_LOCKS=1 runs the path of kernels without resilient BPF locks
+# (6.1, 6.12, Android GKI): no spin stacks in the per-thread tables, said so.
+. "$(dirname "$0")/../lib.sh"
+need_bpf lockfree || exit 0
+
+# Ground truth for the mode: the kernel's BTF has rqspinlock_t or not.
+if bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null | grep -q "TYPEDEF 'rqspinlock_t'"; then
+	want_mode=resilient
+else
+	want_mode=plain
+fi
+
+record() {	# record NAME [ENV=VALUE...]: gcsim with 6 GC threads, every wait an event
+	local name=$1; shift
+	env "$@" "$MMLOCK" record --min-slice 0 --max-events 5000000 --json "$TMP/$name.json" -- \
+		"$GCSIM" --gc-threads 6 --mutators 1 --duration 2 --json "$TMP/$name.g.json" \
+		>"$TMP/$name.txt" 2>"$TMP/$name.err"
+	check "$name: record exits 0" [ $? -eq 0 ]
+}
+record default
+record plain MMLOCK_PLAIN_LOCKS=1
+check "plain: the report says what was given up" grep -q "^given up: stacks of spinlock" "$TMP/plain.txt"
+check "default: no 'given up' line where BPF locks are resilient" \
+	bash -c "[ $want_mode = plain ] || ! grep -q '^given up' '$TMP/default.txt'"
+
+python3 - "$TMP" "$want_mode" <<'PY'
+import json, sys
+from collections import defaultdict
+d, want_mode = sys.argv[1], sys.argv[2]
+IRQ = ("softirq", "hardirq", "nmi")
+def res(name, ok, why=""):
+    print(("PASS: " if ok else "FAIL: ") + name + ("" if ok else ": " + why))
+
+for name, mode in (("default", want_mode), ("plain", "plain")):
+    r = json.load(open("%s/%s.json" % (d, name)))
+    c = r["counters"]
+    res(name + ": bpf_locks is " + mode, r.get("bpf_locks") == mode, str(r.get("bpf_locks")))
+    lost = c["spin_event_lost"] + c["events_not_kept"] + c["spin_hist_full"] + c["ringbuf_drop"]
+    res(name + ": no wait or event lost", lost == 0, str({k: v for k, v in c.items() if v}))
+    hist = defaultdict(lambda: [0, 0]); ev = defaultdict(lambda: [0, 0])
+    misplaced = []
+    for t in r["threads"]:
+        for h in t["hists"]:
+            if h["kind"] != "lock":
+                continue
+            if (h["site"] in IRQ) != (t["tid"] == 0):
+                misplaced.append((t["tid"], h["class"], h["site"]))
+            if h["class"] == "spin" or h["site"] in IRQ:
+                k = (t["tid"], h["class"], h["site"])
+                hist[k][0] += h["count"]; hist[k][1] += h["total_ns"]
+    for e in r["events"]:
+        if e["kind"] == "lock" and (e["class"] == "spin" or e["site"] in IRQ):
+            k = (e["tid"], e["class"], e["site"])
+            ev[k][0] += 1; ev[k][1] += e["dur_ns"]
+    nspin = sum(v[0] for k, v in hist.items() if k[0] != 0)
+    res(name + ": gcsim's threads had spinlock waits", nspin > 0, "none recorded")
+    res(name + ": interrupt-context waits are tid 0's, and only tid 0 has them", not misplaced,
+        str(misplaced[:5]))
+    diff = {k: (hist.get(k), ev.get(k)) for k in set(hist) | set(ev) if hist.get(k) != ev.get(k)}
+    res(name + ": spin and interrupt events add up to their histograms (count and time)",
+        not diff, str(list(diff.items())[:4]))
+    ips = [e for e in r["events"] if e["kind"] == "lock" and e["class"] == "spin"
+           and e["dur_ns"] >= r["stack_min_ns"]]
+    with_stack = [e for e in ips if e.get("stack")]
+    res(name + ": long spin waits keep their stack in the event", ips and len(with_stack) == len(ips),
+        "%d of %d" % (len(with_stack), len(ips)))
+    res(name + ": those stacks are spinlock slow paths",
+        all(any("spin_lock" in f for f in e["stack"][:6]) for e in with_stack),
+        str([e["stack"][:4] for e in with_stack if not any("spin_lock" in f for f in e["stack"][:6])][:2]))
+    spin_stacks = [s for t in r["threads"] for s in t["stacks"] if s["kind"] == "lock" and s["class"] == "spin"]
+    if mode == "plain":
+        res(name + ": no spin stacks in the per-thread tables", not spin_stacks, str(len(spin_stacks)))
+    # A spinning task waits inside its ioctl: never longer, never outside it.
+    ioctls = defaultdict(list)
+    for e in r["events"]:
+        if e["kind"] == "ioctl":
+            ioctls[e["tid"]].append((e["ts_ns"], e["ts_ns"] + e["dur_ns"]))
+    bad = []
+    for e in r["events"]:
+        if e["kind"] == "lock" and e["class"] == "spin" and e["site"].startswith("uffd_"):
+            s, t = e["ts_ns"], e["ts_ns"] + e["dur_ns"]
+            if not any(a <= s and t <= b for a, b in ioctls[e["tid"]]):
+                bad.append(e)
+    res(name + ": every spin wait at a uffd site lies inside an ioctl of its thread", not bad,
+        "%d, e.g. %s" % (len(bad), bad[:1]))
+PY
