@@ -329,6 +329,18 @@ static __always_inline void end(void *ctx, struct cpu_state *cs, __u32 ectx, __u
 		spin_end(ctx, cs, ectx, lock);
 }
 
+/* Test aid (MMLOCK_TEST_PROG_DELAY_NS): stay in the program, so interrupts nest in it. */
+static __always_inline void test_delay(__u32 ectx)
+{
+	__u64 t0;
+
+	if (!test_prog_delay_ns || ectx != CTX_TASK)
+		return;
+	t0 = bpf_ktime_get_ns();
+	for (int i = 0; i < 2048 && bpf_ktime_get_ns() - t0 < test_prog_delay_ns; i++)
+		;
+}
+
 /*
  * Marked active first and unmarked last, whatever the path: the kernel skips
  * a nested run of the same program from its very start. (A nested wait that
@@ -344,6 +356,7 @@ static __always_inline int on_begin(__u32 ectx, __u64 lock, __u32 flags)
 	ectx &= NR_CTX - 1;
 	cs->active[ROLE_BEGIN][ectx] = 1;
 	begin(cs, ectx, lock, flags);
+	test_delay(ectx);
 	cs->active[ROLE_BEGIN][ectx] = 0;
 	return 0;
 }
@@ -357,6 +370,7 @@ static __always_inline int on_end(void *ctx, __u32 ectx, __u64 lock)
 	ectx &= NR_CTX - 1;
 	cs->active[ROLE_END][ectx] = 1;
 	end(ctx, cs, ectx, lock);
+	test_delay(ectx);
 	cs->active[ROLE_END][ectx] = 0;
 	return 0;
 }

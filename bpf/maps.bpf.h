@@ -31,6 +31,8 @@ RODATA(__u32, stack_id_mask, 0x7fffff);	/* own stack ids: hash bits kept (narrow
 /* The kernel's BPF ring buffer and hash map use resilient spinlocks (6.15+). */
 RODATA(bool, resilient_locks, false);
 RODATA(__u32, lf_ring_slots, 256);	/* events per CPU in lf_ring, a power of two */
+/* Test aid: contention programs in task context busy-wait this long (widens the nesting window). */
+RODATA(__u64, test_prog_delay_ns, 0);
 
 /* Entries of `markers` in use: set by userspace after load (kallsyms is read meanwhile). */
 GLOBAL __u32 nr_markers;

@@ -119,6 +119,9 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 	bits = getenv("MMLOCK_STACK_ID_BITS") ? atoi(getenv("MMLOCK_STACK_ID_BITS")) : 0;
 	if (bits >= 1 && bits <= 23)
 		skel->rodata->stack_id_mask = (1U << bits) - 1;
+	/* Test aid: contention programs linger, so interrupts nest in them (tests/integration/nested_waits.sh). */
+	if (getenv("MMLOCK_TEST_PROG_DELAY_NS"))
+		skel->rodata->test_prog_delay_ns = strtoull(getenv("MMLOCK_TEST_PROG_DELAY_NS"), NULL, 10);
 	/*
 	 * Polled every 20 ms: at the default --min-slice (1 ms) events are rare
 	 * and 1 MiB is plenty; every wait and ioctl (--min-slice below 100 us)
