@@ -13,8 +13,10 @@ static __always_inline void thread_exit(struct task_struct *t, __u32 tid)
 
 	if (!ts)
 		return;
-	if (ts->io.state == IOCTL_EXITED || ts->io.state == IOCTL_RESCHEDULED)
+	if (ts->io.state == IOCTL_EXITED)
 		ioctl_finish(t, tid, ts, ts->io.exit_ts);
+	else if (ts->io.state == IOCTL_RESCHEDULED)	/* running, so back from it */
+		ioctl_resumed_unseen(t, tid, ts);
 	mm_hot_fold(ts, tid);
 	bpf_map_delete_elem(&tstates, &tid);
 }

@@ -272,7 +272,7 @@ int BPF_PROG(uffd_ioctl_fentry, struct file *file, unsigned int cmd, unsigned lo
 SEC("fexit/userfaultfd_ioctl")
 int BPF_PROG(uffd_ioctl_fexit, struct file *file, unsigned int cmd, unsigned long arg, long ret)
 {
-	return ioctl_exit(ret);
+	return ioctl_exit(ret, cmd);
 }
 
 SEC("kprobe/userfaultfd_ioctl")
@@ -284,5 +284,5 @@ int BPF_KPROBE(uffd_ioctl_kprobe, struct file *file, unsigned int cmd, unsigned 
 SEC("kretprobe/userfaultfd_ioctl")
 int BPF_KRETPROBE(uffd_ioctl_kretprobe, long ret)
 {
-	return ioctl_exit(ret);
+	return ioctl_exit(ret, 0);	/* no arguments at return */
 }

@@ -277,6 +277,11 @@ enum mm_counter {
 	CNT_THREAD_FULL,	/* thread map full */
 	CNT_STACK_COLLISION,	/* stack id taken by other frames, no free id near it */
 	CNT_PROG_MISSES,	/* runs the kernel skipped (recursion), from prog info */
+	CNT_SWITCH_IN_UNSEEN,	/* a thread ran again with no sched_switch showing it */
+	CNT_IOCTL_EXIT_UNSEEN,	/* uffd ioctl entered again before its exit was seen */
+	CNT_IOCTL_ENTRY_UNSEEN,	/* uffd ioctl exit whose entry was not seen */
+	CNT_CALL_FULL,		/* mmprobes: `calls` map full, a timed call lost */
+	CNT_HELD_FULL,		/* mmprobes: `held` map full, a hold time lost */
 	NR_COUNTERS,
 };
 

@@ -69,6 +69,11 @@ static const char *const counter_names[NR_COUNTERS] = {
 	[CNT_THREAD_FULL] = "thread_map_full",
 	[CNT_STACK_COLLISION] = "stack_id_collision",
 	[CNT_PROG_MISSES] = "bpf_prog_misses",
+	[CNT_SWITCH_IN_UNSEEN] = "switch_in_unseen",
+	[CNT_IOCTL_EXIT_UNSEEN] = "ioctl_exit_unseen",
+	[CNT_IOCTL_ENTRY_UNSEEN] = "ioctl_entry_unseen",
+	[CNT_CALL_FULL] = "call_map_full",
+	[CNT_HELD_FULL] = "held_map_full",
 };
 
 static const struct {
