@@ -208,6 +208,11 @@ void report_print(FILE *f, const struct recording *rec, const struct report_opts
 		drops = true;
 	}
 	fputs(drops ? "\n" : " none\n", f);
+	for (int i = 0; i < NR_COUNTERS; i++)
+		if (rec->counters[i])
+			fprintf(f, "  %s: %s\n", counter_name(i), counter_meaning(i) ?: "?");
+	if (rec->events_dropped)
+		fputs("  events_not_kept: events beyond --max-events left out of the JSON; histograms complete\n", f);
 	print_unmeasured(f, rec);
 	if (!n) {
 		fputs("\nno waits, D-state periods or uffd ioctls were seen\n", f);
