@@ -120,6 +120,11 @@ static __always_inline void on_switch(void *ctx, bool preempt, struct task_struc
 			now = bpf_ktime_get_boot_ns();
 			if (ts->io.state != IOCTL_NONE)
 				ioctl_switch_out(prev, ptid, ts, runnable, now);
+			/* Running, yet a D-state period waits for its switch-in: that was not seen. */
+			if (ts->ds_ts) {
+				count(CNT_SWITCH_IN_UNSEEN);
+				ts->ds_ts = 0;
+			}
 			if (dstate)
 				ds_begin(ts, now);
 		}

@@ -18,26 +18,25 @@
  * userfaultfd_ioctl: uffd ioctl latency without the syscall tracepoints.
  */
 #include "uffd.bpf.h"
-
-enum call_slot { CALL_TRYLOCK, CALL_DOWN_WRITE, CALL_RMAP, CALL_FOLIO };
-
-static __always_inline __u64 call_key(__u32 tid, enum call_slot slot)
-{
-	return (__u64)tid << 8 | slot;
-}
+#include "mmprobes.bpf.h"
 
 static __always_inline struct task_struct *current_task(void)
 {
 	return (struct task_struct *)bpf_get_current_task();
 }
 
-/* kprobe entry: remember the argument and the time until the kretprobe. */
+/*
+ * kprobe entry: remember the argument and the time until the kretprobe.
+ * BPF_ANY: an entry left by a return that was missed is stale; replace it.
+ * The update fails only when the map is full (counted: that call is lost).
+ */
 static __always_inline void call_enter(enum call_slot slot, __u64 arg)
 {
 	struct call_state st = { .arg = arg, .ts = bpf_ktime_get_boot_ns() };
 	__u64 key = call_key((__u32)bpf_get_current_pid_tgid(), slot);
 
-	bpf_map_update_elem(&calls, &key, &st, BPF_ANY);
+	if (bpf_map_update_elem(&calls, &key, &st, BPF_ANY))
+		count(CNT_CALL_FULL);
 }
 
 static __always_inline bool call_exit(enum call_slot slot, struct call_state *out)
@@ -52,12 +51,14 @@ static __always_inline bool call_exit(enum call_slot slot, struct call_state *ou
 	return true;
 }
 
+/* The anon_vma write lock taken: its hold ends at up_write (BPF_ANY: as call_enter). */
 static __always_inline void hold_begin(__u64 sem)
 {
 	struct call_state st = { .arg = sem, .ts = bpf_ktime_get_boot_ns() };
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	bpf_map_update_elem(&held, &tid, &st, BPF_ANY);
+	if (bpf_map_update_elem(&held, &tid, &st, BPF_ANY))
+		count(CNT_HELD_FULL);
 }
 
 /* ---- anon_vma write trylock ---- */
@@ -272,7 +273,7 @@ int BPF_PROG(uffd_ioctl_fentry, struct file *file, unsigned int cmd, unsigned lo
 SEC("fexit/userfaultfd_ioctl")
 int BPF_PROG(uffd_ioctl_fexit, struct file *file, unsigned int cmd, unsigned long arg, long ret)
 {
-	return ioctl_exit(ret);
+	return ioctl_exit(ret, cmd);
 }
 
 SEC("kprobe/userfaultfd_ioctl")
@@ -284,5 +285,5 @@ int BPF_KPROBE(uffd_ioctl_kprobe, struct file *file, unsigned int cmd, unsigned 
 SEC("kretprobe/userfaultfd_ioctl")
 int BPF_KRETPROBE(uffd_ioctl_kretprobe, long ret)
 {
-	return ioctl_exit(ret);
+	return ioctl_exit(ret, 0);	/* no arguments at return */
 }

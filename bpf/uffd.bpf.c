@@ -26,7 +26,7 @@ int BPF_PROG(uffd_ioctl_exit_btf, struct pt_regs *regs, long ret)
 {
 	if (SYSCALL_NR(regs) != NR_IOCTL)
 		return 0;
-	return ioctl_exit(ret);
+	return ioctl_exit(ret, SYSCALL_ARG2(regs));
 }
 
 SEC("tracepoint/syscalls/sys_enter_ioctl")
@@ -38,5 +38,5 @@ int uffd_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_ioctl")
 int uffd_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return ioctl_exit(ctx->ret);
+	return ioctl_exit(ctx->ret, 0);	/* no arguments at exit */
 }

@@ -42,6 +42,20 @@ static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struc
 	event_submit(e);
 }
 
+/*
+ * The thread runs (it is switching out, entering an ioctl, exiting) while its
+ * ioctl waits for the switch-in that ends the return path: that switch-in was
+ * not seen. The kernel does not trace every switch (on some hosts the switch
+ * out of some tasks is hidden; elsewhere a program run is skipped), so the
+ * ioctl is ended at its switch-out: never lost, and never longer than it was.
+ */
+static __always_inline void ioctl_resumed_unseen(struct task_struct *t, __u32 tid,
+						 struct thread_state *ts)
+{
+	count(CNT_SWITCH_IN_UNSEEN);
+	ioctl_finish(t, tid, ts, ts->io.preempt_ts);
+}
+
 /* sched_switch, prev side: preempted inside the ioctl, or on its way out. */
 static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid,
 					     struct thread_state *ts, bool runnable, __u64 now)
@@ -50,8 +64,10 @@ static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid
 
 	switch (in->state) {
 	case IOCTL_IN_KERNEL:
-		if (runnable)
-			in->preempt_ts = now;
+		/* Still set: its switch-in was not seen, and that preemption's length is unknown. */
+		if (in->preempt_ts)
+			count(CNT_SWITCH_IN_UNSEEN);
+		in->preempt_ts = runnable ? now : 0;
 		break;
 	case IOCTL_EXITED:
 		if (runnable && now - in->exit_ts < RETURN_PATH_NS) {
@@ -60,6 +76,9 @@ static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid
 		}
 		else
 			ioctl_finish(prev, tid, ts, in->exit_ts);
+		break;
+	case IOCTL_RESCHEDULED:
+		ioctl_resumed_unseen(prev, tid, ts);
 		break;
 	}
 }
@@ -127,9 +146,17 @@ static __always_inline int ioctl_enter(__u32 cmd, unsigned long arg)
 	if (!ts)
 		return 0;
 	in = &ts->io;
-	/* The previous ioctl returned to user space without a switch. */
-	if (in->state == IOCTL_EXITED)
+	switch (in->state) {
+	case IOCTL_EXITED:	/* the previous one returned to user space without a switch */
 		ioctl_finish((struct task_struct *)bpf_get_current_task(), tid, ts, in->exit_ts);
+		break;
+	case IOCTL_RESCHEDULED:
+		ioctl_resumed_unseen((struct task_struct *)bpf_get_current_task(), tid, ts);
+		break;
+	case IOCTL_IN_KERNEL:	/* its end is unknown: not counted, but said */
+		count(CNT_IOCTL_EXIT_UNSEEN);
+		break;
+	}
 	if (in->waited) {
 		for (int c = 0; c < WAIT_CLASSES; c++)
 			in->wait_ns[c] = 0;
@@ -145,15 +172,25 @@ static __always_inline int ioctl_enter(__u32 cmd, unsigned long arg)
 	return 0;
 }
 
-static __always_inline int ioctl_exit(long ret)
+/* cmd: the ioctl's command where the probe knows it, else 0. */
+static __always_inline int ioctl_exit(long ret, __u32 cmd)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *ts = tstate(tid, false);
 	struct inflight *in;
 
-	if (!ts || ts->io.state != IOCTL_IN_KERNEL)
+	if (!ts || ts->io.state != IOCTL_IN_KERNEL) {
+		/* A uffd ioctl of a thread we follow whose entry was not seen. */
+		if (((cmd >> 8) & 0xff) == UFFD_IOCTL_TYPE && want_current())
+			count(CNT_IOCTL_ENTRY_UNSEEN);
 		return 0;
+	}
 	in = &ts->io;
+	/* Preempted in the ioctl and running again, but that switch-in was not seen. */
+	if (in->preempt_ts) {
+		count(CNT_SWITCH_IN_UNSEEN);
+		in->preempt_ts = 0;
+	}
 	in->exit_ts = bpf_ktime_get_boot_ns();
 	in->ret = ret;
 	/* The ioctl's struct is still valid here; read it only for an event. */

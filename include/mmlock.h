@@ -338,6 +338,11 @@ enum mm_counter {
 	CNT_SPIN_END_LOST,	/* spin frame replaced by a new begin: its end never came */
 	CNT_SPIN_STALE,		/* spin frame of another task or after a switch: dropped */
 	CNT_RT_WAIT_SKIPPED,	/* PREEMPT_RT lock wait (LCB_F_RT): not recorded */
+	CNT_SWITCH_IN_UNSEEN,	/* a thread ran again with no sched_switch showing it */
+	CNT_IOCTL_EXIT_UNSEEN,	/* uffd ioctl entered again before its exit was seen */
+	CNT_IOCTL_ENTRY_UNSEEN,	/* uffd ioctl exit whose entry was not seen */
+	CNT_CALL_FULL,		/* mmprobes: `calls` map full, a timed call lost */
+	CNT_HELD_FULL,		/* mmprobes: `held` map full, a hold time lost */
 	NR_COUNTERS,
 };
 

@@ -26,6 +26,13 @@ struct ladder_probe {
 	const char *cands[LADDER_MAX_CANDS][LADDER_MAX_PROGS];
 };
 
+/* A begin/end pairing rule (ladder.c): `what` is lost without it, NULL if optional. */
+struct probe_pair {
+	const char *begin, *end, *what;
+};
+extern const struct probe_pair probe_pairs[];
+extern const size_t nr_probe_pairs;
+
 struct ladder {
 	struct mmlock_bpf *skel;
 	struct bpf_link *(*links)[LADDER_MAX_PROGS];	/* per probe; NULL if none */

@@ -79,6 +79,37 @@ static const char *const counter_names[NR_COUNTERS] = {
 	[CNT_SPIN_END_LOST] = "spin_end_lost",
 	[CNT_SPIN_STALE] = "spin_frame_stale",
 	[CNT_RT_WAIT_SKIPPED] = "rt_wait_skipped",
+	[CNT_SWITCH_IN_UNSEEN] = "switch_in_unseen",
+	[CNT_IOCTL_EXIT_UNSEEN] = "ioctl_exit_unseen",
+	[CNT_IOCTL_ENTRY_UNSEEN] = "ioctl_entry_unseen",
+	[CNT_CALL_FULL] = "call_map_full",
+	[CNT_HELD_FULL] = "held_map_full",
+};
+
+/* What a non-zero counter means for the numbers a report shows. */
+static const char *const counter_meanings[NR_COUNTERS] = {
+	[CNT_RINGBUF_DROP] = "single waits/ioctls lost from the events (worst ioctl, JSON events, Perfetto); histograms complete",
+	[CNT_HIST_FULL] = "samples lost from the histograms: counts and totals too low",
+	[CNT_STACK_FULL] = "waits kept without a stack; counts unaffected",
+	[CNT_STACK_FAIL] = "waits kept without a stack; counts unaffected",
+	[CNT_TSTATE_FULL] = "threads not followed: their waits, D-state and ioctls are missing",
+	[CNT_WAIT_NESTED] = "nested lock waits not timed: lock-wait counts too low",
+	[CNT_WAIT_UNMATCHED] = "lock-wait ends with no begin: those waits are not counted",
+	[CNT_THREAD_FULL] = "threads shown without a name",
+	[CNT_STACK_COLLISION] = "waits kept without a stack; counts unaffected",
+	[CNT_PROG_MISSES] = "runs of mmlock's programs the kernel skipped (one already ran on that CPU): each may be a wait, switch or ioctl not seen",
+	[CNT_SWITCH_IN_UNSEEN] = "threads ran again with no sched_switch showing it: rescheduled ioctls end at their switch-out (return-path wait not counted), open D-state periods dropped",
+	[CNT_IOCTL_EXIT_UNSEEN] = "uffd ioctls whose return was not seen: not in the ioctl counts",
+	[CNT_IOCTL_ENTRY_UNSEEN] = "uffd ioctls whose entry was not seen: not in the ioctl counts",
+	[CNT_CALL_FULL] = "probe-timed calls (down_write, rmap walks, folio lock) lost: those counts too low",
+	[CNT_HELD_FULL] = "anon_vma write holds not timed: hold counts too low",
+	[CNT_SPIN_HIST_FULL] = "spinlock or interrupt waits not counted: the lock-free table was full",
+	[CNT_SPIN_EVENT_LOST] = "spinlock or interrupt waits lost from the events (ring overrun); histograms complete",
+	[CNT_WAIT_END_SKIPPED] = "waits in interrupt context not recorded: their end would be skipped (nested in a contention program)",
+	[CNT_WAIT_BEGIN_SKIPPED] = "waits in interrupt context not recorded: their begin was skipped (nested in a contention program)",
+	[CNT_SPIN_END_LOST] = "spin waits whose end never came: not counted",
+	[CNT_SPIN_STALE] = "spin wait frames dropped (another task, or a switch since the begin): not counted, never mis-paired",
+	[CNT_RT_WAIT_SKIPPED] = "PREEMPT_RT lock waits not recorded",
 };
 
 static const struct {
@@ -117,6 +148,7 @@ const char *class_name(unsigned int c) { return lookup(class_names, NR_CLASSES, 
 const char *class_label(unsigned int c) { return lookup(class_labels, NR_CLASSES, c); }
 const char *site_name(unsigned int s) { return lookup(site_names, NR_SITES, s); }
 const char *counter_name(unsigned int c) { return lookup(counter_names, NR_COUNTERS, c); }
+const char *counter_meaning(unsigned int c) { return lookup(counter_meanings, NR_COUNTERS, c); }
 int kind_from_name(const char *s) { return rlookup(kind_names, NR_KINDS, s); }
 int class_from_name(const char *s) { return rlookup(class_names, NR_CLASSES, s); }
 int site_from_name(const char *s) { return rlookup(site_names, NR_SITES, s); }

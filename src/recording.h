@@ -114,6 +114,7 @@ const char *class_label(unsigned int cls);	/* "anon_vma write" */
 const char *site_name(unsigned int site);	/* "uffd_move" */
 const char *uffd_cmd_name(unsigned int nr);	/* "UFFDIO_MOVE" */
 const char *counter_name(unsigned int cnt);	/* "ringbuf_drop" */
+const char *counter_meaning(unsigned int cnt);	/* what it means for the numbers shown */
 int class_from_name(const char *s);		/* -1 if unknown */
 int site_from_name(const char *s);
 int kind_from_name(const char *s);

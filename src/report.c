@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <string.h>
+#include "ladder.h"
 #include "report.h"
 #include "util.h"
 
@@ -159,22 +160,15 @@ static void print_thread(FILE *f, const struct recording *rec, const struct rec_
 	}
 }
 
-/* What is missing from a recording whose pair of probes got no mechanism. */
+/* What is missing from a recording whose pair of probes got no mechanism (ladder.c's rules). */
 static void print_unmeasured(FILE *f, const struct recording *rec)
 {
-	static const struct {
-		const char *probe, *what;
-	} needed[] = {
-		{ "contention_end", "lock waits" },
-		{ "uffd_ioctl_exit", "uffd ioctl latency" },
-	};
-
-	for (size_t k = 0; k < sizeof(needed) / sizeof(needed[0]); k++)
-		for (size_t i = 0; i < rec->nprobes; i++) {
+	for (size_t k = 0; k < nr_probe_pairs; k++)
+		for (size_t i = 0; probe_pairs[k].what && i < rec->nprobes; i++) {
 			const struct rec_probe *p = &rec->probes[i];
 
-			if (!strcmp(p->name, needed[k].probe) && !strcmp(p->mechanism, "none"))
-				fprintf(f, "not measured: %s (%s: %s)\n", needed[k].what, p->name,
+			if (!strcmp(p->name, probe_pairs[k].end) && !strcmp(p->mechanism, "none"))
+				fprintf(f, "not measured: %s (%s: %s)\n", probe_pairs[k].what, p->name,
 					p->refused[0] ? p->refused : "not attached");
 		}
 }
@@ -208,6 +202,11 @@ void report_print(FILE *f, const struct recording *rec, const struct report_opts
 		drops = true;
 	}
 	fputs(drops ? "\n" : " none\n", f);
+	for (int i = 0; i < NR_COUNTERS; i++)
+		if (rec->counters[i])
+			fprintf(f, "  %s: %s\n", counter_name(i), counter_meaning(i) ?: "?");
+	if (rec->events_dropped)
+		fputs("  events_not_kept: events beyond --max-events left out of the JSON; histograms complete\n", f);
 	print_unmeasured(f, rec);
 	if (rec->plain_locks)
 		fputs("given up: stacks of spinlock and interrupt waits outside events (this kernel's BPF "

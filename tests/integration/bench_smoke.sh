@@ -70,7 +70,9 @@ res("mmlock's BPF map memory is reported", mm and sum(m["bytes_memlock"] for m i
 try:
     dj = json.load(open(d + "/drops.json"))
     res("drop run recorded the contended workload", len(dj["threads"]) >= 5, str(len(dj["threads"])))
-    res("no drops or full maps at defaults", all(v == 0 for v in dj["counters"].values()), str(dj["counters"]))
+    # switch_in_unseen counts switches this host's kernel does not trace: not a drop.
+    res("no drops or full maps at defaults",
+        all(v == 0 for k, v in dj["counters"].items() if k != "switch_in_unseen"), str(dj["counters"]))
 except (OSError, ValueError, KeyError) as e:
     res("drop run JSON readable", False, str(e))
 

@@ -66,3 +66,7 @@ res("copy run has no anon_vma write waits at uffd sites", not bad, str(bad))
 res("copy run recorded UFFDIO_COPY latency", any(h["kind"] == "ioctl" and h["command"] == "UFFDIO_COPY"
     for t in rec["threads"] for h in t["hists"]))
 PY
+
+# What every recording must satisfy (tests/invariants.py).
+check_invariants "gcsim_stall move" "$TMP/move.json"
+check_invariants "gcsim_stall copy" "$TMP/copy.json"

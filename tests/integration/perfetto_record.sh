@@ -93,4 +93,6 @@ check "$T: mmlock perfetto exits 0" [ $? -eq 0 ]
 kept=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["events"]))' "$TMP/r.json")
 check "$T: converted trace has the JSON's $kept events as slices" \
 	"${CHK[@]}" "$TMP/c.pftrace" --thread "$ui=ui" --slices "$kept"
+# What every recording must satisfy (tests/invariants.py).
+check_invariants "perfetto_record r" "$TMP/r.json"
 exit 0

@@ -45,3 +45,8 @@ res("-c matched the thread in both workloads", {x["pid"] for x in c["threads"]} 
 res("the filters are recorded", p["filter"]["pid"] == target and t["filter"]["tid"] == ui
     and c["filter"]["comm"] == "HeapTaskDaemon", str((p["filter"], t["filter"], c["filter"])))
 PY
+
+# What every recording must satisfy (tests/invariants.py).
+check_invariants "record_filters p" "$TMP/p.json"
+check_invariants "record_filters t" "$TMP/t.json"
+check_invariants "record_filters c" "$TMP/c.json"

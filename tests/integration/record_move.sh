@@ -81,3 +81,6 @@ PY
 check "report from JSON exits 0" [ $? -eq 0 ]
 check "report from JSON shows the same threads" \
 	diff <(grep -E '^[0-9]+ ' "$TMP/report.txt" | sort) <(grep -E '^[0-9]+ ' "$TMP/report2.txt" | sort)
+
+# What every recording must satisfy (tests/invariants.py).
+check_invariants "record_move r" "$TMP/r.json"

@@ -89,3 +89,7 @@ for c, h in mv:
     res("%s: p50 <= p99 <= max, mean inside" % c,
         h["p50_ns"] <= h["p99_ns"] <= h["max_ns"] and h["total_ns"] / h["count"] <= h["max_ns"], str(h))
 PY
+
+# What every recording must satisfy (tests/invariants.py).
+check_invariants "record_threads t" "$TMP/t.json"
+check_invariants "record_threads l" "$TMP/l.json"
