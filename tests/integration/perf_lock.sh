@@ -6,9 +6,11 @@
 # the runs of mmlock's contention programs the kernel skipped, which it
 # counts), and the total wait of gcsim's threads is close to perf's:
 # perf's own recording cost lands inside the waits it times, so mmlock's is
-# somewhat lower (README "Accuracy"). Both tools charge a wait taken in an
-# interrupt to the interrupted thread; this compares mmlock's task-context
-# waits of each thread (kind "lock") with perf's per-thread rows.
+# somewhat lower (README "Accuracy"). perf charges a wait taken in an
+# interrupt to the interrupted thread; mmlock files it under tid 0, by
+# context (docs/safety.md). So per thread mmlock may count fewer than perf,
+# never more, and what it counts fewer is at most tid 0's waits: those of
+# interrupts that hit the recorded process.
 . "$(dirname "$0")/../lib.sh"
 need_bpf perf_lock || exit 0
 if ! perf lock contention -h 2>&1 | grep -q -- '--threads'; then
@@ -43,16 +45,21 @@ res("perf printed per-thread rows", len(perf) > 0, open(d + "/perf.txt").read()[
 misses = rec["counters"]["bpf_prog_misses"]
 mm = {t["tid"]: (sum(h["count"] for h in t["hists"] if h["kind"] == "lock"),
                  sum(h["total_ns"] for h in t["hists"] if h["kind"] == "lock")) for t in rec["threads"]}
+irq = mm.get(0, (0, 0))[0]
 tot_mm = tot_perf = 0
-waits = 0
+waits = short = 0
 for t in gt["threads"]:
     (pc, pt), (mc, mt) = perf.get(t["tid"], (0, 0)), mm.get(t["tid"], (0, 0))
     waits += pc
     tot_mm += mt
     tot_perf += pt
-    res("%s: lock waits, mmlock %d, perf %d (within 1%% + %d skipped runs)" % (t["name"], mc, pc, misses),
-        abs(mc - pc) <= math.ceil(0.01 * pc) + misses, "mmlock %d, perf %d" % (mc, pc))
+    tol = math.ceil(0.01 * pc) + misses
+    short += max(pc - mc, 0)
+    res("%s: lock waits, mmlock %d, perf %d (mmlock never above, within 1%% + %d skipped runs + %d interrupt waits)"
+        % (t["name"], mc, pc, misses, irq), mc <= pc + tol and pc - mc <= tol + irq, "mmlock %d, perf %d" % (mc, pc))
 res("gcsim's threads waited at all (else nothing was compared)", waits > 0, "perf saw no wait")
+res("what mmlock counts fewer than perf is interrupt waits (tid 0): %d fewer, %d under tid 0" % (short, irq),
+    short <= irq + math.ceil(0.01 * waits) + misses, "more missing than tid 0 explains")
 res("total wait of gcsim's threads close to perf's: mmlock %.2f ms, perf %.2f ms" % (tot_mm / 1e6, tot_perf / 1e6),
     0.7 * tot_perf <= tot_mm <= 1.05 * tot_perf, "outside [0.7, 1.05] x perf's")
 PY
