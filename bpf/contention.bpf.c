@@ -25,6 +25,7 @@
  * skipped and records nothing; a nested end that sees the begin program
  * active below it knows its begin was skipped and pairs nothing.
  */
+#include "exec_ctx.bpf.h"
 #include "uffd.bpf.h"
 
 /* rwsem->owner and mutex->owner keep flags in the low bits. */

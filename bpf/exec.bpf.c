@@ -5,7 +5,7 @@
  * `mmlock record -- CMD` is first mmlock's own fork: whatever it waited for
  * before and during exec would otherwise stay under the name "mmlock".
  */
-#include "common.bpf.h"
+#include "helpers.bpf.h"
 
 static __always_inline void thread_exec(struct task_struct *t, __u32 tid)
 {

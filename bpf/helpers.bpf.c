@@ -4,7 +4,7 @@
  * histogram and stack aggregation, and stack classification by marker
  * functions. Verified once each, whatever the number of callers.
  */
-#include "common.bpf.h"
+#include "helpers.bpf.h"
 #include "hist_slot.h"
 
 static __always_inline void atomic_max(__u64 *p, __u64 v)

@@ -132,33 +132,39 @@ static __always_inline void up_write_seen(__u64 sem)
 	bpf_map_delete_elem(&held, &tid);
 }
 
-SEC("fentry/down_write")
-int BPF_PROG(down_write_fentry, struct rw_semaphore *sem)
-{
-	down_write_begin((__u64)sem);
-	return 0;
+/*
+ * One kernel function timed from entry to return: fentry+fexit where the
+ * kernel has trampolines, else kprobe+kretprobe (the ladder picks the pair).
+ * Extra arguments are the function's leading parameters (entry side only).
+ */
+#define ENTRY_RETURN_PROGS(name, func, on_entry, on_return, ...)		\
+SEC("fentry/" #func)								\
+int BPF_PROG(name##_fentry, ##__VA_ARGS__)					\
+{										\
+	on_entry;								\
+	return 0;								\
+}										\
+SEC("fexit/" #func)								\
+int BPF_PROG(name##_fexit, ##__VA_ARGS__)					\
+{										\
+	on_return;								\
+	return 0;								\
+}										\
+SEC("kprobe/" #func)								\
+int BPF_KPROBE(name##_kprobe, ##__VA_ARGS__)					\
+{										\
+	on_entry;								\
+	return 0;								\
+}										\
+SEC("kretprobe/" #func)								\
+int BPF_KRETPROBE(name##_kretprobe)						\
+{										\
+	on_return;								\
+	return 0;								\
 }
 
-SEC("fexit/down_write")
-int BPF_PROG(down_write_fexit, struct rw_semaphore *sem)
-{
-	down_write_end();
-	return 0;
-}
-
-SEC("kprobe/down_write")
-int BPF_KPROBE(down_write_kprobe, struct rw_semaphore *sem)
-{
-	down_write_begin((__u64)sem);
-	return 0;
-}
-
-SEC("kretprobe/down_write")
-int BPF_KRETPROBE(down_write_kretprobe)
-{
-	down_write_end();
-	return 0;
-}
+ENTRY_RETURN_PROGS(down_write, down_write, down_write_begin((__u64)sem), down_write_end(),
+		   struct rw_semaphore *sem)
 
 SEC("fentry/up_write")
 int BPF_PROG(up_write_fentry, struct rw_semaphore *sem)
@@ -206,61 +212,8 @@ static __always_inline void timed_end(void *ctx, enum call_slot slot)
 		ioctl_add_wait(ts, CLASS_FOLIO, dur);
 }
 
-SEC("fentry/rmap_walk_anon")
-int BPF_PROG(rmap_fentry)
-{
-	timed_begin(CALL_RMAP);
-	return 0;
-}
-
-SEC("fexit/rmap_walk_anon")
-int BPF_PROG(rmap_fexit)
-{
-	timed_end(ctx, CALL_RMAP);
-	return 0;
-}
-
-SEC("kprobe/rmap_walk_anon")
-int BPF_KPROBE(rmap_kprobe)
-{
-	timed_begin(CALL_RMAP);
-	return 0;
-}
-
-SEC("kretprobe/rmap_walk_anon")
-int BPF_KRETPROBE(rmap_kretprobe)
-{
-	timed_end(ctx, CALL_RMAP);
-	return 0;
-}
-
-SEC("fentry/__folio_lock")
-int BPF_PROG(folio_lock_fentry)
-{
-	timed_begin(CALL_FOLIO);
-	return 0;
-}
-
-SEC("fexit/__folio_lock")
-int BPF_PROG(folio_lock_fexit)
-{
-	timed_end(ctx, CALL_FOLIO);
-	return 0;
-}
-
-SEC("kprobe/__folio_lock")
-int BPF_KPROBE(folio_lock_kprobe)
-{
-	timed_begin(CALL_FOLIO);
-	return 0;
-}
-
-SEC("kretprobe/__folio_lock")
-int BPF_KRETPROBE(folio_lock_kretprobe)
-{
-	timed_end(ctx, CALL_FOLIO);
-	return 0;
-}
+ENTRY_RETURN_PROGS(rmap, rmap_walk_anon, timed_begin(CALL_RMAP), timed_end(ctx, CALL_RMAP))
+ENTRY_RETURN_PROGS(folio_lock, __folio_lock, timed_begin(CALL_FOLIO), timed_end(ctx, CALL_FOLIO))
 
 /* ---- uffd ioctls without the syscall tracepoints ---- */
 

@@ -6,7 +6,7 @@
 #ifndef MMLOCK_MMPROBES_BPF_H
 #define MMLOCK_MMPROBES_BPF_H
 
-#include "common.bpf.h"
+#include "helpers.bpf.h"
 
 enum call_slot { CALL_TRYLOCK, CALL_DOWN_WRITE, CALL_RMAP, CALL_FOLIO, NR_CALL_SLOTS };
 

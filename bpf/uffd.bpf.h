@@ -7,7 +7,7 @@
 #ifndef MMLOCK_UFFD_BPF_H
 #define MMLOCK_UFFD_BPF_H
 
-#include "common.bpf.h"
+#include "helpers.bpf.h"
 
 /* A switch-out this soon after the exit is the return path's reschedule. */
 #define RETURN_PATH_NS 50000
