@@ -210,7 +210,14 @@ void report_print(FILE *f, const struct recording *rec, const struct report_opts
 	fputs(drops ? "\n" : " none\n", f);
 	print_unmeasured(f, rec);
 	if (!n) {
-		fputs("\nno waits, D-state periods or uffd ioctls were seen\n", f);
+		/* -c NAME given before NAME ran: say whether it ever did. */
+		if (rec->filter_comm_seen < 0)
+			fprintf(f, "\nno thread named '%s' ran during the recording\n", rec->filter_comm);
+		else if (rec->filter_comm_seen > 0)
+			fprintf(f, "\nthreads named '%s' ran, but none waited for a lock, slept in D-state "
+				"or called a uffd ioctl\n", rec->filter_comm);
+		else
+			fputs("\nno waits, D-state periods or uffd ioctls were seen\n", f);
 		return;
 	}
 	fprintf(f, "\n%-7s %-16s %-16s %10s  %s\n", "TID", "THREAD", "PROCESS", "WORST", "WORST WAIT");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # [record] filters (-p, -t, -c) keep exactly the threads asked for, and -i
 # prints a live summary each interval. A second workload runs meanwhile, so
-# a filter that leaked would show its threads.
+# a filter that leaked would show its threads. -c accepts a name that runs
+# only later (tracer first, application second) and says when none ever ran.
 . "$(dirname "$0")/../lib.sh"
 need_bpf record_filters || exit 0
 
@@ -11,8 +12,11 @@ need_bpf record_filters || exit 0
 target=$!
 "$GCSIM" --gc-threads 2 --mutators 0 --duration 6 --start-delay-ms 1000 >"$TMP/decoy.out" 2>&1 &
 decoy=$!
-sleep 0.5	# threads named (gcsim names them before its start delay)
-ui=$(awk '{ print FILENAME, $0 }' /proc/$target/task/*/comm 2>/dev/null | awk '$2 == "ui" { split($1, a, "/"); print a[5] }')
+# gcsim names its threads before its start delay.
+ui_tid() { awk '{ print FILENAME, $0 }' /proc/$target/task/*/comm 2>/dev/null | awk '$2 == "ui" { split($1, a, "/"); print a[5] }'; }
+have_ui() { [ -n "$(ui_tid)" ]; }
+poll_until 5 have_ui
+ui=$(ui_tid)
 
 "$MMLOCK" record -q -p $target -d 3 --json "$TMP/p.json" >/dev/null 2>&1 &
 p1=$!
@@ -40,8 +44,66 @@ res("-p saw the GC threads", {"HeapTaskDaemon", "GCWorker-1"} <= {x["comm"] for 
 res("-t keeps only the ui thread", [x["tid"] for x in t["threads"]] == [ui], str([x["tid"] for x in t["threads"]]))
 names = {x["comm"] for x in c["threads"]}
 res("-c keeps only threads of that name", names == {"HeapTaskDaemon"}, str(names))
-res("-c matched the thread in both workloads", {x["pid"] for x in c["threads"]} == {target, decoy},
-    str({x["pid"] for x in c["threads"]}))
+# Other gcsim runs on this machine have HeapTaskDaemon threads too: they match as well.
+res("-c matched the thread in both workloads", {x["pid"] for x in c["threads"]} >= {target, decoy},
+    "%s, want %d and %d" % ({x["pid"] for x in c["threads"]}, target, decoy))
 res("the filters are recorded", p["filter"]["pid"] == target and t["filter"]["tid"] == ui
     and c["filter"]["comm"] == "HeapTaskDaemon", str((p["filter"], t["filter"], c["filter"])))
 PY
+
+# -c NAME started before NAME runs. The workload runs under a name of its own
+# (a copy of gcsim), so nothing else on this machine matches it.
+late=mmlk-late-$$ late=${late:0:15}
+cp "$GCSIM" "$TMP/$late"
+"$MMLOCK" record -c "$late" -d 5 --json "$TMP/late.json" >"$TMP/late.out" 2>"$TMP/late.err" &
+mp=$!
+poll_until 10 grep -q '^mmlock: recording' "$TMP/late.err"
+check "-c a name not running yet: says it waits for it" \
+	grep -qx "mmlock: no process or thread named '$late' is running yet: waiting for it" "$TMP/late.err"
+"$TMP/$late" --gc-threads 2 --duration 1.5 --json "$TMP/late-truth.json" >/dev/null 2>&1
+check "the late workload ran" [ -s "$TMP/late-truth.json" ]
+wait $mp
+check "-c a name that ran later: exit 0" [ $? -eq 0 ]
+python3 - "$TMP/late.json" "$TMP/late-truth.json" <<'PY'
+import json, sys
+rec = json.load(open(sys.argv[1])); gt = json.load(open(sys.argv[2]))
+def res(name, ok, why=""):
+    print(("PASS: " if ok else "FAIL: ") + name + ("" if ok else ": " + why))
+pids = {t["pid"] for t in rec["threads"]}
+res("-c traced the process that started after it, and only it", pids == {gt["pid"]}, "%s, want %d" % (pids, gt["pid"]))
+threads = {t["tid"]: t for t in rec["threads"]}
+bad = []
+for g in gt["threads"]:
+    have = {h["command"]: h["count"] for h in threads.get(g["tid"], {"hists": []})["hists"] if h["kind"] == "ioctl"}
+    bad += ["%s %s: mmlock %d, gcsim %d" % (g["name"], c, have.get(c, 0), v["count"])
+            for c, v in g["ioctls"].items() if have.get(c, 0) != v["count"]]
+res("-c lost none of its ioctls (every thread's count equals gcsim's)", not bad, "; ".join(bad))
+PY
+check "-c a name that ran later: the report has its threads" grep -q "HeapTaskDaemon  *$late" "$TMP/late.out"
+
+# A name that never runs: the recording says so plainly.
+never=mmlk-never-$$ never=${never:0:15}
+"$MMLOCK" record -c "$never" -d 1 --json "$TMP/never.json" >"$TMP/never.out" 2>"$TMP/never.err"
+check "-c a name that never runs: exit 0" [ $? -eq 0 ]
+check "-c a name that never runs: says it waits for it" grep -q "'$never' is running yet: waiting for it" "$TMP/never.err"
+check "-c a name that never runs: the report says no such thread ran" \
+	grep -qx "no thread named '$never' ran during the recording" "$TMP/never.out"
+check "-c a name that never runs: the JSON has no threads" \
+	python3 -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(bool(r['threads']) or r['filter']['comm'] != sys.argv[2])" \
+	"$TMP/never.json" "$never"
+
+# A name that runs (a copy of sleep) after the start: the report must not say it never ran.
+idle=mmlk-idle-$$ idle=${idle:0:15}
+cp "$(command -v sleep)" "$TMP/$idle"
+"$MMLOCK" record -c "$idle" -d 2.5 >"$TMP/idle.out" 2>"$TMP/idle.err" &
+mp=$!
+poll_until 10 grep -q '^mmlock: recording' "$TMP/idle.err"
+"$TMP/$idle" 1
+wait $mp
+check "-c a name that ran later and slept: exit 0" [ $? -eq 0 ]
+check "-c a name that ran: the report does not say it never ran" \
+	sh -c "! grep -q \"no thread named '$idle' ran\" '$TMP/idle.out'"
+# A sleeper in S state usually leaves no data; if it did wait for something, it is listed.
+grep -q '^TID ' "$TMP/idle.out" ||
+	check "-c a name that ran but waited for nothing: the report says so" \
+		grep -q "threads named '$idle' ran, but none waited" "$TMP/idle.out"
