@@ -17,11 +17,12 @@
 # write wait, and what the run produced is printed.
 . "$(dirname "$0")/../lib.sh"
 need_bpf gcsim_stall || exit 0
+[ "$(nproc)" -ge 2 ] || { skip "gcsim_stall: the load pins threads to CPUs 0 and 1; $(nproc) CPU here"; exit 0; }
 
-# The demo's load (tools/demo.sh, docs/gcsim.md): a ui at nice 0 that maps 256
-# pages per frame itself, next to 6 GC threads, often loses its optimistic
-# spin on the lock and sleeps in the rwsem's slow path.
-LOAD="--gc-threads 6 --ui-moves=256 --ui-nice 0"
+# The demo's load (tools/demo.sh, docs/gcsim.md): GC threads on CPU 0, the ui
+# (nice -10, 64 pages per frame) and the mutator on CPU 1, so that they meet
+# at the lock whatever else runs on this machine.
+LOAD="--gc-threads 6 --ui-moves=64 --gc-cpus 0 --app-cpus 1"
 SLICE=100us	# events kept for the per-wait checks
 
 ui_waited() {

@@ -55,13 +55,15 @@ PY
 # (a copy of gcsim), so nothing else on this machine matches it.
 late=mmlk-late-$$ late=${late:0:15}
 cp "$GCSIM" "$TMP/$late"
-"$MMLOCK" record -c "$late" -d 5 --json "$TMP/late.json" >"$TMP/late.out" 2>"$TMP/late.err" &
+# Stopped by SIGINT once the workload is done (no race with a -d).
+"$MMLOCK" record -c "$late" -d 60 --json "$TMP/late.json" >"$TMP/late.out" 2>"$TMP/late.err" &
 mp=$!
 poll_until 10 grep -q '^mmlock: recording' "$TMP/late.err"
 check "-c a name not running yet: says it waits for it" \
 	grep -qx "mmlock: no process or thread named '$late' is running yet: waiting for it" "$TMP/late.err"
 "$TMP/$late" --gc-threads 2 --duration 1.5 --json "$TMP/late-truth.json" >/dev/null 2>&1
 check "the late workload ran" [ -s "$TMP/late-truth.json" ]
+kill -INT $mp
 wait $mp
 check "-c a name that ran later: exit 0" [ $? -eq 0 ]
 python3 - "$TMP/late.json" "$TMP/late-truth.json" <<'PY'
@@ -95,10 +97,11 @@ check "-c a name that never runs: the JSON has no threads" \
 # A name that runs (a copy of sleep) after the start: the report must not say it never ran.
 idle=mmlk-idle-$$ idle=${idle:0:15}
 cp "$(command -v sleep)" "$TMP/$idle"
-"$MMLOCK" record -c "$idle" -d 2.5 >"$TMP/idle.out" 2>"$TMP/idle.err" &
+"$MMLOCK" record -c "$idle" -d 60 >"$TMP/idle.out" 2>"$TMP/idle.err" &
 mp=$!
 poll_until 10 grep -q '^mmlock: recording' "$TMP/idle.err"
 "$TMP/$idle" 1
+kill -INT $mp
 wait $mp
 check "-c a name that ran later and slept: exit 0" [ $? -eq 0 ]
 check "-c a name that ran: the report does not say it never ran" \
