@@ -20,9 +20,9 @@ need_bpf gcsim_stall || exit 0
 [ "$(nproc)" -ge 2 ] || { skip "gcsim_stall: the load pins threads to CPUs 0 and 1; $(nproc) CPU here"; exit 0; }
 
 # The demo's load (tools/demo.sh, docs/gcsim.md): GC threads on CPU 0, the ui
-# (nice -10, 64 pages per frame) and the mutator on CPU 1, so that they meet
+# (nice 0, 256 pages per frame) and the mutator on CPU 1, so that they meet
 # at the lock whatever else runs on this machine.
-LOAD="--gc-threads 6 --ui-moves=64 --gc-cpus 0 --app-cpus 1"
+LOAD="--gc-threads 6 --ui-moves=256 --ui-nice 0 --gc-cpus 0 --app-cpus 1"
 SLICE=100us	# events kept for the per-wait checks
 
 ui_waited() {
@@ -46,7 +46,7 @@ while [ $tries -lt 3 ]; do
 	echo "try $tries: the ui had no anon_vma write wait >= $SLICE at uffd_move"
 done
 check "record of the MOVE workload exits 0" [ $rc -eq 0 ]
-check "the ui waited for anon_vma write at uffd_move (try $tries of at most 3)" \
+check "the load produced a ui anon_vma write wait at uffd_move >= $SLICE (try $tries of at most 3)" \
 	ui_waited "$TMP/move.json" "$TMP/gmove.json"
 "$MMLOCK" record -q --min-slice $SLICE --json "$TMP/copy.json" -- \
 	"$GCSIM" $LOAD --duration 3 --ioctl copy --json "$TMP/gcopy.json" >/dev/null 2>"$TMP/copy.err"
