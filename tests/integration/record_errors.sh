@@ -102,7 +102,9 @@ check "diff lists the workload's threads" grep -q HeapTaskDaemon "$TMP/d"
 
 # A second stop signal leaves at once, and takes the command after -- with it.
 # (SIGINT then SIGTERM: two different signals are never merged into one.)
-setsid "$MMLOCK" record -- sleep 31.77 >/dev/null 2>"$TMP/int2.err" &
+# A sleep of its own length: other runs of this test (an older one pkill'ed
+# "sleep 31.77" by name) must not end it early.
+setsid "$MMLOCK" record -- sleep "31.$$" >/dev/null 2>"$TMP/int2.err" &
 mp=$!
 poll_until 5 grep -q recording "$TMP/int2.err"
 poll_until 5 pgrep -P $mp -x sleep >/dev/null	# exec'd once the probes are attached
