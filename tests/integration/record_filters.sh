@@ -7,23 +7,30 @@
 need_bpf record_filters || exit 0
 
 # Two workloads: the target and a decoy (same binary, same thread names).
-"$GCSIM" --gc-threads 2 --mutators 0 --duration 6 --start-delay-ms 1000 --json "$TMP/g.json" \
-	>"$TMP/g.out" 2>&1 &
+# Each names its threads, says "ready", and starts only when released, once
+# all three recorders are attached: loading them can take seconds on a busy
+# machine, and a workload that ran meanwhile would leave nothing to record.
+mkfifo "$TMP/go1" "$TMP/go2"
+"$GCSIM" --gc-threads 2 --mutators 0 --duration 3 --json "$TMP/g.json" \
+	--ready-fd 3 --go-fd 4 3>"$TMP/ready1" 4<>"$TMP/go1" >"$TMP/g.out" 2>&1 &
 target=$!
-"$GCSIM" --gc-threads 2 --mutators 0 --duration 6 --start-delay-ms 1000 >"$TMP/decoy.out" 2>&1 &
+"$GCSIM" --gc-threads 2 --mutators 0 --duration 3 \
+	--ready-fd 3 --go-fd 4 3>"$TMP/ready2" 4<>"$TMP/go2" >"$TMP/decoy.out" 2>&1 &
 decoy=$!
-# gcsim names its threads before its start delay.
-ui_tid() { awk '{ print FILENAME, $0 }' /proc/$target/task/*/comm 2>/dev/null | awk '$2 == "ui" { split($1, a, "/"); print a[5] }'; }
-have_ui() { [ -n "$(ui_tid)" ]; }
-poll_until 5 have_ui
-ui=$(ui_tid)
+poll_until 10 test -s "$TMP/ready1" -a -s "$TMP/ready2"
+ui=$(awk '{ print FILENAME, $0 }' /proc/$target/task/*/comm 2>/dev/null |
+	awk '$2 == "ui" { split($1, a, "/"); print a[5] }')
 
-"$MMLOCK" record -q -p $target -d 3 --json "$TMP/p.json" >/dev/null 2>&1 &
+"$MMLOCK" record -p $target -d 8 --json "$TMP/p.json" >/dev/null 2>"$TMP/p.err" &
 p1=$!
-"$MMLOCK" record -q -t "$ui" -d 3 --json "$TMP/t.json" >/dev/null 2>&1 &
+"$MMLOCK" record -t "$ui" -d 8 --json "$TMP/t.json" >/dev/null 2>"$TMP/t.err" &
 p2=$!
-"$MMLOCK" record -i 1 -c HeapTaskDaemon -d 3.5 --json "$TMP/c.json" >"$TMP/live.txt" 2>&1 &
+"$MMLOCK" record -i 1 -c HeapTaskDaemon -d 8 --json "$TMP/c.json" >"$TMP/live.txt" 2>"$TMP/c.err" &
 p3=$!
+attached() { grep -q '^mmlock: recording' "$TMP/p.err" && grep -q '^mmlock: recording' "$TMP/t.err" &&
+	grep -q '^mmlock: recording' "$TMP/c.err"; }
+check_within 30 "three recorders attached" attached
+echo g >"$TMP/go1"; echo g >"$TMP/go2"
 wait $p1; r1=$?
 wait $p2; r2=$?
 wait $p3; r3=$?
