@@ -32,6 +32,7 @@
 
 #define POLL_MS		20
 #define SAMPLE_NS	1000000000ULL
+#define COMM_SCAN_NS	100000000ULL	/* a /proc scan costs ~1 ms of CPU */
 #define STACKS_PER_THREAD 8
 
 static volatile sig_atomic_t stop;
@@ -62,6 +63,7 @@ struct session {
 	struct pf_writer *pf;
 	struct target_child child;
 	bool have_child;
+	bool comm_waiting;	/* -c NAME: no such thread ran when the recording began */
 	__u32 target_pid;
 	int ksyms_ret;
 	char ksyms_err[256];
@@ -251,8 +253,13 @@ static int precheck(struct session *s, char *err, size_t errlen)
 		return EXIT_USAGE;
 	if (o->tid && (ret = target_check_tid(o->tid, err, errlen)))
 		return EXIT_USAGE;
-	if (o->comm[0] && !o->cmd && (ret = target_check_comm(o->comm, err, errlen)))
-		return EXIT_USAGE;
+	/* -c: the in-kernel filter matches names, so a name that runs later is traced then. */
+	if (o->comm[0] && !o->cmd && target_check_comm(o->comm, err, errlen)) {
+		if (!o->quiet)
+			fprintf(stderr, "mmlock: %s: waiting for it\n", err);
+		err[0] = 0;
+		s->comm_waiting = true;
+	}
 	if (o->json_path && check_writable(o->json_path, err, errlen))
 		return EXIT_USAGE;
 	if (o->perfetto_path && check_writable(o->perfetto_path, err, errlen))
@@ -307,6 +314,8 @@ static void fill_meta(struct session *s)
 	rec->filter_pid = s->target_pid;
 	rec->filter_tid = o->tid;
 	memcpy(rec->filter_comm, o->comm, sizeof(rec->filter_comm));
+	if (o->comm[0] && !o->cmd)
+		rec->filter_comm_seen = s->comm_waiting ? -1 : 1;
 	rec->min_slice_ns = o->min_slice_ns;
 	rec->stack_min_ns = o->stack_min_ns;
 	rec->plain_locks = !s->resilient;
@@ -396,6 +405,7 @@ static void run_loop(struct session *s)
 	const struct record_opts *o = s->o;
 	__u64 start = now_ns(CLOCK_BOOTTIME), t;
 	__u64 next_sample = start + SAMPLE_NS, next_live = start + o->interval_ns, next_alive = 0;
+	__u64 next_comm = 0;
 	struct timespec nap = { 0, POLL_MS * 1000000L };
 
 	if (s->have_child)
@@ -418,6 +428,12 @@ static void run_loop(struct session *s)
 			break;
 		if (s->have_child && target_exited(&s->child))
 			break;
+		/* -c: until a thread of that name is seen, look for one (the report says if none ran). */
+		if (s->rec.filter_comm_seen < 0 && t >= next_comm) {
+			if (target_comm_running(o->comm))
+				s->rec.filter_comm_seen = 1;
+			next_comm = t + COMM_SCAN_NS;
+		}
 		/* -p: the process is gone, nothing more to see. */
 		if (o->pid && t >= next_alive) {
 			if (kill(o->pid, 0) && errno == ESRCH)

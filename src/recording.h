@@ -91,6 +91,8 @@ struct recording {
 	/* Filter as given; 0 / "" = not set. */
 	__u32 filter_pid, filter_tid;
 	char filter_comm[MMLOCK_COMM_LEN];
+	/* -c: 1 a thread of that name ran, -1 none was seen, 0 not known (a saved file). */
+	int filter_comm_seen;
 	__u64 min_slice_ns;	/* events >= this were kept */
 	__u64 stack_min_ns;	/* stacks taken for waits >= this */
 	bool plain_locks;	/* the kernel's BPF locks are not resilient: see THE LOCK RULE */

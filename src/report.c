@@ -212,7 +212,14 @@ void report_print(FILE *f, const struct recording *rec, const struct report_opts
 		fputs("given up: stacks of spinlock and interrupt waits outside events (this kernel's BPF "
 		      "locks are not resilient: such waits are recorded lock-free)\n", f);
 	if (!n) {
-		fputs("\nno waits, D-state periods or uffd ioctls were seen\n", f);
+		/* -c NAME given before NAME ran: say whether it ever did. */
+		if (rec->filter_comm_seen < 0)
+			fprintf(f, "\nno thread named '%s' ran during the recording\n", rec->filter_comm);
+		else if (rec->filter_comm_seen > 0)
+			fprintf(f, "\nthreads named '%s' ran, but none waited for a lock, slept in D-state "
+				"or called a uffd ioctl\n", rec->filter_comm);
+		else
+			fputs("\nno waits, D-state periods or uffd ioctls were seen\n", f);
 		return;
 	}
 	fprintf(f, "\n%-7s %-16s %-16s %10s  %s\n", "TID", "THREAD", "PROCESS", "WORST", "WORST WAIT");

@@ -79,22 +79,25 @@ static bool proc_has_comm(const char *dir, const char *comm)
 	return found;
 }
 
-int target_check_comm(const char *comm, char *err, size_t errlen)
+bool target_comm_running(const char *comm)
 {
 	struct dirent *de;
 	bool found = false;
 	DIR *d = opendir("/proc");
 
-	if (!d) {
-		snprintf(err, errlen, "/proc: %s", strerror(errno));
-		return -errno;
-	}
+	if (!d)
+		return false;
 	while (!found && (de = readdir(d)))
 		if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
 			found = proc_has_comm(de->d_name, comm);
 	closedir(d);
-	if (!found) {
-		snprintf(err, errlen, "no process or thread named '%s' is running", comm);
+	return found;
+}
+
+int target_check_comm(const char *comm, char *err, size_t errlen)
+{
+	if (!target_comm_running(comm)) {
+		snprintf(err, errlen, "no process or thread named '%s' is running yet", comm);
 		return -ESRCH;
 	}
 	return 0;

@@ -11,6 +11,8 @@
 int target_check_pid(__u32 pid, char *err, size_t errlen);
 int target_check_tid(__u32 tid, char *err, size_t errlen);
 int target_check_comm(const char *comm, char *err, size_t errlen);
+/* Does a thread, or a process, of this name run now? (a scan of /proc) */
+bool target_comm_running(const char *comm);
 
 /* A command started held: it execs only after target_release(). */
 struct target_child {

@@ -23,3 +23,43 @@ need_bpf() {
 	if [ ! -r /sys/kernel/btf/vmlinux ]; then skip "$1: no /sys/kernel/btf/vmlinux"; return 1; fi
 	return 0
 }
+
+# poll_until TIMEOUT CMD...: run CMD every 50 ms until it succeeds or TIMEOUT
+# seconds (fractions allowed) have passed; returns CMD's last status. For
+# anything the kernel or another process finishes asynchronously (BPF objects
+# freed after an exit, a child reaped, a file written): looking once races it.
+# POLL_TOOK is set to how long it took ("0.35 s"), for the PASS/FAIL line.
+poll_until() {
+	local limit_us t0 now
+	limit_us=$(awk -v t="$1" 'BEGIN { printf "%d", t * 1e6 }'); shift
+	t0=${EPOCHREALTIME/./}
+	while :; do
+		"$@" && { _poll_took "$t0"; return 0; }
+		now=${EPOCHREALTIME/./}
+		[ $((now - t0)) -ge "$limit_us" ] && { _poll_took "$t0"; return 1; }
+		sleep 0.05
+	done
+}
+_poll_took() { POLL_TOOK=$(awk -v d=$((${EPOCHREALTIME/./} - $1)) 'BEGIN { printf "%.2f s", d / 1e6 }'); }
+
+# check_within TIMEOUT NAME CMD...: check for something asynchronous: PASS once
+# CMD succeeds within TIMEOUT seconds, saying how long it took; else FAIL.
+check_within() {
+	local t=$1 n=$2; shift 2
+	if poll_until "$t" "$@"; then pass "$n (after $POLL_TOOK)"; else fail "$n: not within $t s"; fi
+}
+
+# bpf_ids PID: the BPF objects PID holds fds of, one "prog:ID", "map:ID" or
+# "link:ID" a line. Ids identify one process's objects among everyone else's.
+bpf_ids() {
+	grep -hE '^(prog|map|link)_id:' /proc/"$1"/fdinfo/* 2>/dev/null |
+		awk '{ sub(/_id:$/, "", $1); print $1 ":" $2 }' | sort -u
+}
+# bpf_alive IDS...: those of the bpf_ids objects that the kernel still has.
+bpf_alive() {
+	local o
+	for o in "$@"; do
+		bpftool "${o%%:*}" show id "${o#*:}" >/dev/null 2>&1 && printf '%s ' "$o"
+	done
+}
+bpf_released() { [ -z "$(bpf_alive "$@")" ]; }

@@ -120,7 +120,7 @@ assert d['ioctl_mode'] == 'copy' and d['fallback'] is True, (d['ioctl_mode'], d[
 "
 
 # 4. Bad options: exit 2, exactly one line on stderr.
-for bad in "--bogus" "--gc-threads=zero" "--ioctl=splice" "--pressure=lots" "stray"; do
+for bad in "--bogus" "--gc-threads=zero" "--ioctl=splice" "--pressure=lots" "stray" "--gc-cpus=1-0"; do
 	"$GCSIM" $bad >"$TMP/bad.out" 2>"$TMP/bad.err"
 	rc=$?
 	if [ "$rc" -eq 2 ] && [ "$(wc -l <"$TMP/bad.err")" -eq 1 ] && [ ! -s "$TMP/bad.out" ]; then
@@ -170,3 +170,24 @@ assert h and h[0]['role'] == 'handler', 'no handler thread'
 assert d['pages_mapped'] >= 20000, d['pages_mapped']
 assert d['cycles'] >= 9, d['cycles']
 "
+
+# 8. --gc-cpus / --app-cpus: each thread runs only where it was put.
+if [ "$(nproc)" -ge 2 ]; then
+	"$GCSIM" --gc-cpus 0 --app-cpus 1 --gc-threads 2 --duration 1 --space-mb 8 --ready-fd 3 \
+		--start-delay-ms 300 2>/dev/null 3>"$TMP/pin.ready" &
+	pid=$!
+	poll_until 10 test -s "$TMP/pin.ready"
+	# Each thread pins itself once named; the ready line follows all of that.
+	pins=$(for t in /proc/$pid/task/*; do
+		echo "$(cat "$t/comm") $(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status")"
+	done 2>/dev/null | sort)
+	wait $pid
+	check "gcsim_basic: --gc-cpus/--app-cpus run exits 0" [ $? -eq 0 ]
+	pins_ok() {
+		echo "$pins" | awk '/^(HeapTaskDaemon|GCWorker)/ { n++; if ($2 != "0") bad = 1 }
+			/^(ui|mutator)/ { n++; if ($2 != "1") bad = 1 } END { exit bad || n < 4 }'
+	}
+	check "gcsim_basic: GC threads on CPU 0, ui and mutator on CPU 1 ($(echo $pins))" pins_ok
+else
+	skip "gcsim_basic: --gc-cpus/--app-cpus need 2 CPUs, $(nproc) here"
+fi

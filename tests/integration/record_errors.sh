@@ -34,7 +34,7 @@ expect "check with a bad threshold" 2 "$MMLOCK" check -T soon "$TMP/nope.json"
 
 need_bpf record_errors || exit 0
 expect "unknown pid" 2 "$MMLOCK" record -p 999999999 -d 1
-expect "unknown comm" 2 "$MMLOCK" record -c no-such-thread -d 1
+# (-c NAME of a thread that is not running yet waits for it: record_filters.sh)
 expect "unwritable --json" 2 "$MMLOCK" record -d 1 --json /nonexistent/dir/r.json
 expect "--json is a directory" 2 "$MMLOCK" record -d 1 --json "$TMP"
 expect "unwritable --perfetto" 2 "$MMLOCK" record -d 1 --perfetto /proc/r.pftrace
@@ -58,11 +58,16 @@ if command -v unshare >/dev/null; then
 fi
 
 # SIGINT / SIGTERM: stop, write the final result, release every BPF object.
+# mmlock's own objects are the ones its pid holds fds of while it records
+# (other tools' BPF programs may be loaded meanwhile); the kernel frees them a
+# moment after the exit, so their release is polled.
 for sig in INT TERM; do
 	"$MMLOCK" record --json "$TMP/sig.json" --perfetto "$TMP/sig.pftrace" -- \
 		"$GCSIM" --gc-threads 2 --duration 30 >"$TMP/sig.out" 2>&1 &
 	pid=$!
-	sleep 2.5
+	poll_until 10 grep -q '^mmlock: recording' "$TMP/sig.out"
+	sleep 1	# let the workload run under the probes
+	held=$(bpf_ids $pid)
 	kill -$sig $pid
 	wait $pid
 	rc=$?
@@ -71,14 +76,17 @@ for sig in INT TERM; do
 	check "SIG$sig: JSON complete" python3 -c "import json,sys; r=json.load(open('$TMP/sig.json')); sys.exit(not r['threads'])"
 	check "SIG$sig: trace written" [ -s "$TMP/sig.pftrace" ]
 	check "SIG$sig: no temp files left" [ -z "$(ls "$TMP" | grep '\.tmp')" ]
-	# By pid: other mmlock/gcsim processes may run on this machine.
+	# mmlock reaps its command before it exits: no polling here.
 	child=$(sed -n 's/^gcsim: pid \([0-9]*\).*/\1/p' "$TMP/sig.out" | head -1)
 	check "SIG$sig: workload stopped" sh -c "[ -n '$child' ] && ! kill -0 '$child' 2>/dev/null"
-	ids=$(python3 -c "import json; print(' '.join(str(p['prog_id']) for p in json.load(open('$TMP/sig.json'))['probes'] if p['prog_id']))")
+	ids=$(python3 -c "import json; print(' '.join('prog:%d' % p['prog_id'] for p in json.load(open('$TMP/sig.json'))['probes'] if p['prog_id']))")
 	check "SIG$sig: the recording names its BPF programs" [ -n "$ids" ]
-	left=""
-	for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
-	check "SIG$sig: BPF programs released (ids $ids)" [ -z "$left" ]
+	missing=$(for id in $ids; do echo "$held" | grep -qx "$id" || echo "$id"; done)
+	check "SIG$sig: mmlock held those programs ($(echo "$held" | grep -c prog) programs, $(echo "$held" | grep -c map) maps, $(echo "$held" | grep -c link) links)" \
+		[ -z "$missing" ]
+	n="SIG$sig: every BPF program, map and link mmlock held is released"
+	if poll_until 5 bpf_released $held; then pass "$n (after $POLL_TOOK)"
+	else fail "$n: still there after 5 s: $(bpf_alive $held)"; fi
 	rm -f "$TMP/sig.json" "$TMP/sig.pftrace"
 done
 
@@ -94,16 +102,21 @@ check "diff lists the workload's threads" grep -q HeapTaskDaemon "$TMP/d"
 
 # A second stop signal leaves at once, and takes the command after -- with it.
 # (SIGINT then SIGTERM: two different signals are never merged into one.)
-setsid "$MMLOCK" record -- sleep 31.77 >/dev/null 2>"$TMP/int2.err" &
+# A sleep of its own length: other runs of this test (an older one pkill'ed
+# "sleep 31.77" by name) must not end it early.
+setsid "$MMLOCK" record -- sleep "31.$$" >/dev/null 2>"$TMP/int2.err" &
 mp=$!
-for _ in $(seq 50); do grep -q recording "$TMP/int2.err" 2>/dev/null && break; sleep 0.1; done
+poll_until 5 grep -q recording "$TMP/int2.err"
+poll_until 5 pgrep -P $mp -x sleep >/dev/null	# exec'd once the probes are attached
+cmd=$(pgrep -P $mp -x sleep)
 kill -INT $mp; kill -TERM $mp
 wait $mp
 rc=$?
 check "second stop signal exits at once (130 or 143, got $rc)" [ $rc -eq 130 -o $rc -eq 143 ]
-sleep 0.2
-check "second stop signal stops the command too" [ -z "$(pgrep -f 'sleep 31.77')" ]
-pkill -f "sleep 31.77" 2>/dev/null || true
+# mmlock does not wait for it on the way out: the command ends a moment later.
+check "the command after -- was found (pid ${cmd:-none})" [ -n "$cmd" ]
+[ -n "$cmd" ] && check_within 5 "second stop signal stops the command too" sh -c "! kill -0 $cmd 2>/dev/null"
+[ -n "$cmd" ] && kill "$cmd" 2>/dev/null
 
 # record --check judges the recording it just made (no file needed).
 ls /tmp/mmlock-check.* >/dev/null 2>&1 && pre=1 || pre=0

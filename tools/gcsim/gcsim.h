@@ -7,6 +7,7 @@
 #define GCSIM_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -54,6 +55,9 @@ struct options {
 	unsigned int mutator_pause_us;
 	int ui_nice;			/* nice of the ui thread (Android: display priority) */
 	int gc_nice;			/* nice of the GC threads */
+	/* CPUs the GC threads / the app's threads (ui, mutators) run on; unset: any. */
+	cpu_set_t gc_cpus, app_cpus;
+	bool gc_pinned, app_pinned;
 	const char *json_path;
 	int ready_fd;
 	int go_fd;

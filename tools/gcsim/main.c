@@ -35,6 +35,16 @@ void worker_started(struct worker *w)
 	/* Android runs the UI thread above the GC threads; a failure (not root) is harmless. */
 	if (w->role == ROLE_UI || w->role == ROLE_GC)
 		setpriority(PRIO_PROCESS, w->tid, w->role == ROLE_UI ? opt.ui_nice : opt.gc_nice);
+	/* Android keeps the GC in the background cpuset (little cores), the app's threads on others. */
+	if (w->role == ROLE_GC ? opt.gc_pinned : (w->role != ROLE_HANDLER && opt.app_pinned)) {
+		const cpu_set_t *set = w->role == ROLE_GC ? &opt.gc_cpus : &opt.app_cpus;
+
+		if (sched_setaffinity(0, sizeof(*set), set)) {
+			fprintf(stderr, "gcsim: %s: cannot run on %s: %s\n", w->name,
+				w->role == ROLE_GC ? "--gc-cpus" : "--app-cpus", strerror(errno));
+			exit(1);
+		}
+	}
 	atomic_fetch_add(&ready_count, 1);
 	while (!atomic_load(&start_flag) && !atomic_load(&stop_flag))
 		sleep_ns(1000000);

@@ -38,6 +38,7 @@ enum {
 	OPT_MOVES, OPT_SEED, OPT_ORDER, OPT_PRESSURE, OPT_SWAP_MB, OPT_JSON,
 	OPT_READY_FD, OPT_GO_FD, OPT_START_DELAY, OPT_FORCE_FALLBACK,
 	OPT_INJECT_EEXIST, OPT_MUTATOR_PAUSE, OPT_VERSION, OPT_CLEANUP, OPT_UI_NICE, OPT_GC_NICE,
+	OPT_GC_CPUS, OPT_APP_CPUS,
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +68,8 @@ static const struct option long_opts[] = {
 	{ "mutator-pause-us",	required_argument, NULL, OPT_MUTATOR_PAUSE },
 	{ "ui-nice",		required_argument, NULL, OPT_UI_NICE },
 	{ "gc-nice",		required_argument, NULL, OPT_GC_NICE },
+	{ "gc-cpus",		required_argument, NULL, OPT_GC_CPUS },
+	{ "app-cpus",		required_argument, NULL, OPT_APP_CPUS },
 	{ "force-fallback",	no_argument,	   NULL, OPT_FORCE_FALLBACK },
 	{ "inject-eexist",	required_argument, NULL, OPT_INJECT_EEXIST },
 	{ "cleanup",		no_argument,	   NULL, OPT_CLEANUP },
@@ -105,6 +108,8 @@ static const char usage_text[] =
 "  --ui-nice N           ui thread nice value (default -10: Android runs a top\n"
 "                        app's UI and render threads at -10, above the GC)\n"
 "  --gc-nice N           GC threads' nice value (default 0)\n"
+"  --gc-cpus LIST        run the GC threads only on these CPUs (0-1,3; default: any)\n"
+"  --app-cpus LIST       run the ui and mutator threads only on these CPUs\n"
 "  --force-fallback      test aid: act as if UFFDIO_API lacked MOVE\n"
 "  --inject-eexist N     test aid: pre-map every Nth page (real -EEXIST)\n"
 "  --cleanup            only remove a swapfile left by a killed run, then exit\n"
@@ -116,6 +121,38 @@ static void bad(const char *fmt, const char *a, const char *b)
 	fprintf(stderr, fmt, a, b);
 	fprintf(stderr, " (see --help)\n");
 	exit(2);
+}
+
+/* A CPU list as taskset -c takes it: "1", "0-3", "0,2-3". */
+static void parse_cpus(const char *name, const char *arg, cpu_set_t *set)
+{
+	const char *p = arg;
+
+	CPU_ZERO(set);
+	while (*p) {
+		char *end;
+		unsigned long lo = strtoul(p, &end, 10), hi = lo;
+
+		if (end == p || *p == '-')
+			bad("bad %s list '%s' (like 0-1,3)", name, arg);
+		p = end;
+		if (*p == '-') {
+			hi = strtoul(p + 1, &end, 10);
+			if (end == p + 1)
+				bad("bad %s list '%s' (like 0-1,3)", name, arg);
+			p = end;
+		}
+		if (hi < lo || hi >= CPU_SETSIZE)
+			bad("bad %s list '%s' (like 0-1,3)", name, arg);
+		for (unsigned long c = lo; c <= hi; c++)
+			CPU_SET(c, set);
+		if (*p == ',' && p[1])
+			p++;
+		else if (*p)
+			bad("bad %s list '%s' (like 0-1,3)", name, arg);
+	}
+	if (!CPU_COUNT(set))
+		bad("bad %s list '%s' (like 0-1,3)", name, arg);
 }
 
 static unsigned long long parse_ull(const char *name, const char *s,
@@ -272,6 +309,14 @@ int parse_options(int argc, char **argv)
 				opt.gc_nice = v;
 			break;
 		}
+		case OPT_GC_CPUS:
+			parse_cpus(name, optarg, &opt.gc_cpus);
+			opt.gc_pinned = true;
+			break;
+		case OPT_APP_CPUS:
+			parse_cpus(name, optarg, &opt.app_cpus);
+			opt.app_pinned = true;
+			break;
 		case OPT_MUTATOR_PAUSE:
 			opt.mutator_pause_us = parse_ull(name, optarg, 0, 1000000);
 			break;
