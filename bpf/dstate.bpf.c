@@ -13,6 +13,7 @@
  * and are also counted as lock waits of that class, out .. in.
  */
 #include "uffd.bpf.h"
+#include "syscall.bpf.h"
 
 /* Switched out uninterruptible (not TASK_IDLE, not preempted): a D-state period starts. */
 static __always_inline void ds_begin(struct thread_state *ts, __u64 now)
@@ -105,6 +106,22 @@ static __always_inline bool want_switch_task(struct task_struct *t, bool typed, 
 	return want(t, typed ? t->tgid : BPF_CORE_READ(t, tgid), pid);
 }
 
+/*
+ * Is a runnable task that is being switched out still in its ioctl syscall
+ * (the return path's reschedule), or already back in user space (preempted
+ * by an interrupt there: its user registers then hold the interrupt's frame,
+ * whose syscall number is not the ioctl's)? -1: unknown (raw_tp).
+ */
+static __always_inline int in_ioctl_syscall(struct task_struct *t, bool typed)
+{
+	struct pt_regs *regs;
+
+	if (!typed)
+		return -1;
+	regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	return regs && (long)SYSCALL_NR(regs) == NR_IOCTL;
+}
+
 static __always_inline void on_switch(void *ctx, bool preempt, struct task_struct *prev,
 				      struct task_struct *next, unsigned int prev_state, bool typed)
 {
@@ -119,7 +136,9 @@ static __always_inline void on_switch(void *ctx, bool preempt, struct task_struc
 		if (ts) {
 			now = bpf_ktime_get_boot_ns();
 			if (ts->io.state != IOCTL_NONE)
-				ioctl_switch_out(prev, ptid, ts, runnable, now);
+				ioctl_switch_out(prev, ptid, ts, runnable, now,
+						 ts->io.state == IOCTL_EXITED && runnable ?
+						 in_ioctl_syscall(prev, typed) : -1);
 			/* Running, yet a D-state period waits for its switch-in: that was not seen. */
 			if (ts->ds_ts) {
 				count(CNT_SWITCH_IN_UNSEEN);

@@ -56,9 +56,15 @@ static __always_inline void ioctl_resumed_unseen(struct task_struct *t, __u32 ti
 	ioctl_finish(t, tid, ts, ts->io.preempt_ts);
 }
 
-/* sched_switch, prev side: preempted inside the ioctl, or on its way out. */
+/*
+ * sched_switch, prev side: preempted inside the ioctl, or on its way out.
+ * syscall_path: 1 if the thread is still in the ioctl syscall (its user
+ * registers say so), 0 if not (preempted in user space after returning, or
+ * in another syscall), -1 if unknown (raw_tp: no typed task).
+ */
 static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid,
-					     struct thread_state *ts, bool runnable, __u64 now)
+					     struct thread_state *ts, bool runnable, __u64 now,
+					     int syscall_path)
 {
 	struct inflight *in = &ts->io;
 
@@ -70,7 +76,7 @@ static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid
 		in->preempt_ts = runnable ? now : 0;
 		break;
 	case IOCTL_EXITED:
-		if (runnable && now - in->exit_ts < RETURN_PATH_NS) {
+		if (runnable && now - in->exit_ts < RETURN_PATH_NS && syscall_path) {
 			in->state = IOCTL_RESCHEDULED;
 			in->preempt_ts = now;
 		}
