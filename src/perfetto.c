@@ -1337,7 +1337,7 @@ int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_
 		if (rt->pcomm[0])
 			copy_name(t->pcomm, rt->pcomm);
 	}
-	qsort(w->thr, w->nthr, sizeof(*w->thr), cmp_thread);
+	sort_array(w->thr, w->nthr, sizeof(*w->thr), cmp_thread);
 	if (w->nthr && (ret = rehash(w, w->hcap)))
 		goto fail;
 	procs = build_procs(w, rec, &nprocs);

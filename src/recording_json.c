@@ -154,6 +154,7 @@ int recording_write_json(const struct recording *rec, const char *path, char *er
 	for (int i = 0; i < NR_COUNTERS; i++)
 		jw_u64(&w, counter_name(i), rec->counters[i]);
 	jw_u64(&w, "events_not_kept", rec->events_dropped);
+	jw_u64(&w, "samples_not_kept", rec->samples_dropped);
 	jw_obj_end(&w);
 	jw_arr_begin(&w, "probes");
 	for (size_t i = 0; i < rec->nprobes; i++) {
@@ -616,6 +617,7 @@ static void read_root(struct reader *r, const struct json_value *root, struct re
 	for (int i = 0; i < NR_COUNTERS; i++)
 		rec->counters[i] = get_num(r, v, counter_name(i), UINT64_MAX);
 	rec->events_dropped = get_num(r, v, "events_not_kept", UINT64_MAX);
+	rec->samples_dropped = get_num(r, v, "samples_not_kept", UINT64_MAX);
 	r->where[0] = 0;
 	if (r->ret)
 		return;
@@ -633,27 +635,50 @@ static void read_root(struct reader *r, const struct json_value *root, struct re
 	READ_ARRAY(r, root, "events", rec->events, rec->nevents, read_event);
 }
 
-int recording_read_json(struct recording *rec, const char *path, char *err, size_t errlen)
+/* A parsed document into rec; name (the file) heads every message. */
+static int from_json(struct recording *rec, struct json_value *root, const char *name,
+		     char *err, size_t errlen)
 {
-	struct json_value *root;
 	char e2[256] = "";
 	struct reader r = { .err = e2, .errlen = sizeof(e2) };
 
-	memset(rec, 0, sizeof(*rec));
-	root = json_parse_file(path, err, errlen);
-	if (!root)
-		return -EINVAL;
 	if (json_type(root) != JSON_OBJECT || strcmp(json_get_str(root, "tool", ""), "mmlock") ||
 	    json_get_u64(root, "format", 0) != REC_FORMAT_VERSION) {
-		snprintf(err, errlen, "%s: not an mmlock recording (format %d)", path, REC_FORMAT_VERSION);
+		snprintf(err, errlen, "%s: not an mmlock recording (format %d)", name, REC_FORMAT_VERSION);
 		json_free(root);
 		return -EINVAL;
 	}
 	read_root(&r, root, rec);
 	json_free(root);
 	if (r.ret) {
-		snprintf(err, errlen, "%s: %s", path, e2[0] ? e2 : strerror(-r.ret));
+		snprintf(err, errlen, "%s: %s", name, e2[0] ? e2 : strerror(-r.ret));
 		recording_free(rec);
 	}
 	return r.ret;
+}
+
+int recording_read_json(struct recording *rec, const char *path, char *err, size_t errlen)
+{
+	struct json_value *root;
+
+	memset(rec, 0, sizeof(*rec));
+	root = json_parse_file(path, err, errlen);
+	if (!root)
+		return -EINVAL;
+	return from_json(rec, root, path, err, errlen);
+}
+
+int recording_parse_json(struct recording *rec, const char *text, size_t len, const char *name,
+			 char *err, size_t errlen)
+{
+	struct json_value *root;
+	char perr[256];
+
+	memset(rec, 0, sizeof(*rec));
+	root = json_parse(text, len, perr, sizeof(perr));
+	if (!root) {
+		snprintf(err, errlen, "%s: %s", name, perr);
+		return -EINVAL;
+	}
+	return from_json(rec, root, name, err, errlen);
 }

@@ -148,6 +148,12 @@ static int open_tmp(const char *path, char **tmp)
 	return fd;
 }
 
+void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 int atomic_open(struct atomic_file *af, const char *path, char *err, size_t errlen)
 {
 	int fd, ret;

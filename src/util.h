@@ -32,6 +32,9 @@ const char *fmt_ns(__u64 ns, char *buf, size_t len);
 
 __u64 now_ns(int clock_id);
 
+/* qsort() that takes an empty array as (NULL, 0): qsort(NULL, 0, ...) is undefined. */
+void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+
 /*
  * Atomic output: open "path.tmp.PID.XXXXXX" for writing; atomic_close()
  * flushes, fsyncs and renames it over path, or unlinks it on error / abort.

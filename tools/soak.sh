@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Soak: a system-wide recording under process churn (a new gcsim process,
+# with uffd ioctls and anon_vma waits, every fraction of a second), its RSS
+# sampled over time. Prints the growth after a warm-up and, with
+# SOAK_MAX_GROWTH_KB set, fails (exit 1) above it.
+#
+# Usage: tools/soak.sh OUT_DIR      (make soak; as root)
+#   SOAK_SECONDS=1800     how long to record (default 30 minutes)
+#   SOAK_WARMUP=20        seconds before the baseline RSS is taken
+#   SOAK_STEP=5           seconds between RSS samples
+#   SOAK_MAX_GROWTH_KB=   fail above this growth (unset: only report)
+#   SOAK_ARGS=            extra mmlock record options
+set -u
+out=${1:?usage: tools/soak.sh OUT_DIR}
+MMLOCK=$out/mmlock GCSIM=$out/gcsim
+secs=${SOAK_SECONDS:-1800} warm=${SOAK_WARMUP:-20} step=${SOAK_STEP:-5}
+tmp=$(mktemp -d /tmp/mmlock-soak.XXXXXX)
+churn=
+rec=
+cleanup() {
+	[ -n "$churn" ] && kill "$churn" 2>/dev/null
+	[ -n "$rec" ] && kill -9 "$rec" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# shellcheck disable=SC2086
+"$MMLOCK" record -q --json "$tmp/soak.json" ${SOAK_ARGS:-} 2>"$tmp/err" &
+rec=$!
+# Churn: short-lived processes, each a new pid with ioctls and lock waits.
+(
+	trap 'exit 0' TERM
+	while :; do
+		"$GCSIM" --duration 0.3 --space-mb 4 --gc-threads 2 --no-ui >/dev/null 2>&1
+		sh -c 'exit 0'
+	done
+) &
+churn=$!
+
+t0=$SECONDS base= max=0 spawned0=$(awk '/^processes/ { print $2 }' /proc/stat)
+echo "soak: ${secs}s system-wide, warm-up ${warm}s, RSS every ${step}s (KiB)"
+while [ $((SECONDS - t0)) -lt "$secs" ]; do
+	sleep "$step"
+	kill -0 "$rec" 2>/dev/null || { echo "soak: mmlock died: $(cat "$tmp/err")"; exit 2; }
+	r=$(rss_kb "$rec")
+	el=$((SECONDS - t0))
+	[ "$r" -gt "$max" ] && max=$r
+	if [ -z "$base" ] && [ "$el" -ge "$warm" ]; then
+		base=$r
+		echo "t=${el}s rss=$r (baseline)"
+	else
+		echo "t=${el}s rss=$r"
+	fi
+done
+kill "$churn" 2>/dev/null
+wait "$churn" 2>/dev/null
+churn=
+end=$(rss_kb "$rec")
+spawned=$(( $(awk '/^processes/ { print $2 }' /proc/stat) - spawned0 ))
+kill -INT "$rec"
+for _ in $(seq 600); do kill -0 "$rec" 2>/dev/null || break; sleep 0.1; done
+wait "$rec"
+rc=$?
+rec=
+[ -z "$base" ] && base=$end
+growth=$((end - base))
+samples=$(grep -c '"ioctls"' "$tmp/soak.json" 2>/dev/null || echo 0)
+echo "soak: baseline ${base} KiB, end ${end} KiB, growth ${growth} KiB, max ${max} KiB;" \
+     "${spawned} processes started on the machine; ${samples} counter samples kept; mmlock exit $rc"
+if [ "$rc" -ne 0 ]; then
+	echo "soak: mmlock failed: $(cat "$tmp/err")"
+	exit 2
+fi
+if ! "$MMLOCK" report "$tmp/soak.json" >/dev/null; then
+	echo "soak: the recording does not read back"
+	exit 2
+fi
+if [ -n "${SOAK_MAX_GROWTH_KB:-}" ] && [ "$growth" -gt "$SOAK_MAX_GROWTH_KB" ]; then
+	echo "soak: RSS grew by ${growth} KiB (limit ${SOAK_MAX_GROWTH_KB} KiB)"
+	exit 1
+fi
+exit 0
