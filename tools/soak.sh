@@ -9,7 +9,11 @@
 #   SOAK_WARMUP=20        seconds before the baseline RSS is taken
 #   SOAK_STEP=5           seconds between RSS samples
 #   SOAK_MAX_GROWTH_KB=   fail above this growth (unset: only report)
-#   SOAK_ARGS=            extra mmlock record options
+#   SOAK_ARGS="--max-events 2000"  mmlock record options. Kept events cost
+#                         ~100 bytes each (plus their stack's strings) up to
+#                         --max-events (default 100000): a small cap reaches
+#                         it during the warm-up, so that the growth measured is
+#                         everything else (samples, tables, caches, leaks).
 set -u
 out=${1:?usage: tools/soak.sh OUT_DIR}
 MMLOCK=$out/mmlock GCSIM=$out/gcsim
@@ -26,8 +30,9 @@ trap cleanup EXIT
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
+args=${SOAK_ARGS---max-events 2000}
 # shellcheck disable=SC2086
-"$MMLOCK" record -q --json "$tmp/soak.json" ${SOAK_ARGS:-} 2>"$tmp/err" &
+"$MMLOCK" record -q --json "$tmp/soak.json" $args 2>"$tmp/err" &
 rec=$!
 # Churn: short-lived processes, each a new pid with ioctls and lock waits.
 (
@@ -40,7 +45,7 @@ rec=$!
 churn=$!
 
 t0=$SECONDS base= max=0 spawned0=$(awk '/^processes/ { print $2 }' /proc/stat)
-echo "soak: ${secs}s system-wide, warm-up ${warm}s, RSS every ${step}s (KiB)"
+echo "soak: ${secs}s system-wide (mmlock record $args), warm-up ${warm}s, RSS every ${step}s (KiB)"
 while [ $((SECONDS - t0)) -lt "$secs" ]; do
 	sleep "$step"
 	kill -0 "$rec" 2>/dev/null || { echo "soak: mmlock died: $(cat "$tmp/err")"; exit 2; }
@@ -66,9 +71,11 @@ rc=$?
 rec=
 [ -z "$base" ] && base=$end
 growth=$((end - base))
-samples=$(grep -c '"ioctls"' "$tmp/soak.json" 2>/dev/null || echo 0)
+kept=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); c = r["counters"]
+print("%d counter samples kept (%d not), %d events kept (%d not)" % (len(r["samples"]),
+      c.get("samples_not_kept", 0), len(r["events"]), c["events_not_kept"]))' "$tmp/soak.json" 2>/dev/null)
 echo "soak: baseline ${base} KiB, end ${end} KiB, growth ${growth} KiB, max ${max} KiB;" \
-     "${spawned} processes started on the machine; ${samples} counter samples kept; mmlock exit $rc"
+     "${spawned} processes started on the machine; ${kept:-recording unreadable}; mmlock exit $rc"
 if [ "$rc" -ne 0 ]; then
 	echo "soak: mmlock failed: $(cat "$tmp/err")"
 	exit 2
