@@ -26,7 +26,8 @@ static const char usage_main[] =
 "  diff       compare two recordings (before / after)\n"
 "\n"
 "Run 'mmlock COMMAND --help' for a command's options. Exit codes: 0 ok,\n"
-"1 check failed, 2 usage or input error, 3 kernel or permission problem.\n";
+"1 check failed, 2 usage or input error, 3 kernel or permission problem,\n"
+"128+N record stopped by signal N while starting (nothing written).\n";
 
 static const char usage_record[] =
 "Usage: mmlock record [OPTIONS] [-- COMMAND [ARGS...]]\n"
