@@ -239,17 +239,19 @@ static __u64 get_num(struct reader *r, const struct json_value *o, const char *k
 {
 	const struct json_value *v = json_get(o, key);
 	__u64 n = json_u64(v, 0);
+	/* json_u64 gives its default for a fraction or a value past 2^64: try two. */
+	bool exact = json_type(v) == JSON_NUMBER && !(n == 0 && json_u64(v, 1) == 1);
 
 	if (!v || json_type(v) == JSON_NULL)
 		return 0;
-	if (json_type(v) == JSON_NUMBER && json_double(v, 0) > (double)max)
-		bad(r, key, "%g is out of range (at most %llu)", json_double(v, 0),
-		    (unsigned long long)max);
-	else if (json_type(v) != JSON_NUMBER || (n == 0 && json_u64(v, 1) == 1))
-		bad(r, key, "not a whole number >= 0");
-	else if (n > max)
+	if (exact && n > max)
 		bad(r, key, "%llu is out of range (at most %llu)", (unsigned long long)n,
 		    (unsigned long long)max);
+	else if (!exact && json_type(v) == JSON_NUMBER && json_double(v, 0) > (double)max)
+		bad(r, key, "%g is out of range (at most %llu)", json_double(v, 0),
+		    (unsigned long long)max);
+	else if (!exact)
+		bad(r, key, "not a whole number >= 0");
 	return r->ret ? 0 : n;
 }
 
