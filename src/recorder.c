@@ -42,6 +42,7 @@ static void on_signal(int sig)
 	if (stop) {
 		if (child_pid > 0)
 			kill(child_pid, SIGTERM);
+		atomic_unlink_all();	/* an output half-written when the second one came */
 		_exit(128 + sig);
 	}
 	stop = sig;
@@ -368,7 +369,6 @@ static int run_loop(struct session *s, char *err, size_t errlen)
 		target_release(&s->child);
 	while (!stop) {
 		n = ring_buffer__consume(s->rb);
-
 		if (n < 0) {
 			snprintf(err, errlen, "cannot read the ring buffer: %s", strerror(-n));
 			ret = EXIT_KERNEL;
@@ -442,8 +442,8 @@ int record_main(const struct record_opts *o)
 {
 	struct session s = { .o = o };
 	struct sigaction sa = { .sa_handler = on_signal };
-	char err[512] = "";
-	int ret;
+	char err[512] = "", err2[512];
+	int ret, lost;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -454,10 +454,9 @@ int record_main(const struct record_opts *o)
 			fprintf(stderr, "mmlock: recording%s%s... (Ctrl-C to stop)\n",
 				o->duration_ns ? " for " : "",
 				o->duration_ns ? fmt_ns(o->duration_ns, (char[32]){}, 32) : "");
-		int lost = run_loop(&s, err, sizeof(err));
-
+		lost = run_loop(&s, err, sizeof(err));
 		/* What was read before a ring buffer failure is still written. */
-		ret = finish(&s, err + strlen(err), sizeof(err) - strlen(err));
+		ret = finish(&s, lost ? err2 : err, lost ? sizeof(err2) : sizeof(err));
 		if (lost)
 			ret = lost;
 	}

@@ -124,6 +124,28 @@ static int check_target(const char *path, char *err, size_t errlen)
 	return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 }
 
+/*
+ * Temp files being written, for atomic_unlink_all() in a signal handler that
+ * is about to _exit (a second Ctrl-C while the outputs are written).
+ */
+static char *volatile live_tmp[4];
+
+static void track_tmp(char *tmp, bool add)
+{
+	for (size_t i = 0; i < sizeof(live_tmp) / sizeof(live_tmp[0]); i++)
+		if (live_tmp[i] == (add ? NULL : tmp)) {
+			live_tmp[i] = add ? tmp : NULL;
+			return;
+		}
+}
+
+void atomic_unlink_all(void)
+{
+	for (size_t i = 0; i < sizeof(live_tmp) / sizeof(live_tmp[0]); i++)
+		if (live_tmp[i])
+			unlink(live_tmp[i]);
+}
+
 /* A new file "path.tmp.PID.XXXXXX": unique per output, even for two outputs of one run. */
 static int open_tmp(const char *path, char **tmp)
 {
@@ -181,6 +203,7 @@ int atomic_open(struct atomic_file *af, const char *path, char *err, size_t errl
 		memset(af, 0, sizeof(*af));
 		return -e;
 	}
+	track_tmp(af->tmp, true);
 	return 0;
 }
 
@@ -222,6 +245,7 @@ int atomic_close(struct atomic_file *af, char *err, size_t errlen)
 		fsync_dir(af->path);	/* the rename itself survives a crash */
 	if (ret)
 		unlink(af->tmp);
+	track_tmp(af->tmp, false);
 	free(af->tmp);
 	free(af->path);
 	memset(af, 0, sizeof(*af));
@@ -234,6 +258,8 @@ void atomic_abort(struct atomic_file *af)
 		fclose(af->f);
 		unlink(af->tmp);
 	}
+	if (af->tmp)
+		track_tmp(af->tmp, false);
 	free(af->tmp);
 	free(af->path);
 	memset(af, 0, sizeof(*af));

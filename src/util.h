@@ -48,6 +48,8 @@ struct atomic_file {
 int atomic_open(struct atomic_file *af, const char *path, char *err, size_t errlen);
 int atomic_close(struct atomic_file *af, char *err, size_t errlen);
 void atomic_abort(struct atomic_file *af);
+/* Unlink every temp file still open: async-signal-safe, for a handler that _exits. */
+void atomic_unlink_all(void);
 /* Can a file be created at path? (checked before a long recording: creates
  * and removes a temp file next to it) */
 int check_writable(const char *path, char *err, size_t errlen);

@@ -86,3 +86,38 @@ for delay in 0.3 3; do
 		pass "$name: workload gone, nothing left in the output directory"
 	fi
 done
+
+# A second SIGINT while the outputs are being written exits at once: the
+# half-written temp file goes too. (--min-slice 0 makes the JSON big enough to
+# be caught being written: polled for a non-empty temp file, then two
+# signals, apart so that they do not merge into one.) Up to 3 tries.
+name="second SIGINT while writing"
+result=
+for try in 1 2 3; do
+	mkdir -p "$TMP/out" && rm -f "$TMP/out"/*
+	"$MMLOCK" record -q -d 2 --min-slice 0 --json "$TMP/out/r.json" -- \
+		"$GCSIM" --duration 3 --space-mb 16 --gc-threads 2 >/dev/null 2>"$TMP/err" &
+	pid=$!
+	caught=
+	for ((i = 0; i < 1000; i++)); do
+		if [ -n "$(find "$TMP/out" -name 'r.json.tmp.*' -size +0 2>/dev/null)" ]; then
+			kill -INT "$pid"; sleep 0.01; kill -INT "$pid"
+			caught=1
+			break
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	wait "$pid"
+	rc=$?
+	if [ -n "$caught" ] && [ $rc -eq 130 ]; then
+		result=$( [ -n "$(leftovers)" ] && echo "left $(leftovers)" || echo ok)
+		break
+	fi
+	result="not caught while writing (exit $rc) in $try tries"
+done
+case $result in
+ok) pass "$name: exit 130, nothing left" ;;
+not*) skip "$name: $result" ;;
+*) fail "$name: $result" ;;
+esac
