@@ -28,6 +28,8 @@ workload_gone() {
 	done
 	return 1
 }
+# kill_workload PATTERN: SIGKILL, by pid, the processes running our tagged workload.
+kill_workload() { local p; for p in $(pgrep -f "$1"); do kill -9 "$p" 2>/dev/null; done; }
 leftovers() { ls -A "$TMP/out" 2>/dev/null | grep -E '\.tmp\.|\.spool\.' ; }
 
 # A child slow to exec (a PATH of 6000 missing directories): before the fix
@@ -46,14 +48,14 @@ for sig in INT TERM; do
 		took=$(wait_gone "$pid" 3) || {
 			fail "$name: mmlock still running after 3 s"
 			kill -9 "$pid" 2>/dev/null
-			pkill -9 -f "$w"
+			kill_workload "$w"
 			continue
 		}
 		wait "$pid"
 		rc=$?
 		if ! workload_gone "$w"; then
 			fail "$name: the workload runs on after mmlock exited"
-			pkill -9 -f "$w"
+			kill_workload "$w"
 		elif [ -n "$(leftovers)" ]; then
 			fail "$name: left $(leftovers)"
 		elif [ "$rc" -ne 0 ] && [ "$rc" -ne $((128 + $(kill -l "$sig"))) ]; then
@@ -79,7 +81,7 @@ for delay in 0.3 3; do
 	wait "$pid" 2>/dev/null
 	if ! workload_gone "$w"; then
 		fail "$name: the workload runs on after mmlock was killed"
-		pkill -9 -f "$w"
+		kill_workload "$w"
 	elif [ -n "$(leftovers)" ]; then
 		fail "$name: left $(leftovers)"
 	else
