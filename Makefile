@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # mmlock: one Makefile. `make`, `make demo`, `make test`, `make bench`,
-# `make ARCH=arm64 STATIC=1`, `make vmtest`, `V=1` for verbose.
+# `make ARCH=arm64 STATIC=1`, `make vmtest`, `V=1` for verbose,
+# `make SAN=1` (ASan + UBSan userspace in build/<arch>-san), `make fuzz`, `make soak`.
 
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 STATIC ?=
+SAN ?=
 V ?=
 ifeq ($(V),1)
 Q =
@@ -23,7 +25,7 @@ else
 $(error ARCH must be x86 or arm64, not '$(ARCH)')
 endif
 
-OUT := build/$(ARCH)$(if $(STATIC),-static)
+OUT := build/$(ARCH)$(if $(STATIC),-static)$(if $(SAN),-san)
 CC := $(CROSS)gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -36,6 +38,13 @@ CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 	  -Iinclude -Isrc -I$(OUT) -DMMLOCK_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	      -Wall -Werror -Iinclude -Ibpf -I$(dir $(VMLINUX_H))
+
+ifeq ($(SAN),1)
+# Any finding is fatal (exit code, not just a line): the tests then fail.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+endif
 
 ifeq ($(STATIC),1)
 LDFLAGS += -static
@@ -55,16 +64,30 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SRCS := $(wildcard src/*.c)
 OBJS := $(patsubst src/%.c,$(OUT)/src/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(OUT)/src/main.o,$(OBJS))
+# Only these include the BPF skeleton; the rest (readers, writers, the unit
+# tests' library) builds without clang -target bpf and bpftool.
+SKEL_OBJS := $(OUT)/src/collect.o $(OUT)/src/ladder.o $(OUT)/src/recorder.o
+CORE_OBJS := $(filter-out $(SKEL_OBJS),$(LIB_OBJS))
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(TEST_SRCS))
 TOOL_SRCS := $(wildcard tools/gcsim/*.c)
 TOOL_OBJS := $(patsubst tools/gcsim/%.c,$(OUT)/gcsim-obj/%.o,$(TOOL_SRCS))
 
 BENCH_TOOLS := $(OUT)/bench/hookfloor
+
+# libFuzzer target for the JSON and recording readers (clang only).
+FUZZ_OUT := build/$(ARCH)-fuzz
+FUZZ_SRCS := src/json.c src/recording_json.c src/recording.c src/names.c src/hist.c \
+	     src/util.c src/report.c src/verify.c
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	      -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc \
+	      -DMMLOCK_VERSION='"$(VERSION)"'
+SOAK_SECONDS ?= 1800
 .PRECIOUS: $(OUT)/bench/%.bpf.o $(OUT)/bench/%.skel.h
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test bench vmtest clean
+.PHONY: all deps demo test bench vmtest clean fuzz soak
 
 all: $(OUT)/mmlock $(OUT)/gcsim $(TEST_BINS)
 
@@ -83,11 +106,17 @@ $(OUT)/mmlock.skel.h: $(OUT)/mmlock.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name mmlock_bpf > $@
 
-$(OUT)/src/%.o: src/%.c $(OUT)/mmlock.skel.h | $(OUT)/src
+$(SKEL_OBJS): $(OUT)/mmlock.skel.h
+
+$(OUT)/src/%.o: src/%.c | $(OUT)/src
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUT)/libmmlock.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(CROSS)ar rcs $@ $^
+
+$(OUT)/libmmcore.a: $(CORE_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(CROSS)ar rcs $@ $^
 
@@ -115,9 +144,14 @@ $(OUT)/bench/%: bench/%.c $(OUT)/bench/%.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUT)/bench $< $(LDFLAGS) $(LIBS) -o $@
 
-$(OUT)/tests/%: tests/unit/%.c $(OUT)/libmmlock.a | $(OUT)/tests
+$(OUT)/tests/%: tests/unit/%.c $(OUT)/libmmcore.a | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(OUT)/libmmlock.a $(LDFLAGS) $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $< $(OUT)/libmmcore.a $(LDFLAGS) $(LIBS) -o $@
+
+$(FUZZ_OUT)/fuzz_recording: tests/fuzz/fuzz_recording.c $(FUZZ_SRCS) $(wildcard src/*.h include/*.h)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(FUZZ_OUT)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $(filter %.c,$^) -lm -o $@
 
 $(OUT)/bpf $(OUT)/src $(OUT)/tests $(OUT)/gcsim-obj $(OUT)/bench:
 	$(Q)mkdir -p $@
@@ -128,11 +162,23 @@ demo: deps
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_TOOLS)
+	$(Q)$(MAKE) --no-print-directory SAN=1 build/$(ARCH)-san/mmlock \
+		$(patsubst $(OUT)/%,build/$(ARCH)-san/%,$(TEST_BINS))
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_OUT)/fuzz_recording
 	$(Q)tests/run.sh $(OUT)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_TOOLS)
 	$(Q)bench/run.sh $(OUT)
+
+# New inputs go to build/, never into the checked-in corpus.
+fuzz: $(FUZZ_OUT)/fuzz_recording
+	$(Q)mkdir -p $(FUZZ_OUT)/corpus
+	$(Q)$(FUZZ_OUT)/fuzz_recording -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-dict=tests/fuzz/recording.dict $(FUZZ_OUT)/corpus tests/fuzz/corpus
+
+soak: all
+	$(Q)SOAK_SECONDS=$(SOAK_SECONDS) tools/soak.sh $(OUT)
 
 vmtest: deps
 	$(Q)tools/vm/vmtest.sh

@@ -6,6 +6,10 @@
 #include "collect.h"
 #include "mmlock.skel.h"
 #include "target.h"
+#include "util.h"
+
+/* Samples kept (2 MiB at 128 bytes each): 4.5 h of one busy process, 7 min of 40. */
+#define MAX_SAMPLES	16384
 
 void stack_cache_init(struct stack_cache *sc, int stacks_fd, const struct ksyms *ks)
 {
@@ -30,7 +34,10 @@ char **frames_dup(char **frames, int n)
 		return NULL;
 	out = calloc(n, sizeof(*out));
 	for (int i = 0; out && i < n; i++)
-		out[i] = strdup(frames[i]);
+		if (!(out[i] = strdup(frames[i]))) {
+			frames_free(out, i);
+			return NULL;
+		}
 	return out;
 }
 
@@ -55,19 +62,22 @@ static struct stack_entry *stack_cache_new(struct stack_cache *sc, __s32 id)
 	return e->frames ? e : NULL;
 }
 
+/* Symbolize ips into a new entry and keep it; its frame count, or 0 (nothing kept). */
 static int stack_entry_fill(struct stack_cache *sc, struct stack_entry *e, const __u64 *ips,
 			    __u32 n)
 {
 	char buf[256];
+	int i = 0;
 
-	for (e->nframes = 0; e->nframes < (int)n && e->nframes < MMLOCK_STACK_DEPTH &&
-			     ips[e->nframes]; e->nframes++) {
-		e->frames[e->nframes] = strdup(ksyms_fmt(sc->ks, ips[e->nframes], buf, sizeof(buf)));
-		if (!e->frames[e->nframes])
-			break;
-	}
+	for (; i < (int)n && i < MMLOCK_STACK_DEPTH && ips[i]; i++)
+		if (!(e->frames[i] = strdup(ksyms_fmt(sc->ks, ips[i], buf, sizeof(buf))))) {
+			frames_free(e->frames, i);
+			e->frames = NULL;
+			return 0;
+		}
+	e->nframes = i;
 	sc->n++;
-	return e->nframes;
+	return i;
 }
 
 int stack_cache_get(struct stack_cache *sc, __s32 id, char ***frames)
@@ -106,6 +116,7 @@ int stack_cache_ips(struct stack_cache *sc, const __u64 *ips, __u32 n, char ***f
 	struct stack_entry *e;
 	char buf[256];
 	__s32 id;
+	int got;
 
 	*frames = NULL;
 	if (!n)
@@ -126,9 +137,9 @@ int stack_cache_ips(struct stack_cache *sc, const __u64 *ips, __u32 n, char ***f
 	e = stack_cache_new(sc, id);
 	if (!e)
 		return 0;
-	n = stack_entry_fill(sc, e, ips, n);
+	got = stack_entry_fill(sc, e, ips, n);
 	*frames = e->frames;
-	return n;
+	return got;
 }
 
 static void fill_names(int fd, struct recording *rec)
@@ -198,7 +209,7 @@ static void fill_stacks(int fd, struct recording *rec, struct stack_cache *sc, s
 	for (size_t i = 0; i < rec->nthreads; i++) {
 		struct rec_thread *t = &rec->threads[i];
 
-		qsort(t->stacks, t->nstacks, sizeof(*t->stacks), cmp_stack_total);
+		sort_array(t->stacks, t->nstacks, sizeof(*t->stacks), cmp_stack_total);
 		while (t->nstacks > keep) {
 			struct rec_stack *s = &t->stacks[--t->nstacks];
 
@@ -345,29 +356,56 @@ int collect_maps(struct mmlock_bpf *skel, const struct lf_view *lf, struct recor
 	return 0;
 }
 
-/* Per-process totals as of the previous sample. */
-static struct proc_total {
+/*
+ * Per-process totals as of the previous sample, sorted by pid. Besides the
+ * totals, when the process last got a sample and whether that one was
+ * non-zero: a process gets a sample only while it is active, plus a zero
+ * one when it goes quiet, so that a system-wide recording does not append a
+ * row of zeros per process ever seen, every second.
+ */
+struct proc_total {
 	__u32 pid;
+	bool active;		/* its last sample was non-zero */
+	__u64 sampled_ts;	/* ts of its last sample, 0 if none */
 	__u64 waits[NR_CLASSES];
 	__u64 ioctls;
-} *totals;
-static size_t ntotals;
-
-static struct proc_total *proc_total(struct proc_total **arr, size_t *n, __u32 pid)
-{
+};
+struct proc_set {
 	struct proc_total *p;
+	size_t n, cap;
+};
+static struct proc_set totals;
+static __u64 prev_sample_ts;
 
-	for (size_t i = 0; i < *n; i++)
-		if ((*arr)[i].pid == pid)
-			return &(*arr)[i];
-	p = realloc(*arr, (*n + 1) * sizeof(**arr));
-	if (!p)
-		return NULL;
-	*arr = p;
-	p = &(*arr)[(*n)++];
-	memset(p, 0, sizeof(*p));
-	p->pid = pid;
-	return p;
+/* Find or add pid (sorted insert, the array doubles); NULL on ENOMEM. */
+static struct proc_total *proc_total(struct proc_set *set, __u32 pid)
+{
+	size_t lo = 0, hi = set->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (set->p[mid].pid == pid)
+			return &set->p[mid];
+		if (set->p[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? 2 * set->cap : 64;
+		void *q = realloc(set->p, cap * sizeof(*set->p));
+
+		if (!q)
+			return NULL;
+		set->p = q;
+		set->cap = cap;
+	}
+	memmove(&set->p[lo + 1], &set->p[lo], (set->n - lo) * sizeof(*set->p));
+	set->n++;
+	memset(&set->p[lo], 0, sizeof(set->p[lo]));
+	set->p[lo].pid = pid;
+	return &set->p[lo];
 }
 
 /*
@@ -383,22 +421,41 @@ static __u64 advance(__u64 *last, __u64 now)
 	return d;
 }
 
-struct sample_ctx {
-	struct proc_total **now;
-	size_t *nnow;
-};
+/* One more sample (the array doubles; bounded by MAX_SAMPLES); NULL if not kept. */
+static struct rec_sample *add_sample(struct recording *rec, __u64 ts, __u32 pid)
+{
+	struct rec_sample *s;
+
+	if (rec->nsamples >= MAX_SAMPLES) {
+		rec->samples_dropped++;
+		return NULL;
+	}
+	if (!(rec->nsamples & (rec->nsamples + 1))) {	/* grow at powers of two */
+		void *q = realloc(rec->samples, (2 * rec->nsamples + 1) * sizeof(*s));
+
+		if (!q) {
+			rec->samples_dropped++;
+			return NULL;
+		}
+		rec->samples = q;
+	}
+	s = &rec->samples[rec->nsamples++];
+	memset(s, 0, sizeof(*s));
+	s->ts_ns = ts;
+	s->pid = pid;
+	return s;
+}
 
 /* Lock-free histograms count toward their process's waits (tid 0: pid 0). */
 static int sample_lf_hist(void *ctx, const struct lf_hist *e, __u32 tid, __u8 kind, __u8 cls,
 			  __u8 site)
 {
-	struct sample_ctx *c = ctx;
 	struct proc_total *p;
 
 	(void)site;
 	if (kind != KIND_LOCK || cls >= NR_CLASSES)
 		return 0;
-	p = proc_total(c->now, c->nnow, tid ? e->pid : 0);
+	p = proc_total(ctx, tid ? e->pid : 0);
 	if (!p)
 		return -ENOMEM;
 	p->waits[cls] += e->h.count;
@@ -411,9 +468,10 @@ int collect_sample(struct mmlock_bpf *skel, const struct lf_view *lf, struct rec
 	int fd = bpf_map__fd(skel->maps.hists), tfd = bpf_map__fd(skel->maps.threads);
 	int sfd = bpf_map__fd(skel->maps.tstates);
 	struct hist_key key, next, *prev = NULL;
-	struct proc_total *now = NULL, *p, *old;
-	size_t nnow = 0;
+	struct proc_set now = {};
+	struct proc_total *p, *old;
 	struct hist val;
+	int ret = 0;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		struct mm_thread ti;
@@ -424,9 +482,11 @@ int collect_sample(struct mmlock_bpf *skel, const struct lf_view *lf, struct rec
 		    bpf_map_lookup_elem(fd, &key, &val) ||
 		    bpf_map_lookup_elem(tfd, &key.tid, &ti))
 			continue;
-		p = proc_total(&now, &nnow, ti.pid);
-		if (!p)
-			break;
+		p = proc_total(&now, ti.pid);
+		if (!p) {
+			ret = -ENOMEM;
+			goto out;
+		}
 		if (key.kind == KIND_IOCTL)
 			p->ioctls += val.count;
 		else if (key.cls < NR_CLASSES)
@@ -441,36 +501,54 @@ int collect_sample(struct mmlock_bpf *skel, const struct lf_view *lf, struct rec
 		if (bpf_map_lookup_elem(sfd, &tid, &ts) || !ts.hot.count ||
 		    bpf_map_lookup_elem(tfd, &tid, &ti))
 			continue;
-		p = proc_total(&now, &nnow, ti.pid);
-		if (!p)
-			break;
+		p = proc_total(&now, ti.pid);
+		if (!p) {
+			ret = -ENOMEM;
+			goto out;
+		}
 		p->ioctls += ts.hot.count;
 	}
-	lf_for_each_hist(lf, sample_lf_hist, &(struct sample_ctx){ &now, &nnow });
-	for (size_t i = 0; i < nnow; i++) {
-		struct rec_sample *s;
-		void *q;
+	ret = lf_for_each_hist(lf, sample_lf_hist, &now);
+	if (ret)
+		goto out;
+	for (size_t i = 0; i < now.n; i++) {
+		struct rec_sample d = {}, *s;
+		bool active = false;
 
-		old = proc_total(&totals, &ntotals, now[i].pid);
-		q = realloc(rec->samples, (rec->nsamples + 1) * sizeof(*rec->samples));
-		if (!old || !q)
-			break;
-		rec->samples = q;
-		s = &rec->samples[rec->nsamples++];
-		memset(s, 0, sizeof(*s));
-		s->ts_ns = ts_ns;
-		s->pid = now[i].pid;
+		old = proc_total(&totals, now.p[i].pid);
+		if (!old) {
+			ret = -ENOMEM;
+			goto out;
+		}
 		for (int c = 0; c < NR_CLASSES; c++)
-			s->waits[c] = advance(&old->waits[c], now[i].waits[c]);
-		s->ioctls = advance(&old->ioctls, now[i].ioctls);
+			active |= (d.waits[c] = advance(&old->waits[c], now.p[i].waits[c])) != 0;
+		active |= (d.ioctls = advance(&old->ioctls, now.p[i].ioctls)) != 0;
+		if (!active && !old->active)
+			continue;	/* quiet, and its track already reads zero */
+		/*
+		 * Each value holds from the previous sample of its process: one
+		 * waking up after a quiet spell first gets a zero at the previous
+		 * tick, so that its count is drawn over this interval only.
+		 */
+		if (active && !old->active && prev_sample_ts && old->sampled_ts < prev_sample_ts)
+			add_sample(rec, prev_sample_ts, old->pid);
+		s = add_sample(rec, ts_ns, old->pid);
+		if (s) {
+			memcpy(s->waits, d.waits, sizeof(s->waits));
+			s->ioctls = d.ioctls;
+		}
+		old->active = active;
+		old->sampled_ts = ts_ns;
 	}
-	free(now);
-	return 0;
+out:
+	prev_sample_ts = ts_ns;
+	free(now.p);
+	return ret;
 }
 
 void collect_sample_reset(void)
 {
-	free(totals);
-	totals = NULL;
-	ntotals = 0;
+	free(totals.p);
+	memset(&totals, 0, sizeof(totals));
+	prev_sample_ts = 0;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "json.h"
 
 /* Node flags. */
@@ -663,17 +664,33 @@ struct json_value *json_parse_file(const char *path, char *err, size_t errlen)
 	size_t len = 0, cap = 64 * 1024;
 	struct json_value *v;
 	char *buf = NULL, perr[256];
+	struct stat st;
 	FILE *f;
 
 	f = fopen(path, "rb");
 	if (!f)
 		goto err_errno;
+	/* A device (/dev/zero) or a directory is never a document: refuse it before reading. */
+	if (fstat(fileno(f), &st))
+		goto err_errno;
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, S_ISDIR(st.st_mode) ?
+				 strerror(EISDIR) : "not a regular file");
+		goto err_quiet;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > JSON_MAX_FILE)
+		goto too_big;
 	for (;;) {
 		char *nbuf;
 
 		if (len == cap || !buf) {
 			if (buf)
 				cap *= 2;
+			/* A pipe is read up to the limit (plus one byte, to tell it was over). */
+			if (cap > (size_t)JSON_MAX_FILE + 1)
+				cap = (size_t)JSON_MAX_FILE + 1;
 			nbuf = realloc(buf, cap);
 			if (!nbuf) {
 				errno = ENOMEM;
@@ -684,6 +701,8 @@ struct json_value *json_parse_file(const char *path, char *err, size_t errlen)
 		len += fread(buf + len, 1, cap - len, f);
 		if (ferror(f))
 			goto err_errno;
+		if (len > JSON_MAX_FILE)
+			goto too_big;
 		if (feof(f))
 			break;
 	}
@@ -695,9 +714,15 @@ struct json_value *json_parse_file(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, perr);
 	return v;
 
+too_big:
+	errno = EFBIG;
+	if (err && errlen)
+		snprintf(err, errlen, "%s: larger than %d MiB", path, JSON_MAX_FILE >> 20);
+	goto err_quiet;
 err_errno:
 	if (err && errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+err_quiet:
 	if (f)
 		fclose(f);
 	free(buf);
@@ -832,6 +857,14 @@ const char *json_get_str(const struct json_value *obj, const char *key,
 
 /* ---- Writer ---- */
 
+/* The first failed write's errno is kept: "No space left on device" beats "I/O error". */
+static void jw_fail(struct json_writer *w)
+{
+	if (!w->errnum)
+		w->errnum = errno ?: EIO;
+	w->err = true;
+}
+
 void jw_init(struct json_writer *w, FILE *f, bool pretty)
 {
 	memset(w, 0, sizeof(*w));
@@ -842,7 +875,7 @@ void jw_init(struct json_writer *w, FILE *f, bool pretty)
 static void jw_put(struct json_writer *w, const char *s, size_t n)
 {
 	if (n && fwrite(s, 1, n, w->f) != n)
-		w->err = true;
+		jw_fail(w);
 }
 
 static void jw_puts(struct json_writer *w, const char *s)
@@ -978,14 +1011,14 @@ void jw_u64(struct json_writer *w, const char *key, __u64 val)
 {
 	jw_prefix(w, key);
 	if (fprintf(w->f, "%llu", (unsigned long long)val) < 0)
-		w->err = true;
+		jw_fail(w);
 }
 
 void jw_s64(struct json_writer *w, const char *key, __s64 val)
 {
 	jw_prefix(w, key);
 	if (fprintf(w->f, "%lld", (long long)val) < 0)
-		w->err = true;
+		jw_fail(w);
 }
 
 void jw_double(struct json_writer *w, const char *key, double val)
@@ -1028,6 +1061,6 @@ int jw_finish(struct json_writer *w)
 	if (w->pretty)
 		jw_put(w, "\n", 1);
 	if (fflush(w->f) || ferror(w->f))
-		w->err = true;
-	return w->err ? -EIO : 0;
+		jw_fail(w);
+	return w->err ? -(w->errnum ?: EIO) : 0;
 }

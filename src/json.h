@@ -25,6 +25,8 @@
 #include <linux/types.h>
 
 #define JSON_MAX_DEPTH	64	/* nesting levels accepted / written */
+/* json_parse_file() refuses larger files: parsing costs ~4x the text in memory. */
+#define JSON_MAX_FILE	(256 << 20)
 
 enum json_type {
 	JSON_NULL,
@@ -91,6 +93,7 @@ struct json_writer {
 	bool pretty;
 	bool first[JSON_MAX_DEPTH];
 	bool err;
+	int errnum;	/* errno of the first failed write, 0 if none failed */
 };
 
 void jw_init(struct json_writer *w, FILE *f, bool pretty);
@@ -106,7 +109,8 @@ void jw_s64(struct json_writer *w, const char *key, __s64 val);
 void jw_double(struct json_writer *w, const char *key, double val);
 void jw_bool(struct json_writer *w, const char *key, bool val);
 void jw_null(struct json_writer *w, const char *key);
-/* Flush; 0 if all was written and nesting is balanced, else -EIO. */
+/* Flush; 0 if all was written and nesting is balanced, else -errno of the
+ * first failed write (-ENOSPC...), or -EIO. */
 int jw_finish(struct json_writer *w);
 
 #endif

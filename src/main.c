@@ -26,7 +26,8 @@ static const char usage_main[] =
 "  diff       compare two recordings (before / after)\n"
 "\n"
 "Run 'mmlock COMMAND --help' for a command's options. Exit codes: 0 ok,\n"
-"1 check failed, 2 usage or input error, 3 kernel or permission problem.\n";
+"1 check failed, 2 usage or input error, 3 kernel or permission problem,\n"
+"128+N record stopped by signal N while starting (nothing written).\n";
 
 static const char usage_record[] =
 "Usage: mmlock record [OPTIONS] [-- COMMAND [ARGS...]]\n"
@@ -195,6 +196,9 @@ static int cmd_record(int argc, char **argv)
 	}
 	if (o.pid && o.tid)
 		return bad_usage("%s", "give -p or -t, not both");
+	/* Two writers renaming onto one path: one output would be lost. */
+	if (o.json_path && o.perfetto_path && same_file(o.json_path, o.perfetto_path))
+		return bad_usage("--json and --perfetto name the same file '%s'", o.json_path);
 	o.check_ns = check_ns;
 	return record_main(&o);
 }
@@ -272,6 +276,12 @@ static int cmd_perfetto(int argc, char **argv)
 	}
 	if (optind != argc - 1 || !out)
 		return bad_usage("%s", "perfetto takes one recording file and -o OUT.pftrace");
+	if (same_file(argv[optind], out))
+		return bad_usage("-o %s would overwrite the recording it converts", out);
+	if (check_writable(out, err, sizeof(err))) {
+		errmsg("%s", err);
+		return EXIT_USAGE;
+	}
 	if (recording_read_json(&rec, argv[optind], err, sizeof(err))) {
 		errmsg("%s", err);
 		return EXIT_USAGE;
@@ -287,6 +297,7 @@ static int cmd_perfetto(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
+	static char prog[32];
 
 	if (!cmd)
 		return bad_usage("%s", "no command given: record, report, perfetto, check or diff");
@@ -300,6 +311,12 @@ int main(int argc, char **argv)
 	}
 	argc--;
 	argv++;
+	/*
+	 * getopt names argv[0] in its messages ("record: invalid option"):
+	 * make every error line start with "mmlock:" like ours.
+	 */
+	snprintf(prog, sizeof(prog), "mmlock: %s", cmd);
+	argv[0] = prog;
 	if (!strcmp(cmd, "record"))
 		return cmd_record(argc, argv);
 	if (!strcmp(cmd, "report"))

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* One home for every name mmlock prints or parses. */
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "recording.h"
 
@@ -155,13 +157,16 @@ int site_from_name(const char *s) { return rlookup(site_names, NR_SITES, s); }
 
 const char *uffd_cmd_name(unsigned int nr)
 {
-	/* Commands this table does not know keep their number: "UFFDIO_0x10". */
-	static char unknown[64][12];
+	/*
+	 * Commands this table does not know keep their number: "UFFDIO_0x50".
+	 * Every _IOC_NR (8 bits) has a name, so a recording always reads back.
+	 */
+	static char unknown[256][12];
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(uffd_cmds); i++)
 		if (uffd_cmds[i].nr == nr)
 			return uffd_cmds[i].name;
-	if (nr >= 64)
+	if (nr >= 256)
 		return NULL;
 	snprintf(unknown[nr], sizeof(unknown[nr]), "UFFDIO_0x%02x", nr);
 	return unknown[nr];
@@ -169,13 +174,15 @@ const char *uffd_cmd_name(unsigned int nr)
 
 int uffd_cmd_from_name(const char *s)
 {
-	unsigned int nr;
-	char end;
+	unsigned long nr;
+	char *end;
 
 	for (unsigned int i = 0; s && i < ARRAY_SIZE(uffd_cmds); i++)
 		if (!strcmp(uffd_cmds[i].name, s))
 			return uffd_cmds[i].nr;
-	if (s && sscanf(s, "UFFDIO_0x%x%c", &nr, &end) == 1 && nr < 64)
-		return nr;
-	return -1;
+	/* Only the form uffd_cmd_name() writes: two or more hex digits, nothing else. */
+	if (!s || strncmp(s, "UFFDIO_0x", 9) || strlen(s + 9) < 2 || !isxdigit((unsigned char)s[9]))
+		return -1;
+	nr = strtoul(s + 9, &end, 16);
+	return *end || nr >= 256 ? -1 : (int)nr;
 }

@@ -132,6 +132,7 @@ struct open_slice {
 
 struct pf_writer {
 	struct atomic_file af;	/* the trace: a temp file renamed on success */
+	char *path;		/* where it goes; af is opened only by pf_finish */
 	FILE *spool, *frames;
 	__u64 nrec, frames_len;
 	struct pf_thread *thr;
@@ -286,6 +287,7 @@ static void writer_free(struct pf_writer *w)
 	if (!w)
 		return;
 	atomic_abort(&w->af);
+	free(w->path);
 	if (w->spool)
 		fclose(w->spool);
 	if (w->frames)
@@ -310,10 +312,18 @@ struct pf_writer *pf_open(const char *path, const struct recording *meta,
 		return NULL;
 	}
 	pb_init(&w->pb);
-	e = atomic_open(&w->af, path, err, errlen);
-	if (e) {
+	/*
+	 * The trace's temp file is created by pf_finish: one made now would be
+	 * left behind by a SIGKILL during the recording. The spools are
+	 * unlinked files, gone with the process.
+	 */
+	e = check_writable(path, err, errlen);
+	w->path = e ? NULL : strdup(path);
+	if (!w->path) {
+		if (!e)
+			seterr(err, errlen, "%s: out of memory", path);
 		writer_free(w);
-		errno = -e;
+		errno = e ? -e : ENOMEM;
 		return NULL;
 	}
 	w->spool = spool_open(path);
@@ -1327,7 +1337,7 @@ int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_
 		if (rt->pcomm[0])
 			copy_name(t->pcomm, rt->pcomm);
 	}
-	qsort(w->thr, w->nthr, sizeof(*w->thr), cmp_thread);
+	sort_array(w->thr, w->nthr, sizeof(*w->thr), cmp_thread);
 	if (w->nthr && (ret = rehash(w, w->hcap)))
 		goto fail;
 	procs = build_procs(w, rec, &nprocs);
@@ -1350,6 +1360,9 @@ int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_
 	if (ret)
 		goto fail;
 
+	ret = atomic_open(&w->af, w->path, err, errlen);
+	if (ret)
+		goto out;
 	what = "write";
 	write_clock_snapshot(w);
 	write_group_track(w, PF_UUID(PF_TRACK_SUMMARY, 0), 0, "mmlock", -1,
@@ -1378,7 +1391,7 @@ int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_
 	goto out;
 
 fail:
-	seterr(err, errlen, "%s: %s: %s", w->af.path, what, strerror(-ret));
+	seterr(err, errlen, "%s: %s: %s", w->path, what, strerror(-ret));
 out:
 	if (recs)
 		munmap(recs, recs_len);

@@ -8,7 +8,7 @@
  *	pf_finish(w, rec, err, sizeof(err));	(or pf_abort(w))
  * Events are spooled as fixed-size records to an unlinked temp file in the
  * output's directory, so memory stays bounded; pf_finish sorts them in place
- * (mmap) and writes the trace to "path.tmp.PID", then fsyncs and renames it
+ * (mmap) and only then writes the trace to "path.tmp.PID.XXXXXX", fsyncs and renames it
  * to path: an interrupted run leaves the old file (or none), never half a trace.
  */
 #ifndef MMLOCK_PERFETTO_H

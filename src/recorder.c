@@ -35,7 +35,7 @@
 #define COMM_SCAN_NS	100000000ULL	/* a /proc scan costs ~1 ms of CPU */
 #define STACKS_PER_THREAD 8
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop;	/* the signal that asked us to stop, 0 if none */
 static volatile pid_t child_pid;	/* the command after --, once spawned */
 
 static void on_signal(int sig)
@@ -44,9 +44,22 @@ static void on_signal(int sig)
 	if (stop) {
 		if (child_pid > 0)
 			kill(child_pid, SIGTERM);
+		atomic_unlink_all();	/* an output half-written when the second one came */
 		_exit(128 + sig);
 	}
-	stop = 1;
+	stop = sig;
+}
+
+/*
+ * Start-up (BPF load and attach) can take seconds on a busy machine: it
+ * checks for a stop request between its steps, and gives up with nothing
+ * written. The exit code is the shell's for a death by that signal.
+ */
+static int interrupted(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "interrupted (%s) before the recording started: nothing written",
+		 strsignal(stop));
+	return 128 + stop;
 }
 
 struct session {
@@ -102,6 +115,9 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 	const struct record_opts *o = s->o;
 	int bits;
 
+	/* Called before every (re)load of the ladder: a stop request ends it there. */
+	if (stop)
+		return -EINTR;
 	skel->rodata->targ_tgid = s->target_pid;
 	skel->rodata->targ_tid = o->tid;
 	if (o->comm[0]) {
@@ -247,6 +263,7 @@ static bool has_bpf_caps(void)
 static int precheck(struct session *s, char *err, size_t errlen)
 {
 	const struct record_opts *o = s->o;
+	struct stat st;
 	int ret;
 
 	if (o->pid && (ret = target_check_pid(o->pid, err, errlen)))
@@ -266,6 +283,12 @@ static int precheck(struct session *s, char *err, size_t errlen)
 		return EXIT_USAGE;
 	if (o->btf_path && access(o->btf_path, R_OK)) {
 		snprintf(err, errlen, "--btf %s: %s", o->btf_path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	/* libbpf reads a directory as BTF and fails with "Unknown error 4001". */
+	if (o->btf_path && (stat(o->btf_path, &st) || !S_ISREG(st.st_mode))) {
+		snprintf(err, errlen, "--btf %s: not a regular file (give a BTF file, "
+			 "such as a copy of /sys/kernel/btf/vmlinux)", o->btf_path);
 		return EXIT_USAGE;
 	}
 	if (!o->btf_path && access("/sys/kernel/btf/vmlinux", R_OK)) {
@@ -329,6 +352,8 @@ static int setup(struct session *s, char *err, size_t errlen)
 	ret = precheck(s, err, errlen);
 	if (ret)
 		return ret;
+	if (stop)
+		return interrupted(err, errlen);
 	if (o->cmd) {
 		if (target_spawn(&s->child, o->cmd, err, errlen))
 			return EXIT_USAGE;
@@ -339,12 +364,16 @@ static int setup(struct session *s, char *err, size_t errlen)
 		s->target_pid = o->pid;
 	}
 	ret = ladder_load(&s->ladder, o->family, o->btf_path, configure, s, err, errlen);
+	if (stop)
+		return interrupted(err, errlen);
 	if (ret)
 		return EXIT_KERNEL;
 #ifdef __GLIBC__
 	malloc_trim(0);	/* libbpf's copy of the kernel BTF is gone: give it back */
 #endif
 	load_symbols(s);
+	if (stop)
+		return interrupted(err, errlen);
 	if (s->ksyms_ret) {
 		snprintf(err, errlen, "%s", s->ksyms_err);
 		return EXIT_KERNEL;
@@ -375,8 +404,12 @@ static int setup(struct session *s, char *err, size_t errlen)
 		if (!s->pf)
 			return EXIT_USAGE;
 	}
+	if (stop)
+		return interrupted(err, errlen);
 	if (ladder_attach(&s->ladder, err, errlen))
 		return EXIT_KERNEL;
+	if (stop)
+		return interrupted(err, errlen);
 	s->ladder.skel->bss->folio_probed = ladder_attached(&s->ladder, "folio_lock");
 	s->rec.probes = calloc(s->ladder.nprobes, sizeof(*s->rec.probes));
 	if (s->rec.probes) {
@@ -400,20 +433,27 @@ static void print_live(struct session *s)
 	recording_free(&snap);
 }
 
-static void run_loop(struct session *s)
+static int run_loop(struct session *s, char *err, size_t errlen)
 {
 	const struct record_opts *o = s->o;
 	__u64 start = now_ns(CLOCK_BOOTTIME), t;
 	__u64 next_sample = start + SAMPLE_NS, next_live = start + o->interval_ns, next_alive = 0;
 	__u64 next_comm = 0;
 	struct timespec nap = { 0, POLL_MS * 1000000L };
+	int n, ret = 0;
 
 	if (s->have_child)
 		target_release(&s->child);
 	while (!stop) {
+		n = ring_buffer__consume(s->rb);
+		if (n < 0) {
+			snprintf(err, errlen, "cannot read the ring buffer: %s", strerror(-n));
+			ret = EXIT_KERNEL;
+			break;
+		}
 		/* A busy ring buffer is drained again at once, a quiet one every 20 ms. */
 		lf_drain(&s->lf, false, on_lf_event, s);
-		if (ring_buffer__consume(s->rb) < 1000)
+		if (n < 1000)
 			nanosleep(&nap, NULL);
 		t = now_ns(CLOCK_BOOTTIME);
 		if (t >= next_sample) {
@@ -443,10 +483,15 @@ static void run_loop(struct session *s)
 	}
 	/* Detached first: the maps then hold a final, consistent state. */
 	ladder_detach(&s->ladder);
-	ring_buffer__consume(s->rb);
+	n = ring_buffer__consume(s->rb);
+	if (n < 0 && !ret) {
+		snprintf(err, errlen, "cannot read the ring buffer: %s", strerror(-n));
+		ret = EXIT_KERNEL;
+	}
 	lf_drain(&s->lf, true, on_lf_event, s);
 	s->rec.end_ns = now_ns(CLOCK_BOOTTIME);
 	collect_sample(s->ladder.skel, &s->lf, &s->rec, s->rec.end_ns);
+	return ret;
 }
 
 static int finish(struct session *s, char *err, size_t errlen)
@@ -482,8 +527,8 @@ int record_main(const struct record_opts *o)
 {
 	struct session s = { .o = o, .resilient = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
-	char err[512] = "";
-	int ret;
+	char err[512] = "", err2[512];
+	int ret, lost;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -494,8 +539,11 @@ int record_main(const struct record_opts *o)
 			fprintf(stderr, "mmlock: recording%s%s... (Ctrl-C to stop)\n",
 				o->duration_ns ? " for " : "",
 				o->duration_ns ? fmt_ns(o->duration_ns, (char[32]){}, 32) : "");
-		run_loop(&s);
-		ret = finish(&s, err, sizeof(err));
+		lost = run_loop(&s, err, sizeof(err));
+		/* What was read before a ring buffer failure is still written. */
+		ret = finish(&s, lost ? err2 : err, lost ? sizeof(err2) : sizeof(err));
+		if (lost)
+			ret = lost;
 	}
 	if (err[0])
 		errmsg("%s", err);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "recording.h"
+#include "util.h"
 
 void frames_free(char **frames, int n)
 {
@@ -129,9 +130,9 @@ void recording_sort(struct recording *rec)
 	for (size_t i = 0; i < rec->nthreads; i++) {
 		struct rec_thread *t = &rec->threads[i];
 
-		qsort(t->hists, t->nhists, sizeof(*t->hists), cmp_hist);
-		qsort(t->stacks, t->nstacks, sizeof(*t->stacks), cmp_stack);
+		sort_array(t->hists, t->nhists, sizeof(*t->hists), cmp_hist);
+		sort_array(t->stacks, t->nstacks, sizeof(*t->stacks), cmp_stack);
 	}
-	qsort(rec->threads, rec->nthreads, sizeof(*rec->threads), cmp_thread);
-	qsort(rec->events, rec->nevents, sizeof(*rec->events), cmp_event);
+	sort_array(rec->threads, rec->nthreads, sizeof(*rec->threads), cmp_thread);
+	sort_array(rec->events, rec->nevents, sizeof(*rec->events), cmp_event);
 }

@@ -99,6 +99,7 @@ struct recording {
 	__u64 counters[NR_COUNTERS];	/* drops and map-full events, see mm_counter */
 	__u64 live_states;	/* per-thread BPF states left at the end (live threads) */
 	__u64 events_dropped;	/* events not kept in memory (max_events) */
+	__u64 samples_dropped;	/* counter samples not kept (a bounded number) */
 	struct rec_probe *probes;
 	size_t nprobes;
 	struct rec_thread *threads;
@@ -143,5 +144,8 @@ void recording_sort(struct recording *rec);	/* threads worst first, hists worst 
 /* recording_json.c: save / load. Both return 0 or -errno with a message in err. */
 int recording_write_json(const struct recording *rec, const char *path, char *err, size_t errlen);
 int recording_read_json(struct recording *rec, const char *path, char *err, size_t errlen);
+/* The same from memory (the fuzz target); name stands for the file in messages. */
+int recording_parse_json(struct recording *rec, const char *text, size_t len, const char *name,
+			 char *err, size_t errlen);
 
 #endif /* MMLOCK_RECORDING_H */

@@ -6,6 +6,8 @@
  * reader maps each triple back to its slot and checks that it fits.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "json.h"
@@ -153,6 +155,7 @@ int recording_write_json(const struct recording *rec, const char *path, char *er
 	for (int i = 0; i < NR_COUNTERS; i++)
 		jw_u64(&w, counter_name(i), rec->counters[i]);
 	jw_u64(&w, "events_not_kept", rec->events_dropped);
+	jw_u64(&w, "samples_not_kept", rec->samples_dropped);
 	jw_obj_end(&w);
 	jw_arr_begin(&w, "probes");
 	for (size_t i = 0; i < rec->nprobes; i++) {
@@ -189,234 +192,501 @@ int recording_write_json(const struct recording *rec, const char *path, char *er
 		write_event(&w, &rec->events[i]);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
-	if (jw_finish(&w)) {
-		snprintf(err, errlen, "cannot write %s: I/O error", path);
+	ret = jw_finish(&w);
+	if (ret) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-ret));
 		atomic_abort(&af);
-		return -EIO;
+		return ret;
 	}
 	return atomic_close(&af, err, errlen);
 }
 
 /* ---- reading ---- */
 
-static int read_frames(const struct json_value *arr, char ***frames)
-{
-	int n = json_len(arr);
+/*
+ * The reader is strict: a member of the wrong type, a number out of range for
+ * its field, an unknown name or a repeated thread fails the whole file with
+ * one message naming the field ("threads[2].hists[0].count: ..."). Missing
+ * members read as 0 / "" (files from older versions lack some). The reader
+ * checks types only where it reads; unknown members are ignored.
+ */
+struct reader {
+	char *err;
+	size_t errlen;
+	char where[96];		/* "threads[3]" of the value being read */
+	int ret;		/* first error, sticky */
+};
 
-	*frames = NULL;
-	if (!n)
-		return 0;
-	*frames = calloc(n, sizeof(char *));
-	if (!*frames)
-		return 0;
-	for (int i = 0; i < n; i++)
-		(*frames)[i] = strdup(json_str(json_at(arr, i), "?"));
-	return n;
+static void __attribute__((format(printf, 3, 4)))
+bad(struct reader *r, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (r->ret)
+		return;
+	r->ret = -EINVAL;
+	n = snprintf(r->err, r->errlen, "%s%s%s: ", r->where, r->where[0] && key ? "." : "",
+		     key ? key : "");
+	if (n < 0 || (size_t)n >= r->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->err + n, r->errlen - n, fmt, ap);
+	va_end(ap);
 }
 
-/* Name -> enum value, with a message naming the bad value. */
-static int lookup_name(int v, const char *what, const char *name, char *err, size_t errlen)
+/* Member key of o as a whole number in [0, max]; 0 if absent. */
+static __u64 get_num(struct reader *r, const struct json_value *o, const char *key, __u64 max)
 {
-	if (v < 0)
-		snprintf(err, errlen, "unknown %s '%s'", what, name ? name : "(missing)");
+	const struct json_value *v = json_get(o, key);
+	__u64 n = json_u64(v, 0);
+	/* json_u64 gives its default for a fraction or a value past 2^64: try two. */
+	bool exact = json_type(v) == JSON_NUMBER && !(n == 0 && json_u64(v, 1) == 1);
+
+	if (!v || json_type(v) == JSON_NULL)
+		return 0;
+	if (exact && n > max)
+		bad(r, key, "%llu is out of range (at most %llu)", (unsigned long long)n,
+		    (unsigned long long)max);
+	else if (!exact && json_type(v) == JSON_NUMBER && json_double(v, 0) > (double)max)
+		bad(r, key, "%g is out of range (at most %llu)", json_double(v, 0),
+		    (unsigned long long)max);
+	else if (!exact)
+		bad(r, key, "not a whole number >= 0");
+	return r->ret ? 0 : n;
+}
+
+static __s64 get_s32(struct reader *r, const struct json_value *o, const char *key)
+{
+	const struct json_value *v = json_get(o, key);
+	__s64 n = json_s64(v, 0);
+
+	if (!v || json_type(v) == JSON_NULL)
+		return 0;
+	if (json_type(v) != JSON_NUMBER || (n == 0 && json_s64(v, 1) == 1) ||
+	    n < INT32_MIN || n > INT32_MAX)
+		bad(r, key, "not a whole number in %d..%d", INT32_MIN, INT32_MAX);
+	return r->ret ? 0 : n;
+}
+
+static const char *get_str(struct reader *r, const struct json_value *o, const char *key)
+{
+	const struct json_value *v = json_get(o, key);
+
+	if (v && json_type(v) != JSON_STRING && json_type(v) != JSON_NULL)
+		bad(r, key, "not a string");
+	return json_str(v, "");
+}
+
+/* A string into a fixed buffer: too long is an error, not a silent cut. */
+static void get_name(struct reader *r, const struct json_value *o, const char *key,
+		     char *buf, size_t len)
+{
+	const char *s = get_str(r, o, key);
+
+	if (strlen(s) >= len)
+		bad(r, key, "longer than %zu bytes", len - 1);
+	else
+		memcpy(buf, s, strlen(s) + 1);
+}
+
+static bool get_bool(struct reader *r, const struct json_value *o, const char *key)
+{
+	const struct json_value *v = json_get(o, key);
+
+	if (v && json_type(v) != JSON_BOOL && json_type(v) != JSON_NULL)
+		bad(r, key, "not true or false");
+	return json_bool(v, false);
+}
+
+/* Member key of o that must be an array (or absent: NULL) / an object. */
+static const struct json_value *get_typed(struct reader *r, const struct json_value *o,
+					  const char *key, enum json_type type)
+{
+	const struct json_value *v = json_get(o, key);
+
+	if (!v || json_type(v) == JSON_NULL)
+		return NULL;
+	if (json_type(v) != type) {
+		bad(r, key, "not %s", type == JSON_ARRAY ? "an array" : "an object");
+		return NULL;
+	}
 	return v;
 }
 
-static int read_hist(const struct json_value *o, struct rec_thread *t, char *err, size_t errlen)
+static bool is_object(struct reader *r, const struct json_value *v)
 {
-	const char *kn = json_get_str(o, "kind", NULL), *sn = json_get_str(o, "site", NULL);
-	const struct json_value *buckets = json_get(o, "hist");
+	if (json_type(v) != JSON_OBJECT)
+		bad(r, NULL, "not an object");
+	return !r->ret;
+}
+
+/* Name -> enum value (name_fn), with a message naming the bad or missing value. */
+static int get_enum(struct reader *r, const struct json_value *o, const char *key,
+		    int (*from_name)(const char *))
+{
+	const struct json_value *v = json_get(o, key);
+	int e;
+
+	if (json_type(v) != JSON_STRING) {
+		bad(r, key, v ? "not a string" : "missing");
+		return -1;
+	}
+	e = from_name(json_str(v, ""));
+	if (e < 0)
+		bad(r, key, "unknown name '%s'", json_str(v, ""));
+	return e;
+}
+
+/* Push ".key[i]" onto r->where; returns the old length for pop(). */
+static size_t push(struct reader *r, const char *key, size_t i)
+{
+	size_t n = strlen(r->where);
+
+	snprintf(r->where + n, sizeof(r->where) - n, "%s%s[%zu]", n ? "." : "", key, i);
+	return n;
+}
+
+static void pop(struct reader *r, size_t n)
+{
+	r->where[n] = 0;
+}
+
+static int read_frames(struct reader *r, const struct json_value *o, const char *key,
+		       char ***frames)
+{
+	const struct json_value *arr = get_typed(r, o, key, JSON_ARRAY);
+	size_t n = json_len(arr);
+
+	*frames = NULL;
+	if (!n || r->ret)
+		return 0;
+	if (n > MMLOCK_STACK_DEPTH) {
+		bad(r, key, "%zu frames (at most %d)", n, MMLOCK_STACK_DEPTH);
+		return 0;
+	}
+	*frames = calloc(n, sizeof(char *));
+	if (!*frames) {
+		r->ret = -ENOMEM;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct json_value *f = json_at(arr, i);
+
+		if (json_type(f) != JSON_STRING) {
+			size_t w = push(r, key, i);
+
+			bad(r, NULL, "not a string");
+			pop(r, w);
+		} else if (!((*frames)[i] = strdup(json_str(f, "")))) {
+			r->ret = -ENOMEM;
+		}
+		if (r->ret) {
+			frames_free(*frames, i + 1);
+			*frames = NULL;
+			return 0;
+		}
+	}
+	return n;
+}
+
+static void read_hist(struct reader *r, const struct json_value *o, struct rec_thread *t)
+{
+	const struct json_value *buckets;
 	int kind, cls, site;
 	struct rec_hist *h;
+	size_t nhists = t->nhists;
 
-	kind = lookup_name(kind_from_name(kn), "kind", kn, err, errlen);
-	site = lookup_name(site_from_name(sn), "site", sn, err, errlen);
-	if (kind < 0 || site < 0)
-		return -EINVAL;
-	if (kind == KIND_IOCTL) {
-		const char *cn = json_get_str(o, "command", NULL);
-
-		cls = lookup_name(uffd_cmd_from_name(cn), "uffd command", cn, err, errlen);
-	} else {
-		const char *cn = json_get_str(o, "class", NULL);
-
-		cls = lookup_name(class_from_name(cn), "class", cn, err, errlen);
-	}
-	if (cls < 0)
-		return -EINVAL;
+	if (!is_object(r, o))
+		return;
+	kind = get_enum(r, o, "kind", kind_from_name);
+	site = get_enum(r, o, "site", site_from_name);
+	if (kind == KIND_IOCTL)
+		cls = get_enum(r, o, "command", uffd_cmd_from_name);
+	else
+		cls = get_enum(r, o, "class", class_from_name);
+	buckets = get_typed(r, o, "hist", JSON_ARRAY);
+	if (r->ret)
+		return;
 	h = thread_hist(t, kind, cls, site);
-	if (!h)
-		return -ENOMEM;
-	h->count = json_get_u64(o, "count", 0);
-	h->total_ns = json_get_u64(o, "total_ns", 0);
-	h->max_ns = json_get_u64(o, "max_ns", 0);
-	h->aux_ns = json_get_u64(o, kind == KIND_IOCTL ? "errors" :
-				 kind == KIND_TRYLOCK ? "failed" : "runnable_ns", 0);
-	for (size_t i = 0; i < json_len(buckets); i++) {
+	if (!h) {
+		r->ret = -ENOMEM;
+		return;
+	}
+	if (t->nhists == nhists) {
+		bad(r, NULL, "a second histogram for %s %s %s", kind_name(kind),
+		    kind == KIND_IOCTL ? uffd_cmd_name(cls) : class_name(cls), site_name(site));
+		return;
+	}
+	h->count = get_num(r, o, "count", UINT64_MAX);
+	h->total_ns = get_num(r, o, "total_ns", UINT64_MAX);
+	h->max_ns = get_num(r, o, "max_ns", UINT64_MAX);
+	h->aux_ns = get_num(r, o, kind == KIND_IOCTL ? "errors" :
+			    kind == KIND_TRYLOCK ? "failed" : "runnable_ns", UINT64_MAX);
+	for (size_t i = 0; !r->ret && i < json_len(buckets); i++) {
 		const struct json_value *b = json_at(buckets, i);
-		__u64 lo = json_u64(json_at(b, 0), 0);
+		__u64 lo = json_u64(json_at(b, 0), UINT64_MAX), hi = json_u64(json_at(b, 1), 0);
+		__u64 n = json_u64(json_at(b, 2), UINT64_MAX);
 		unsigned int slot = hist_slot(lo);
 
-		if (json_len(b) != 3 || hist_slot_lo(slot) != lo) {
-			snprintf(err, errlen, "histogram bucket %zu of tid %u is not [lo, hi, count]", i, t->tid);
-			return -EINVAL;
+		if (json_len(b) != 3 || json_type(b) != JSON_ARRAY || hist_slot_lo(slot) != lo ||
+		    hist_slot_hi(slot) != hi || n > UINT32_MAX - h->slots[slot]) {
+			size_t w = push(r, "hist", i);
+
+			bad(r, NULL, "not a bucket [lo, hi, count] of this histogram layout");
+			pop(r, w);
+			return;
 		}
-		h->slots[slot] += json_u64(json_at(b, 2), 0);
+		h->slots[slot] += n;
 	}
-	return 0;
 }
 
-static int read_thread(const struct json_value *o, struct recording *rec, char *err, size_t errlen)
+static void read_stack(struct reader *r, const struct json_value *o, struct rec_stack *s)
 {
-	const struct json_value *hists = json_get(o, "hists"), *stacks = json_get(o, "stacks");
-	struct rec_thread *t = recording_thread(rec, json_get_u64(o, "tid", 0));
-	int ret;
-
-	if (!t)
-		return -ENOMEM;
-	t->pid = json_get_u64(o, "pid", 0);
-	snprintf(t->comm, sizeof(t->comm), "%s", json_get_str(o, "comm", ""));
-	snprintf(t->pcomm, sizeof(t->pcomm), "%s", json_get_str(o, "process", ""));
-	t->exited = json_bool(json_get(o, "exited"), false);
-	for (size_t i = 0; i < json_len(hists); i++)
-		if ((ret = read_hist(json_at(hists, i), t, err, errlen)))
-			return ret;
-	if (json_len(stacks)) {
-		t->stacks = calloc(json_len(stacks), sizeof(*t->stacks));
-		if (!t->stacks)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < json_len(stacks); i++) {
-		const struct json_value *s = json_at(stacks, i);
-		struct rec_stack *r = &t->stacks[t->nstacks++];
-
-		r->kind = kind_from_name(json_get_str(s, "kind", "")) & 0xff;
-		r->cls = class_from_name(json_get_str(s, "class", "")) & 0xff;
-		r->site = site_from_name(json_get_str(s, "site", "")) & 0xff;
-		r->count = json_get_u64(s, "count", 0);
-		r->total_ns = json_get_u64(s, "total_ns", 0);
-		r->max_ns = json_get_u64(s, "max_ns", 0);
-		r->nframes = read_frames(json_get(s, "frames"), &r->frames);
-	}
-	return 0;
+	if (!is_object(r, o))
+		return;
+	s->kind = get_enum(r, o, "kind", kind_from_name);
+	s->cls = get_enum(r, o, "class", class_from_name);
+	s->site = get_enum(r, o, "site", site_from_name);
+	s->count = get_num(r, o, "count", UINT64_MAX);
+	s->total_ns = get_num(r, o, "total_ns", UINT64_MAX);
+	s->max_ns = get_num(r, o, "max_ns", UINT64_MAX);
+	if (!r->ret)
+		s->nframes = read_frames(r, o, "frames", &s->frames);
 }
 
-static void read_event(const struct json_value *o, struct rec_event *e)
+static void read_thread(struct reader *r, const struct json_value *o, struct recording *rec)
 {
-	const char *kn = json_get_str(o, "kind", "");
+	const struct json_value *hists, *stacks;
+	size_t nthreads = rec->nthreads, n;
+	struct rec_thread *t;
+	__u32 tid;
 
-	e->ts_ns = json_get_u64(o, "ts_ns", 0);
-	e->dur_ns = json_get_u64(o, "dur_ns", 0);
-	e->pid = json_get_u64(o, "pid", 0);
-	e->tid = json_get_u64(o, "tid", 0);
-	e->kind = kind_from_name(kn) & 0xff;
-	e->site = site_from_name(json_get_str(o, "site", "")) & 0xff;
-	if (e->kind == KIND_IOCTL) {
-		int c = uffd_cmd_from_name(json_get_str(o, "command", ""));
+	if (!is_object(r, o))
+		return;
+	tid = get_num(r, o, "tid", UINT32_MAX);
+	hists = get_typed(r, o, "hists", JSON_ARRAY);
+	stacks = get_typed(r, o, "stacks", JSON_ARRAY);
+	if (r->ret)
+		return;
+	t = recording_thread(rec, tid);
+	if (!t) {
+		r->ret = -ENOMEM;
+		return;
+	}
+	/* A second entry would be merged into the first's arrays: refuse it. */
+	if (rec->nthreads == nthreads) {
+		bad(r, "tid", "thread %u is listed twice", tid);
+		return;
+	}
+	t->pid = get_num(r, o, "pid", UINT32_MAX);
+	get_name(r, o, "comm", t->comm, sizeof(t->comm));
+	get_name(r, o, "process", t->pcomm, sizeof(t->pcomm));
+	t->exited = get_bool(r, o, "exited");
+	for (size_t i = 0; !r->ret && i < json_len(hists); i++) {
+		n = push(r, "hists", i);
+		read_hist(r, json_at(hists, i), t);
+		pop(r, n);
+	}
+	if (r->ret || !json_len(stacks))
+		return;
+	t->stacks = calloc(json_len(stacks), sizeof(*t->stacks));
+	if (!t->stacks) {
+		r->ret = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; !r->ret && i < json_len(stacks); i++) {
+		n = push(r, "stacks", i);
+		read_stack(r, json_at(stacks, i), &t->stacks[t->nstacks++]);
+		pop(r, n);
+	}
+}
 
-		e->cls = c < 0 ? 0xff : c;
-		e->flags = json_get_u64(o, "cmd", 0);
-		e->aux_ns = json_get_u64(o, "len", 0);
-		e->ret = json_s64(json_get(o, "ret"), 0);
-		c = class_from_name(json_get_str(o, "blame_class", ""));
-		e->blame_cls = c < 0 ? CLASS_OTHER : c;
-		e->blame_ns = json_get_u64(o, "blame_ns", 0);
-		e->preempt_ns = json_get_u64(o, "preempted_ns", 0);
+static void read_event(struct reader *r, const struct json_value *o, struct rec_event *e)
+{
+	int kind;
+
+	if (!is_object(r, o))
+		return;
+	e->ts_ns = get_num(r, o, "ts_ns", UINT64_MAX);
+	e->dur_ns = get_num(r, o, "dur_ns", UINT64_MAX - e->ts_ns);
+	e->pid = get_num(r, o, "pid", UINT32_MAX);
+	e->tid = get_num(r, o, "tid", UINT32_MAX);
+	kind = get_enum(r, o, "kind", kind_from_name);
+	e->site = get_enum(r, o, "site", site_from_name);
+	if (r->ret)
+		return;
+	e->kind = kind;
+	if (kind == KIND_IOCTL) {
+		e->cls = get_enum(r, o, "command", uffd_cmd_from_name);
+		e->flags = get_num(r, o, "cmd", UINT32_MAX);
+		e->aux_ns = get_num(r, o, "len", UINT64_MAX);
+		e->ret = get_s32(r, o, "ret");
+		e->blame_cls = json_get(o, "blame_class") ?
+			       get_enum(r, o, "blame_class", class_from_name) : CLASS_OTHER;
+		e->blame_ns = get_num(r, o, "blame_ns", UINT64_MAX);
+		e->preempt_ns = get_num(r, o, "preempted_ns", UINT64_MAX);
 	} else {
-		int c = class_from_name(json_get_str(o, "class", ""));
-
-		e->cls = c < 0 ? CLASS_OTHER : c;
-		e->flags = json_get_u64(o, "flags", 0);
-		e->addr = json_get_u64(o, "addr", 0);
-		e->other_tid = json_get_u64(o, e->kind == KIND_LOCK ? "owner_tid" : "waker_tid", 0);
-		e->aux_ns = json_get_u64(o, "runnable_ns", 0);
+		e->cls = get_enum(r, o, "class", class_from_name);
+		e->flags = get_num(r, o, "flags", UINT32_MAX);
+		e->addr = get_num(r, o, "addr", UINT64_MAX);
+		e->other_tid = get_num(r, o, kind == KIND_LOCK ? "owner_tid" : "waker_tid", UINT32_MAX);
+		e->aux_ns = get_num(r, o, "runnable_ns", UINT64_MAX);
 	}
-	e->nframes = read_frames(json_get(o, "stack"), &e->frames);
+	if (!r->ret)
+		e->nframes = read_frames(r, o, "stack", &e->frames);
+}
+
+static void read_sample(struct reader *r, const struct json_value *o, struct rec_sample *s)
+{
+	const struct json_value *w;
+
+	if (!is_object(r, o))
+		return;
+	s->ts_ns = get_num(r, o, "ts_ns", UINT64_MAX);
+	s->pid = get_num(r, o, "pid", UINT32_MAX);
+	s->ioctls = get_num(r, o, "ioctls", UINT64_MAX);
+	w = get_typed(r, o, "waits", JSON_OBJECT);
+	for (size_t i = 0; !r->ret && i < json_len(w); i++) {
+		const char *key = json_key_at(w, i);
+		int c = class_from_name(key);
+
+		if (c < 0) {
+			bad(r, "waits", "unknown class '%s'", key);
+			break;
+		}
+		s->waits[c] = get_num(r, w, key, UINT64_MAX);
+	}
+}
+
+static void read_probe(struct reader *r, const struct json_value *o, struct rec_probe *p)
+{
+	if (!is_object(r, o))
+		return;
+	get_name(r, o, "name", p->name, sizeof(p->name));
+	get_name(r, o, "mechanism", p->mechanism, sizeof(p->mechanism));
+	get_name(r, o, "refused", p->refused, sizeof(p->refused));
+	p->prog_id = get_num(r, o, "prog_id", UINT32_MAX);
+}
+
+/* Array member key of root, each element read by fn into (*arr)[*n]. */
+#define READ_ARRAY(r, root, key, arr, n, fn)						\
+	do {										\
+		const struct json_value *a_ = get_typed(r, root, key, JSON_ARRAY);	\
+		size_t w_;								\
+											\
+		if ((r)->ret || !json_len(a_))						\
+			break;								\
+		(arr) = calloc(json_len(a_), sizeof(*(arr)));				\
+		if (!(arr)) {								\
+			(r)->ret = -ENOMEM;						\
+			break;								\
+		}									\
+		for (size_t i_ = 0; !(r)->ret && i_ < json_len(a_); i_++) {		\
+			w_ = push(r, key, i_);						\
+			fn(r, json_at(a_, i_), &(arr)[(n)++]);				\
+			pop(r, w_);							\
+		}									\
+	} while (0)
+
+static void read_root(struct reader *r, const struct json_value *root, struct recording *rec)
+{
+	const struct json_value *threads, *v;
+	const char *s;
+
+	get_name(r, root, "version", rec->tool_version, sizeof(rec->tool_version));
+	get_name(r, root, "kernel", rec->kernel, sizeof(rec->kernel));
+	get_name(r, root, "arch", rec->arch, sizeof(rec->arch));
+	rec->start_ns = get_num(r, root, "start_ns", UINT64_MAX);
+	rec->end_ns = get_num(r, root, "end_ns", UINT64_MAX);
+	if (!r->ret && rec->start_ns > rec->end_ns)
+		bad(r, "end_ns", "before start_ns");
+	v = get_typed(r, root, "clock", JSON_OBJECT);
+	snprintf(r->where, sizeof(r->where), "clock");
+	rec->clk_boottime_ns = get_num(r, v, "boottime_ns", UINT64_MAX);
+	rec->clk_monotonic_ns = get_num(r, v, "monotonic_ns", UINT64_MAX);
+	rec->clk_realtime_ns = get_num(r, v, "realtime_ns", UINT64_MAX);
+	r->where[0] = 0;
+	v = get_typed(r, root, "filter", JSON_OBJECT);
+	snprintf(r->where, sizeof(r->where), "filter");
+	rec->filter_pid = get_num(r, v, "pid", UINT32_MAX);
+	rec->filter_tid = get_num(r, v, "tid", UINT32_MAX);
+	get_name(r, v, "comm", rec->filter_comm, sizeof(rec->filter_comm));
+	r->where[0] = 0;
+	rec->min_slice_ns = get_num(r, root, "min_slice_ns", UINT64_MAX);
+	rec->live_states = get_num(r, root, "thread_states_at_end", UINT64_MAX);
+	rec->stack_min_ns = get_num(r, root, "stack_min_ns", UINT64_MAX);
+	s = get_str(r, root, "bpf_locks");	/* absent in older recordings: resilient */
+	if (*s && strcmp(s, "plain") && strcmp(s, "resilient"))
+		bad(r, "bpf_locks", "not \"plain\" or \"resilient\"");
+	rec->plain_locks = !strcmp(s, "plain");
+	v = get_typed(r, root, "counters", JSON_OBJECT);
+	snprintf(r->where, sizeof(r->where), "counters");
+	for (int i = 0; i < NR_COUNTERS; i++)
+		rec->counters[i] = get_num(r, v, counter_name(i), UINT64_MAX);
+	rec->events_dropped = get_num(r, v, "events_not_kept", UINT64_MAX);
+	rec->samples_dropped = get_num(r, v, "samples_not_kept", UINT64_MAX);
+	r->where[0] = 0;
+	if (r->ret)
+		return;
+	READ_ARRAY(r, root, "probes", rec->probes, rec->nprobes, read_probe);
+	threads = json_get(root, "threads");
+	if (!r->ret && json_type(threads) != JSON_ARRAY)
+		bad(r, "threads", threads ? "not an array" : "missing");
+	for (size_t i = 0; !r->ret && i < json_len(threads); i++) {
+		size_t w = push(r, "threads", i);
+
+		read_thread(r, json_at(threads, i), rec);
+		pop(r, w);
+	}
+	READ_ARRAY(r, root, "samples", rec->samples, rec->nsamples, read_sample);
+	READ_ARRAY(r, root, "events", rec->events, rec->nevents, read_event);
+}
+
+/* A parsed document into rec; name (the file) heads every message. */
+static int from_json(struct recording *rec, struct json_value *root, const char *name,
+		     char *err, size_t errlen)
+{
+	char e2[256] = "";
+	struct reader r = { .err = e2, .errlen = sizeof(e2) };
+
+	if (json_type(root) != JSON_OBJECT || strcmp(json_get_str(root, "tool", ""), "mmlock") ||
+	    json_get_u64(root, "format", 0) != REC_FORMAT_VERSION) {
+		snprintf(err, errlen, "%s: not an mmlock recording (format %d)", name, REC_FORMAT_VERSION);
+		json_free(root);
+		return -EINVAL;
+	}
+	read_root(&r, root, rec);
+	json_free(root);
+	if (r.ret) {
+		snprintf(err, errlen, "%s: %s", name, e2[0] ? e2 : strerror(-r.ret));
+		recording_free(rec);
+	}
+	return r.ret;
 }
 
 int recording_read_json(struct recording *rec, const char *path, char *err, size_t errlen)
 {
-	const struct json_value *threads, *events, *probes, *samples, *v;
 	struct json_value *root;
-	char e2[256] = "";
-	int ret = 0;
 
 	memset(rec, 0, sizeof(*rec));
 	root = json_parse_file(path, err, errlen);
 	if (!root)
 		return -EINVAL;
-	if (strcmp(json_get_str(root, "tool", ""), "mmlock") ||
-	    json_get_u64(root, "format", 0) != REC_FORMAT_VERSION) {
-		snprintf(err, errlen, "%s: not an mmlock recording (format %d)", path, REC_FORMAT_VERSION);
-		json_free(root);
+	return from_json(rec, root, path, err, errlen);
+}
+
+int recording_parse_json(struct recording *rec, const char *text, size_t len, const char *name,
+			 char *err, size_t errlen)
+{
+	struct json_value *root;
+	char perr[256];
+
+	memset(rec, 0, sizeof(*rec));
+	root = json_parse(text, len, perr, sizeof(perr));
+	if (!root) {
+		snprintf(err, errlen, "%s: %s", name, perr);
 		return -EINVAL;
 	}
-	snprintf(rec->tool_version, sizeof(rec->tool_version), "%s", json_get_str(root, "version", ""));
-	snprintf(rec->kernel, sizeof(rec->kernel), "%s", json_get_str(root, "kernel", ""));
-	snprintf(rec->arch, sizeof(rec->arch), "%s", json_get_str(root, "arch", ""));
-	rec->start_ns = json_get_u64(root, "start_ns", 0);
-	rec->end_ns = json_get_u64(root, "end_ns", 0);
-	v = json_get(root, "clock");
-	rec->clk_boottime_ns = json_get_u64(v, "boottime_ns", 0);
-	rec->clk_monotonic_ns = json_get_u64(v, "monotonic_ns", 0);
-	rec->clk_realtime_ns = json_get_u64(v, "realtime_ns", 0);
-	v = json_get(root, "filter");
-	rec->filter_pid = json_get_u64(v, "pid", 0);
-	rec->filter_tid = json_get_u64(v, "tid", 0);
-	snprintf(rec->filter_comm, sizeof(rec->filter_comm), "%s", json_get_str(v, "comm", ""));
-	rec->min_slice_ns = json_get_u64(root, "min_slice_ns", 0);
-	rec->live_states = json_get_u64(root, "thread_states_at_end", 0);
-	rec->stack_min_ns = json_get_u64(root, "stack_min_ns", 0);
-	rec->plain_locks = !strcmp(json_get_str(root, "bpf_locks", "resilient"), "plain");
-	v = json_get(root, "counters");
-	for (int i = 0; i < NR_COUNTERS; i++)
-		rec->counters[i] = json_get_u64(v, counter_name(i), 0);
-	rec->events_dropped = json_get_u64(v, "events_not_kept", 0);
-
-	probes = json_get(root, "probes");
-	rec->probes = calloc(json_len(probes) + 1, sizeof(*rec->probes));
-	for (size_t i = 0; rec->probes && i < json_len(probes); i++) {
-		struct rec_probe *p = &rec->probes[rec->nprobes++];
-
-		v = json_at(probes, i);
-		snprintf(p->name, sizeof(p->name), "%s", json_get_str(v, "name", ""));
-		snprintf(p->mechanism, sizeof(p->mechanism), "%s", json_get_str(v, "mechanism", ""));
-		snprintf(p->refused, sizeof(p->refused), "%s", json_get_str(v, "refused", ""));
-		p->prog_id = json_get_u64(v, "prog_id", 0);
-	}
-	threads = json_get(root, "threads");
-	if (json_type(threads) != JSON_ARRAY) {
-		snprintf(e2, sizeof(e2), "no \"threads\" array");
-		ret = -EINVAL;
-	}
-	for (size_t i = 0; !ret && i < json_len(threads); i++)
-		ret = read_thread(json_at(threads, i), rec, e2, sizeof(e2));
-	samples = json_get(root, "samples");
-	if (!ret && json_len(samples)) {
-		rec->samples = calloc(json_len(samples), sizeof(*rec->samples));
-		for (size_t i = 0; rec->samples && i < json_len(samples); i++) {
-			struct rec_sample *s = &rec->samples[rec->nsamples++];
-			const struct json_value *w;
-
-			v = json_at(samples, i);
-			s->ts_ns = json_get_u64(v, "ts_ns", 0);
-			s->pid = json_get_u64(v, "pid", 0);
-			s->ioctls = json_get_u64(v, "ioctls", 0);
-			w = json_get(v, "waits");
-			for (int c = 0; c < NR_CLASSES; c++)
-				s->waits[c] = json_get_u64(w, class_name(c), 0);
-		}
-	}
-	events = json_get(root, "events");
-	if (!ret && json_len(events)) {
-		rec->events = calloc(json_len(events), sizeof(*rec->events));
-		for (size_t i = 0; rec->events && i < json_len(events); i++)
-			read_event(json_at(events, i), &rec->events[rec->nevents++]);
-	}
-	json_free(root);
-	if (ret) {
-		snprintf(err, errlen, "%s: %s", path, e2[0] ? e2 : strerror(-ret));
-		recording_free(rec);
-	}
-	return ret;
+	return from_json(rec, root, name, err, errlen);
 }

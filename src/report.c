@@ -201,6 +201,10 @@ void report_print(FILE *f, const struct recording *rec, const struct report_opts
 		fprintf(f, " events_not_kept=%llu", (unsigned long long)rec->events_dropped);
 		drops = true;
 	}
+	if (rec->samples_dropped) {
+		fprintf(f, " samples_not_kept=%llu", (unsigned long long)rec->samples_dropped);
+		drops = true;
+	}
 	fputs(drops ? "\n" : " none\n", f);
 	for (int i = 0; i < NR_COUNTERS; i++)
 		if (rec->counters[i])

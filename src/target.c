@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "target.h"
@@ -103,9 +104,32 @@ int target_check_comm(const char *comm, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * In the child, before it runs anything: mmlock's handlers would swallow a
+ * signal sent to it before exec, so they go back to the default (ignored
+ * signals stay ignored, as a shell leaves them); and it dies with mmlock
+ * instead of running on unwatched after a SIGKILL of mmlock.
+ */
+static void child_init(pid_t parent, const sigset_t *mask)
+{
+	struct sigaction sa;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (!sigaction(sig, NULL, &sa) && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN) {
+			sa.sa_handler = SIG_DFL;
+			sa.sa_flags = 0;
+			sigaction(sig, &sa, NULL);
+		}
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(127);	/* mmlock died before the death signal was armed */
+	sigprocmask(SIG_SETMASK, mask, NULL);
+}
+
 int target_spawn(struct target_child *c, char *const argv[], char *err, size_t errlen)
 {
-	int gate[2];
+	pid_t parent = getpid();
+	sigset_t all, mask;
+	int gate[2], e;
 
 	memset(c, 0, sizeof(*c));
 	/* The child waits on the gate until tracing is attached. */
@@ -113,20 +137,28 @@ int target_spawn(struct target_child *c, char *const argv[], char *err, size_t e
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -errno;
 	}
+	/* Blocked across fork: no signal runs mmlock's handler in the child. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &mask);
 	c->pid = fork();
-	if (c->pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -errno;
-	}
 	if (!c->pid) {
 		char go;
 
+		child_init(parent, &mask);
 		close(gate[1]);
 		if (read(gate[0], &go, 1) != 1)
 			_exit(127);	/* mmlock gave up before starting us */
 		execvp(argv[0], argv);
 		fprintf(stderr, "mmlock: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
+	}
+	e = errno;
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	if (c->pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(e));
+		close(gate[0]);
+		close(gate[1]);
+		return -e;
 	}
 	close(gate[0]);
 	c->gate = gate[1];

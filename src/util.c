@@ -96,18 +96,100 @@ __u64 now_ns(int clock_id)
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-int atomic_open(struct atomic_file *af, const char *path, char *err, size_t errlen)
+/*
+ * An output may only replace a regular file: renaming over a device node
+ * (-o /dev/null as root) or a symbolic link would replace the node or the
+ * link, not write to what it names.
+ */
+static int check_target(const char *path, char *err, size_t errlen)
 {
+	struct stat st;
+
+	if (!*path) {
+		snprintf(err, errlen, "empty output file name");
+		return -EINVAL;
+	}
+	if (lstat(path, &st)) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (S_ISREG(st.st_mode))
+		return 0;
+	snprintf(err, errlen, "cannot write %s: %s", path,
+		 S_ISDIR(st.st_mode) ? strerror(EISDIR) :
+		 S_ISLNK(st.st_mode) ? "is a symbolic link (give the file it points to)" :
+		 "not a regular file");
+	return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+}
+
+/*
+ * Temp files being written, for atomic_unlink_all() in a signal handler that
+ * is about to _exit (a second Ctrl-C while the outputs are written).
+ */
+static char *volatile live_tmp[4];
+
+static void track_tmp(char *tmp, bool add)
+{
+	for (size_t i = 0; i < sizeof(live_tmp) / sizeof(live_tmp[0]); i++)
+		if (live_tmp[i] == (add ? NULL : tmp)) {
+			live_tmp[i] = add ? tmp : NULL;
+			return;
+		}
+}
+
+void atomic_unlink_all(void)
+{
+	for (size_t i = 0; i < sizeof(live_tmp) / sizeof(live_tmp[0]); i++)
+		if (live_tmp[i])
+			unlink(live_tmp[i]);
+}
+
+/* A new file "path.tmp.PID.XXXXXX": unique per output, even for two outputs of one run. */
+static int open_tmp(const char *path, char **tmp)
+{
+	mode_t mask = umask(0);
 	int fd;
 
+	umask(mask);
+	if (asprintf(tmp, "%s.tmp.%d.XXXXXX", path, (int)getpid()) < 0) {
+		*tmp = NULL;
+		errno = ENOMEM;
+		return -1;
+	}
+	fd = mkostemp(*tmp, O_CLOEXEC);
+	if (fd >= 0 && fchmod(fd, 0644 & ~mask)) {
+		int e = errno;
+
+		close(fd);
+		unlink(*tmp);
+		errno = e;
+		fd = -1;
+	}
+	return fd;
+}
+
+void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+int atomic_open(struct atomic_file *af, const char *path, char *err, size_t errlen)
+{
+	int fd, ret;
+
 	memset(af, 0, sizeof(*af));
+	ret = check_target(path, err, errlen);
+	if (ret)
+		return ret;
 	af->path = strdup(path);
-	if (!af->path || asprintf(&af->tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
-		free(af->path);
+	if (!af->path) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = open_tmp(path, &af->tmp);
 	if (fd < 0 || !(af->f = fdopen(fd, "w"))) {
 		int e = errno;
 
@@ -121,6 +203,7 @@ int atomic_open(struct atomic_file *af, const char *path, char *err, size_t errl
 		memset(af, 0, sizeof(*af));
 		return -e;
 	}
+	track_tmp(af->tmp, true);
 	return 0;
 }
 
@@ -162,6 +245,7 @@ int atomic_close(struct atomic_file *af, char *err, size_t errlen)
 		fsync_dir(af->path);	/* the rename itself survives a crash */
 	if (ret)
 		unlink(af->tmp);
+	track_tmp(af->tmp, false);
 	free(af->tmp);
 	free(af->path);
 	memset(af, 0, sizeof(*af));
@@ -174,6 +258,8 @@ void atomic_abort(struct atomic_file *af)
 		fclose(af->f);
 		unlink(af->tmp);
 	}
+	if (af->tmp)
+		track_tmp(af->tmp, false);
 	free(af->tmp);
 	free(af->path);
 	memset(af, 0, sizeof(*af));
@@ -181,23 +267,46 @@ void atomic_abort(struct atomic_file *af)
 
 int check_writable(const char *path, char *err, size_t errlen)
 {
-	char *copy = strdup(path), *dir;
-	struct stat st;
-	int ret = 0;
+	char *tmp = NULL;
+	int fd, ret;
 
-	if (!copy)
-		return -ENOMEM;
-	dir = dirname(copy);
-	if (access(dir, W_OK | X_OK)) {
+	ret = check_target(path, err, errlen);
+	if (ret)
+		return ret;
+	/* Create (and remove) a file next to it: access() says yes to root on a read-only mount. */
+	fd = open_tmp(path, &tmp);
+	if (fd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-	} else if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
-		ret = -EISDIR;
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(EISDIR));
-	} else if (!access(path, F_OK) && access(path, W_OK)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-ret));
+	} else {
+		close(fd);
+		unlink(tmp);
 	}
-	free(copy);
+	free(tmp);
 	return ret;
+}
+
+bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	char *da, *db, *ra = NULL, *rb = NULL;
+	bool same;
+
+	if (!stat(a, &sa) && !stat(b, &sb))
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	/* Not both there yet: the same directory and the same name. */
+	da = strdup(a);
+	db = strdup(b);
+	if (da && db) {
+		ra = realpath(dirname(da), NULL);
+		rb = realpath(dirname(db), NULL);
+	}
+	same = !strcmp(a, b) ||
+	       (ra && rb && !strcmp(ra, rb) && !strcmp(strrchr(a, '/') ? strrchr(a, '/') + 1 : a,
+						       strrchr(b, '/') ? strrchr(b, '/') + 1 : b));
+	free(ra);
+	free(rb);
+	free(da);
+	free(db);
+	return same;
 }

@@ -32,9 +32,13 @@ const char *fmt_ns(__u64 ns, char *buf, size_t len);
 
 __u64 now_ns(int clock_id);
 
+/* qsort() that takes an empty array as (NULL, 0): qsort(NULL, 0, ...) is undefined. */
+void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+
 /*
- * Atomic output: open "path.tmp.PID" for writing; atomic_close() flushes,
- * fsyncs and renames it over path, or unlinks it on error / abort.
+ * Atomic output: open "path.tmp.PID.XXXXXX" for writing; atomic_close()
+ * flushes, fsyncs and renames it over path, or unlinks it on error / abort.
+ * path must be absent or a regular file (not a device, directory or symlink).
  */
 struct atomic_file {
 	FILE *f;
@@ -44,7 +48,12 @@ struct atomic_file {
 int atomic_open(struct atomic_file *af, const char *path, char *err, size_t errlen);
 int atomic_close(struct atomic_file *af, char *err, size_t errlen);
 void atomic_abort(struct atomic_file *af);
-/* Can a file be created at path? (checked before a long recording) */
+/* Unlink every temp file still open: async-signal-safe, for a handler that _exits. */
+void atomic_unlink_all(void);
+/* Can a file be created at path? (checked before a long recording: creates
+ * and removes a temp file next to it) */
 int check_writable(const char *path, char *err, size_t errlen);
+/* Do a and b name the same file (same inode, or same directory and name)? */
+bool same_file(const char *a, const char *b);
 
 #endif

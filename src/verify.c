@@ -20,7 +20,7 @@ static const char usage_diff[] =
 "Compare two recordings per thread name, class and site (threads are matched\n"
 "by name: tids differ between runs).\n"
 "  -c, --comm NAME        only threads named NAME\n"
-"      --max-regression PCT  exit 1 if a worst wait grew by more than PCT%%\n"
+"      --max-regression PCT  exit 1 if a worst wait grew by more than PCT%\n"
 "Example: mmlock diff before.json after.json\n";
 
 struct check_opts {
@@ -201,6 +201,7 @@ int cmd_diff(int argc, char **argv)
 		if (recording_read_json(&rec[s], argv[optind + s], err, sizeof(err))) {
 			errmsg("%s", err);
 			recording_free(&rec[0]);
+			free(rows);
 			return EXIT_USAGE;
 		}
 		for (size_t i = 0; i < rec[s].nthreads; i++) {

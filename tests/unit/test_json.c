@@ -205,13 +205,13 @@ static void test_writer_errors(void)
 	CHECK(jw_finish(&w) == -EIO);
 	fclose(f);
 
-	/* Write errors are caught at the latest by the flush. */
+	/* Write errors are caught at the latest by the flush, and keep their errno. */
 	f = fopen("/dev/full", "w");
 	CHECK(f != NULL);
 	if (f) {
 		jw_init(&w, f, true);
 		jw_str(&w, NULL, "hello");
-		CHECK(jw_finish(&w) == -EIO);
+		CHECK(jw_finish(&w) == -ENOSPC);
 		fclose(f);
 	}
 }
