@@ -249,6 +249,7 @@ lockup=$lockup
 boot_s=${boot_s:-}
 result_s=${result_s:-}
 total_s=$total_s
+qemu_pid=$qpid
 log=$log
 EOS
 fi

@@ -49,7 +49,7 @@ for t in sorted(gdb.selected_inferior().threads(), key=lambda t: t.num):
     t.switch()
     print("Thread %d (%s):" % (t.num, t.name or ""))
     gdb.execute("info registers $regs")
-    sp = int(gdb.parse_and_eval("$sp")) & (2**64 - 1)
+    sp = int(gdb.parse_and_eval("\$sp")) & (2**64 - 1)
     mem = gdb.selected_inferior()
     for i in range($words):
         try:

@@ -115,7 +115,7 @@ for id in "${ids[@]}"; do
 	what="vm/$id ($release)"
 	timing="boot ${boot_s}s, total ${total_s}s"
 	if [ "$rc" = 124 ]; then
-		line="FAIL: $what: no result marker (timeout or crash), $timing; console: $logdir/$id.log"
+		line="FAIL: $what: no result marker ($(sumval status)$(sed -n 's/^hang=\(..*\)/: \1/p; s/^lockup=\(..*\)/: \1/p' "$sum" | head -n1)), $timing; console: $logdir/$id.log, vCPU stacks: $logdir/$id.log.stacks"
 	elif [ "$rc" = 125 ]; then
 		line="FAIL: $what: guest dmesg shows WARNING/BUG/Oops, $timing; console: $logdir/$id.log"
 	elif [ "$rc" != 0 ]; then
