@@ -33,6 +33,12 @@ def load(ksyms_path, log_path):
                 text_lo = a
             elif p[2] == "_etext":
                 text_hi = a
+    # arm64's _etext is not a text symbol: then the last one bounds the text.
+    if syms:
+        if text_lo is None:
+            text_lo = min(syms)
+        if text_hi is None:
+            text_hi = max(syms) + 0x1000
     bpf = {}
     with open(log_path, errors="replace") as f:
         for line in f:
@@ -52,6 +58,11 @@ baddrs = sorted(bpf)
 
 def name(a):
     """sym+0xoff for an address in kernel or BPF text, else None."""
+    if arch == "arm64" and (a >> 55) & 1:
+        # Return addresses on an arm64 stack carry a pointer-authentication
+        # code in the bits above the VA (48 bits on Debian's kernels): a
+        # kernel pointer has them all set once stripped (bit 55 = TTBR1).
+        a |= 0xffff << 48
     if text_lo is not None and text_lo <= a < text_hi:
         i = bisect.bisect_right(addrs, a) - 1
         if i >= 0:
