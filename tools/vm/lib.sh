@@ -76,19 +76,20 @@ vm_free_port() {
 }
 
 # vm_build ARCH LOGDIR BIN...: make ARCH=ARCH STATIC=1 build/ARCH-static/BIN for
-# each BIN (log in LOGDIR/build-ARCH-BIN.log). Prints one line per binary;
+# each BIN (log in LOGDIR/build-ARCH-BIN.log, a / in BIN as -). One line per binary;
 # returns non-zero if any failed (its log tail is printed).
 vm_build() {
-	local a=$1 logdir=$2 bin t0 rc=0
+	local a=$1 logdir=$2 bin t0 rc=0 blog
 	shift 2
 	for bin in "$@"; do
 		t0=$SECONDS
+		blog=$logdir/build-$a-${bin//\//-}.log
 		if make -C "$VM_TOP" --no-print-directory ARCH="$a" STATIC=1 "build/$a-static/$bin" \
-			>"$logdir/build-$a-$bin.log" 2>&1; then
+			>"$blog" 2>&1; then
 			echo "vm: built build/$a-static/$bin ($((SECONDS - t0))s)"
 		else
-			echo "vm: *** make ARCH=$a STATIC=1 build/$a-static/$bin FAILED (log: $logdir/build-$a-$bin.log):"
-			tail -n 5 "$logdir/build-$a-$bin.log" | sed 's/^/    | /'
+			echo "vm: *** make ARCH=$a STATIC=1 build/$a-static/$bin FAILED (log: $blog):"
+			tail -n 5 "$blog" | sed 's/^/    | /'
 			rc=1
 		fi
 	done

@@ -223,8 +223,8 @@ if [ -n "$hang" ] || [ -z "$rc" ]; then
 	vm_log "$id: last console lines:"
 	grep -v '^MMLOCK-VM-KSYM' "$log" | tail -n 40 | sed 's/^/    | /' >&2
 	if [ -s "$log.stacks" ]; then
-		vm_log "$id: vCPU stacks ($log.stacks):"
-		sed 's/^/    | /' "$log.stacks" >&2
+		vm_log "$id: vCPU stacks ($log.stacks; raw gdb output in $log.gdb):"
+		sed -e '/^--- raw gdb output ---/,$d' -e 's/^/    | /' "$log.stacks" >&2
 	fi
 	rc=124
 elif [ -n "$warn" ] || [ -n "$panic" ]; then
