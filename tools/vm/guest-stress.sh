@@ -151,6 +151,9 @@ phase_peer() {
 	reap "$pid_a"; r=$?
 	reap "$ppid"; p=$?
 	grep '^peer: events' /tmp/peer.out | sed 's/^/  /'
+	# A peer that saw nothing would make this phase the min0 one again.
+	pe=$(awk '/^peer: events/ { print $3 }' /tmp/peer.out)
+	[ "${pe:-0}" -gt 0 ] || { echo "  contention_peer recorded no events"; w=1; }
 	ok_rc gcsim $g /tmp/gcsim.out && ok_rc "mmlock --min-slice 0" $r /tmp/a.out &&
 		ok_rc contention_peer $p /tmp/peer.out && [ $w -eq 0 ]
 }
