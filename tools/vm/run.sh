@@ -110,7 +110,7 @@ qemu+=(-m "$mem" -smp "$smp" -nodefaults -no-user-config -display none -monitor 
 [ -n "$log" ] || log=$VM_CACHE/logs/$id.log
 mkdir -p "$(dirname "$log")"
 : >"$log"
-rm -f "$log.stacks"
+rm -f "$log.stacks" "$log.gdb"
 vm_log "$id: booting $release, -cpu $cpu (timeout ${timeout_s}s, silence ${silence_s}s, gdb :$gdb_port, console log $log)"
 echo "MMLOCK-VM-HOST id=$id release=$release cpu=$cpu cmdline=$cmdline" >>"$log"
 

@@ -60,7 +60,8 @@ dep_args=(--vm)
 [[ " ${archs[*]} " == *" arm64 "* ]] && dep_args+=(--arm64)
 "$VM_TOP/tools/install-deps.sh" "${dep_args[@]}" || vm_die "tools/install-deps.sh ${dep_args[*]} failed"
 
-bins=(mmlock gcsim peer/contention_peer)
+bins=(mmlock gcsim)
+[[ " $modes " == *" peer "* ]] && bins+=(peer/contention_peer)
 declare -A files
 for a in "${archs[@]}"; do
 	if [ -n "$build" ]; then
