@@ -144,6 +144,30 @@ $(OUT)/bench/%: bench/%.c $(OUT)/bench/%.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUT)/bench $< $(LDFLAGS) $(LIBS) -o $@
 
+# The VM lab's second BPF user of the contention tracepoints (tests/peer/,
+# tools/vm/guest-stress.sh): its own skeleton, never linked into mmlock.
+$(OUT)/peer/%.bpf.o: tests/peer/%.bpf.c $(VMLINUX_H) | $(OUT)/peer
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUT)/peer/%.skel.h: $(OUT)/peer/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(OUT)/peer/contention_peer: tests/peer/contention_peer.c $(OUT)/peer/contention_peer.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUT)/peer $< $(LDFLAGS) $(LIBS) -o $@
+
+.PRECIOUS: $(OUT)/peer/%.bpf.o $(OUT)/peer/%.skel.h
+$(OUT)/peer:
+	$(Q)mkdir -p $@
+
+# VM-lab safety runs: tools/vm/vmstress.sh (knobs VMSTRESS_ITERS, VMSTRESS_KERNELS,
+# VMSTRESS_MODES, VMSTRESS_HOST_LOAD; see docs/vm-lab.md).
+.PHONY: vmstress
+vmstress: deps
+	$(Q)tools/vm/vmstress.sh
+
 $(OUT)/tests/%: tests/unit/%.c $(OUT)/libmmcore.a | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(OUT)/libmmcore.a $(LDFLAGS) $(LIBS) -o $@
@@ -187,3 +211,4 @@ clean:
 	$(Q)rm -rf build
 
 -include $(wildcard $(OUT)/src/*.d $(OUT)/bpf/*.d $(OUT)/tests/*.d $(OUT)/gcsim-obj/*.d $(OUT)/bench/*.d)
+-include $(wildcard $(OUT)/peer/*.d)

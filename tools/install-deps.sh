@@ -28,6 +28,9 @@ if [ -n "$want_arm64" ]; then
 		need_update=1
 	fi
 fi
+# gdb talks to qemu's gdbstub when a guest hangs silently (tools/vm/vcpu-stacks.sh):
+# gdb for x86 guests, gdb-multiarch for arm64 ones.
+[ -n "$want_vm" ] && pkgs+=(gdb gdb-multiarch)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -38,3 +38,60 @@ vm_kdir() { echo "$VM_CACHE/kernels/$1"; }
 vm_sha256_ok() {
 	[ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]
 }
+
+# Run ids: a kernels.conf id, or an x86 id with "-nohv" appended. A -nohv run
+# boots the same kernel with `-cpu max,-hypervisor`: without the CPUID
+# hypervisor bit the guest takes the real qspinlock slow path (as on bare
+# metal, under KVM with PV spinlocks and on arm64), so spinlock waits reach
+# lock:contention_begin/end. With the bit set, virt_spin_lock() returns
+# before the tracepoints and no spin wait is ever reported (docs/vm-lab.md).
+
+# vm_base_id ID: the kernels.conf id a run id boots.
+vm_base_id() { echo "${1%-nohv}"; }
+
+# vm_nohv ID: true for a run without the hypervisor bit.
+vm_nohv() { [ "${1%-nohv}" != "$1" ]; }
+
+# vm_check_id ID: dies unless ID is a known run id.
+vm_check_id() {
+	local base
+	base=$(vm_base_id "$1")
+	[ -n "$(vm_conf_lines "$base")" ] || vm_die "unknown kernel id '$1' (known: $(vm_all_ids | tr '\n' ' '))"
+	if vm_nohv "$1" && [ "$(vm_arch "$base")" != x86 ]; then
+		vm_die "'$1': -nohv is for x86 guests (arm64 has no CPUID hypervisor bit and reports spin waits as is)"
+	fi
+	return 0
+}
+
+# vm_all_ids: every run id: the kernels.conf ids, then the x86 ones with -nohv.
+vm_all_ids() {
+	vm_ids
+	vm_ids | awk '/^x86-/ { print $0 "-nohv" }'
+}
+
+# vm_free_port: a TCP port on 127.0.0.1 that nothing listens on right now
+# (for qemu's gdbstub; other VM-lab runs may be up at the same time).
+vm_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# vm_build ARCH LOGDIR BIN...: make ARCH=ARCH STATIC=1 build/ARCH-static/BIN for
+# each BIN (log in LOGDIR/build-ARCH-BIN.log, a / in BIN as -). One line per binary;
+# returns non-zero if any failed (its log tail is printed).
+vm_build() {
+	local a=$1 logdir=$2 bin t0 rc=0 blog
+	shift 2
+	for bin in "$@"; do
+		t0=$SECONDS
+		blog=$logdir/build-$a-${bin//\//-}.log
+		if make -C "$VM_TOP" --no-print-directory ARCH="$a" STATIC=1 "build/$a-static/$bin" \
+			>"$blog" 2>&1; then
+			echo "vm: built build/$a-static/$bin ($((SECONDS - t0))s)"
+		else
+			echo "vm: *** make ARCH=$a STATIC=1 build/$a-static/$bin FAILED (log: $blog):"
+			tail -n 5 "$blog" | sed 's/^/    | /'
+			rc=1
+		fi
+	done
+	return $rc
+}

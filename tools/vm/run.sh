@@ -8,25 +8,44 @@
 # a WARNING/BUG/Oops/Call Trace (set MMLOCK_VM_ALLOW_WARN=1 to only report it).
 # The whole console goes to a log (path printed on stderr).
 #
+# A hung guest fails fast: the run stops when the console stays silent for the
+# silence limit (-w), when the wall clock passes the timeout (-t), or soon
+# after the kernel prints a soft lockup / RCU stall / hung task report. Before
+# qemu is killed, tools/vm/vcpu-stacks.sh reads every vCPU's registers and raw
+# stack through qemu's gdbstub (-gdb tcp:127.0.0.1:PORT, on in every run) and
+# symbolizes them (kallsyms of a nokaslr boot of the same kernel); the console
+# tail and the stacks go to stderr and to LOG.stacks. Every guest boots with
+# `nokaslr softlockup_all_cpu_backtrace=1 softlockup_panic=1` and without
+# `quiet`: a lockup with interrupts on prints every CPU's backtrace and
+# panics (panic=-1: qemu exits at once); one with interrupts off prints
+# nothing, which is what the silence watchdog and the gdbstub are for.
+#
 # Usage: tools/vm/run.sh [options] ID GUEST_SCRIPT [FILE|DIR...]
-#   -t SECS      timeout for the whole boot+run (default $MMLOCK_VM_TIMEOUT or 180)
+#   ID           a kernels.conf id; x86 ids may end in -nohv (-cpu max,-hypervisor)
+#   -t SECS      wall-clock limit for the whole boot+run (default $MMLOCK_VM_TIMEOUT or 180)
+#   -w SECS      console-silence limit once booted (default $MMLOCK_VM_SILENCE or 120;
+#                0 = off). The guest script must print something at least that often.
 #   -e VAR=VAL   environment for the guest script (repeatable)
 #   -m MB        guest memory (default 1024)      -s N   vCPUs (default 2)
 #   -a ARGS      extra kernel command line
 #   -l LOG       console log file (default $MMLOCK_VM_CACHE/logs/ID.log)
-#   -o FILE      write a key=value summary (id, release, rc, boot_s, total_s...)
+#   -o FILE      write a key=value summary (id, release, rc, status, boot_s, total_s...)
 #   -q           do not echo the guest script's output
+# Console lines starting with MMLOCK-VM-KSYM (BPF symbols a guest script dumps
+# for the symbolizer) and kernel messages ("[ 12.3] ...") go to LOG only.
 # Environment: MMLOCK_VM_CACHE (default /var/cache/mmlock-vm), MMLOCK_VM_TIMEOUT,
-#   MMLOCK_VM_ALLOW_WARN, MMLOCK_VM_QEMU_ARGS (extra qemu arguments).
+#   MMLOCK_VM_SILENCE, MMLOCK_VM_ALLOW_WARN, MMLOCK_VM_QEMU_ARGS (extra qemu arguments).
 set -euo pipefail
 # shellcheck source=tools/vm/lib.sh disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
-timeout_s=${MMLOCK_VM_TIMEOUT:-180} mem=1024 smp=2 append_extra="" log="" summary="" quiet=""
+timeout_s=${MMLOCK_VM_TIMEOUT:-180} silence_s=${MMLOCK_VM_SILENCE:-120}
+mem=1024 smp=2 append_extra="" log="" summary="" quiet=""
 envs=()
-while getopts "t:e:m:s:a:l:o:qh" opt; do
+while getopts "t:w:e:m:s:a:l:o:qh" opt; do
 	case "$opt" in
 	t) timeout_s=$OPTARG ;;
+	w) silence_s=$OPTARG ;;
 	e) envs+=(-e "$OPTARG") ;;
 	m) mem=$OPTARG ;;
 	s) smp=$OPTARG ;;
@@ -38,71 +57,148 @@ while getopts "t:e:m:s:a:l:o:qh" opt; do
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 2 ] || { echo "usage: $0 [-t SECS] [-e VAR=VAL] [-l LOG] ID GUEST_SCRIPT [FILE|DIR...] (-h for help)" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: $0 [-t SECS] [-w SECS] [-e VAR=VAL] [-l LOG] ID GUEST_SCRIPT [FILE|DIR...] (-h for help)" >&2; exit 2; }
 id=$1 script=$2
 shift 2
-arch=$(vm_arch "$id")
+vm_check_id "$id"
+base=$(vm_base_id "$id")
+arch=$(vm_arch "$base")
 
-"$VM_DIR/fetch-kernel.sh" "$id" 2>/dev/null || "$VM_DIR/fetch-kernel.sh" "$id"
-kdir=$(vm_kdir "$id")
+"$VM_DIR/fetch-kernel.sh" "$base" 2>/dev/null || "$VM_DIR/fetch-kernel.sh" "$base"
+kdir=$(vm_kdir "$base")
 release=$(cat "$kdir/release")
 
 work=$(mktemp -d /tmp/mmlock-vm.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+qpid=""
+# Every exit path takes qemu down with it (and its `timeout` parent).
+cleanup() {
+	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
+		kill "$qpid" 2>/dev/null || true
+		sleep 1
+		kill -9 "$qpid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 "$VM_DIR/mkinitramfs.sh" "${envs[@]+"${envs[@]}"}" -e "MMLOCK_VM_ID=$id" -e "MMLOCK_VM_RELEASE=$release" \
 	"$arch" "$work/initrd.gz" "$script" "$@"
 
+cpu=max
 case "$arch" in
 x86)
-	qemu=(qemu-system-x86_64 -accel tcg -cpu max -machine q35)
+	vm_nohv "$id" && cpu=max,-hypervisor
+	qemu=(qemu-system-x86_64 -accel tcg -cpu "$cpu" -machine q35)
 	console=ttyS0
 	;;
 arm64)
 	# pauth-impdef=on: pointer authentication with QEMU's cheap algorithm (3.9 s vs 10.5 s boot).
-	# shellcheck disable=SC2054
-	qemu=(qemu-system-aarch64 -M virt -accel tcg -cpu max,pauth-impdef=on)
+	cpu=max,pauth-impdef=on
+	qemu=(qemu-system-aarch64 -M virt -accel tcg -cpu "$cpu")
 	console=ttyAMA0
 	;;
 esac
 command -v "${qemu[0]}" >/dev/null || vm_die "${qemu[0]} not found (tools/install-deps.sh --vm)"
+gdb_port=$(vm_free_port)
+cmdline="console=$console panic=-1 nokaslr softlockup_all_cpu_backtrace=1 softlockup_panic=1 $append_extra"
 qemu+=(-m "$mem" -smp "$smp" -nodefaults -no-user-config -display none -monitor none
-       -serial stdio -no-reboot
-       -kernel "$kdir/kernel" -initrd "$work/initrd.gz"
-       -append "console=$console panic=-1 quiet $append_extra")
+       -serial stdio -no-reboot -gdb "tcp:127.0.0.1:$gdb_port"
+       -kernel "$kdir/kernel" -initrd "$work/initrd.gz" -append "$cmdline")
 # shellcheck disable=SC2206
 [ -n "${MMLOCK_VM_QEMU_ARGS:-}" ] && qemu+=($MMLOCK_VM_QEMU_ARGS)
 
 [ -n "$log" ] || log=$VM_CACHE/logs/$id.log
 mkdir -p "$(dirname "$log")"
 : >"$log"
-vm_log "$id: booting $release (timeout ${timeout_s}s, console log $log)"
+rm -f "$log.stacks" "$log.gdb"
+vm_log "$id: booting $release, -cpu $cpu (timeout ${timeout_s}s, silence ${silence_s}s, gdb :$gdb_port, console log $log)"
+echo "MMLOCK-VM-HOST id=$id release=$release cpu=$cpu cmdline=$cmdline" >>"$log"
 
-# Stream the console: timestamp the begin/result markers, echo the script's
-# output live (so a hang shows where it hung).
+# qemu writes the console into a FIFO that this shell reads with a 1 s
+# timeout, so the watchdogs run even when the guest prints nothing.
+mkfifo "$work/console"
+# timeout: a backstop in case this shell dies without its EXIT trap.
+timeout -k 5 $((timeout_s + 60)) "${qemu[@]}" </dev/null >"$work/console" 2>&1 &
+qpid=$!
+exec 3<"$work/console" 4>>"$log"
+
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 t0=$EPOCHREALTIME
-boot_s="" result_s="" rc_line=""
-state=boot
-while IFS= read -r line; do
-	line=${line%$'\r'}
-	printf '%s\n' "$line" >>"$log"
+last=$t0
+boot_s="" result_s="" rc_line="" hang="" lockup=""
+state=boot partial=""
+kmsg_re='^\[ *[0-9]+\.[0-9]+\] '
+handle_line() {
+	local line=${1%$'\r'}
+	printf '%s\n' "$line" >&4
 	case "$line" in
 	*MMLOCK-VM-BEGIN*)
-		boot_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+		boot_s=$(since "$t0")
 		state=run
-		continue
+		return
 		;;
-	MMLOCK-VM-QEMU-EXIT*) continue ;;
 	*MMLOCK-VM-RESULT\ rc=*)
-		result_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+		result_s=$(since "$t0")
 		rc_line=$line
 		state=dmesg
-		continue
+		return
+		;;
+	MMLOCK-VM-KSYM*) return ;;
+	*"soft lockup"*|*"rcu_sched self-detected stall"*|*"rcu: INFO: "*"detected stall"*|*"blocked for more than"*|*"Kernel panic"*)
+		[ -n "$lockup" ] || lockup=$(sed 's/^\[ *[0-9.]*\] //' <<<"$line")
 		;;
 	esac
-	if [ "$state" = run ] && [ -z "$quiet" ]; then printf '%s\n' "$line"; fi
-done < <(qrc=0; timeout -k 5 "$timeout_s" "${qemu[@]}" </dev/null 2>&1 || qrc=$?; echo "MMLOCK-VM-QEMU-EXIT rc=$qrc")
-total_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-qemu_rc=$(sed -n 's/^MMLOCK-VM-QEMU-EXIT rc=\([0-9]*\).*/\1/p' "$log" | tail -n1)
+	if [ "$state" = run ] && [ -z "$quiet" ] && ! [[ $line =~ $kmsg_re ]]; then
+		printf '%s\n' "$line"
+	fi
+}
+while :; do
+	chunk="" rrc=0
+	IFS= read -r -t 1 -u 3 chunk || rrc=$?
+	if [ "$rrc" = 0 ]; then
+		handle_line "$partial$chunk"
+		partial="" last=$EPOCHREALTIME
+		continue
+	fi
+	if [ "$rrc" -le 128 ]; then		# EOF: qemu exited
+		[ -n "$partial$chunk" ] && handle_line "$partial$chunk"
+		break
+	fi
+	if [ -n "$chunk" ]; then partial+=$chunk; last=$EPOCHREALTIME; fi
+	# A lockup report is followed by backtraces, then (softlockup_panic) a
+	# panic and qemu's exit; an RCU stall or hung task is not: give the
+	# report 10 s to finish, then treat the guest as hung.
+	lim=$silence_s
+	[ -n "$lockup" ] && lim=10
+	if [ "$state" != dmesg ] && [ "$lim" != 0 ] && [ "$state" != boot ] &&
+		awk -v a="$last" -v b="$EPOCHREALTIME" -v l="$lim" 'BEGIN { exit !(b - a > l) }'; then
+		hang="console silent for ${lim}s${lockup:+ after: $lockup}"
+		break
+	fi
+	if awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$timeout_s" 'BEGIN { exit !(b - a > l) }'; then
+		hang="timeout after ${timeout_s}s${lockup:+ after: $lockup}"
+		break
+	fi
+done
+if [ -n "$hang" ]; then
+	echo "MMLOCK-VM-HANG $hang" >>"$log"
+	vm_log "$id: FAIL: HANG: $hang; reading the vCPUs through the gdbstub"
+	MMLOCK_VM_STACKS=raw "$VM_DIR/vcpu-stacks.sh" "$id" "$gdb_port" "$log" >&2 || true
+fi
+exec 3<&- 4>&-
+if kill -0 "$qpid" 2>/dev/null; then
+	kill "$qpid" 2>/dev/null || true
+	sleep 1
+	kill -9 "$qpid" 2>/dev/null || true
+fi
+qemu_rc=0
+wait "$qpid" || qemu_rc=$?
+# Symbolizing may boot the same kernel once to capture its kallsyms: only
+# now that this guest is gone (VM runs stay sequential).
+if [ -n "$hang" ]; then
+	MMLOCK_VM_STACKS=symbolize "$VM_DIR/vcpu-stacks.sh" "$id" "$gdb_port" "$log" >"$log.stacks" 2>&1 || true
+fi
+total_s=$(since "$t0")
 
 # Guest dmesg problems, reported by /init between the DMESG markers.
 warn=$(sed -n '/^MMLOCK-VM-DMESG-BEGIN/,/^MMLOCK-VM-DMESG-END/p' "$log" | grep -v '^MMLOCK-VM-DMESG-' || true)
@@ -114,14 +210,22 @@ panic=$(sed '/MMLOCK-VM-BEGIN/,$d' "$log" | grep -E 'Kernel panic|BUG:|Oops|WARN
 rc=""
 if [ -n "$rc_line" ]; then rc=$(sed 's/.*rc=\([0-9]*\).*/\1/' <<<"$rc_line"); fi
 status=ok
-if [ -z "$rc" ]; then
+if [ -n "$hang" ] || [ -z "$rc" ]; then
 	status=no-marker
-	if [ "$qemu_rc" = 124 ]; then
-		vm_log "$id: FAIL: TIMEOUT after ${timeout_s}s, no result marker (last console lines follow)"
+	if [ -n "$hang" ]; then
+		status=hang
+	elif [ -n "$lockup" ]; then
+		status=lockup
+		vm_log "$id: FAIL: guest died after: $lockup (qemu exit $qemu_rc)"
 	else
-		vm_log "$id: FAIL: no result marker (qemu exit $qemu_rc; last console lines follow)"
+		vm_log "$id: FAIL: no result marker (qemu exit $qemu_rc)"
 	fi
-	tail -n 25 "$log" | sed 's/^/    | /' >&2
+	vm_log "$id: last console lines:"
+	grep -v '^MMLOCK-VM-KSYM' "$log" | tail -n 40 | sed 's/^/    | /' >&2
+	if [ -s "$log.stacks" ]; then
+		vm_log "$id: vCPU stacks ($log.stacks; raw gdb output in $log.gdb):"
+		sed -e '/^--- raw gdb output ---/,$d' -e 's/^/    | /' "$log.stacks" >&2
+	fi
 	rc=124
 elif [ -n "$warn" ] || [ -n "$panic" ]; then
 	vm_log "$id: guest kernel reported problems:"
@@ -137,11 +241,15 @@ if [ -n "$summary" ]; then
 	cat >"$summary" <<EOS
 id=$id
 release=$release
+cpu=$cpu
 rc=$rc
 status=$status
+hang=$hang
+lockup=$lockup
 boot_s=${boot_s:-}
 result_s=${result_s:-}
 total_s=$total_s
+qemu_pid=$qpid
 log=$log
 EOS
 fi

@@ -11,9 +11,12 @@
 # Exit status: non-zero if any kernel FAILed (or, under CI=true, SKIPped).
 #
 # Usage: tools/vm/vmtest.sh [--no-build] [--guest SCRIPT] [ID...]
-#   ID...          kernel ids from tools/vm/kernels.conf
-#                  (default: $MMLOCK_VM_KERNELS or x86-6.1 x86-6.12 arm64-6.1 arm64-6.12)
-#   --all          every id in kernels.conf (adds x86-6.17, x86-7.2)
+#   ID...          kernel ids from tools/vm/kernels.conf; an x86 id with -nohv
+#                  appended runs without the CPUID hypervisor bit (real spinlock
+#                  slow path: spin waits reach the contention tracepoints)
+#                  (default: $MMLOCK_VM_KERNELS or x86-6.1 x86-6.12 x86-6.1-nohv
+#                  x86-6.12-nohv arm64-6.1 arm64-6.12)
+#   --all          every id (adds x86-6.17, x86-7.2 and their -nohv runs)
 #   --no-build     use the binaries already in build/ARCH-static/
 #   --guest FILE   guest script instead of tools/vm/guest-test.sh
 # Environment: MMLOCK_VM_CACHE (kernels, logs; default /var/cache/mmlock-vm),
@@ -27,14 +30,14 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-build) build=""; shift ;;
 	--guest) guest=$2; shift 2 ;;
-	--all) mapfile -t ids < <(vm_ids); shift ;;
+	--all) mapfile -t ids < <(vm_all_ids); shift ;;
 	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	-*) vm_die "unknown option $1" ;;
 	*) ids+=("$1"); shift ;;
 	esac
 done
 # shellcheck disable=SC2206
-[ ${#ids[@]} -gt 0 ] || ids=(${MMLOCK_VM_KERNELS:-x86-6.1 x86-6.12 arm64-6.1 arm64-6.12})
+[ ${#ids[@]} -gt 0 ] || ids=(${MMLOCK_VM_KERNELS:-x86-6.1 x86-6.12 x86-6.1-nohv x86-6.12-nohv arm64-6.1 arm64-6.12})
 t_start=$SECONDS
 logdir=$VM_CACHE/logs
 mkdir -p "$logdir" || vm_die "cannot create $logdir (run as root or set MMLOCK_VM_CACHE)"
@@ -42,7 +45,7 @@ mkdir -p "$logdir" || vm_die "cannot create $logdir (run as root or set MMLOCK_V
 # Which architectures the matrix needs.
 archs=()
 for id in "${ids[@]}"; do
-	[ -n "$(vm_conf_lines "$id")" ] || vm_die "unknown kernel id '$id' (known: $(vm_ids | tr '\n' ' '))"
+	vm_check_id "$id"
 	a=$(vm_arch "$id")
 	[[ " ${archs[*]} " == *" $a "* ]] || archs+=("$a")
 done
@@ -53,7 +56,8 @@ dep_args=(--vm)
 "$VM_TOP/tools/install-deps.sh" "${dep_args[@]}" || vm_die "tools/install-deps.sh ${dep_args[*]} failed"
 
 echo "vmtest: kernels: ${ids[*]}"
-"$VM_DIR/fetch-kernel.sh" "${ids[@]}" 2>&1 | grep -v ': cached ' | sed 's/^/  /'
+mapfile -t base_ids < <(for id in "${ids[@]}"; do vm_base_id "$id"; done | awk '!seen[$0]++')
+"$VM_DIR/fetch-kernel.sh" "${base_ids[@]}" 2>&1 | grep -v ': cached ' | sed 's/^/  /'
 [ "${PIPESTATUS[0]}" -eq 0 ] || vm_die "fetching kernels failed"
 
 # Build the static binaries of each architecture. A binary that does not build
@@ -64,16 +68,10 @@ for a in "${archs[@]}"; do
 	out=build/$a-static
 	files[$a]="" missing[$a]=""
 	for bin in mmlock gcsim; do
-		if [ -n "$build" ]; then
-			t0=$SECONDS
-			if make -C "$VM_TOP" --no-print-directory ARCH="$a" STATIC=1 "$out/$bin" >"$logdir/build-$a-$bin.log" 2>&1; then
-				echo "vmtest: built $out/$bin ($((SECONDS - t0))s)"
-			else
-				echo "vmtest: *** make ARCH=$a STATIC=1 $out/$bin FAILED; guests run without it (log: $logdir/build-$a-$bin.log):"
-				tail -n 5 "$logdir/build-$a-$bin.log" | sed 's/^/    | /'
-				missing[$a]+=" $bin"
-				continue
-			fi
+		if [ -n "$build" ] && ! vm_build "$a" "$logdir" "$bin"; then
+			echo "vmtest: guests run without $bin"
+			missing[$a]+=" $bin"
+			continue
 		fi
 		f=$VM_TOP/$out/$bin
 		if [ ! -x "$f" ]; then
@@ -117,7 +115,7 @@ for id in "${ids[@]}"; do
 	what="vm/$id ($release)"
 	timing="boot ${boot_s}s, total ${total_s}s"
 	if [ "$rc" = 124 ]; then
-		line="FAIL: $what: no result marker (timeout or crash), $timing; console: $logdir/$id.log"
+		line="FAIL: $what: no result marker ($(sumval status)$(sed -n 's/^hang=\(..*\)/: \1/p; s/^lockup=\(..*\)/: \1/p' "$sum" | head -n1)), $timing; console: $logdir/$id.log, vCPU stacks: $logdir/$id.log.stacks"
 	elif [ "$rc" = 125 ]; then
 		line="FAIL: $what: guest dmesg shows WARNING/BUG/Oops, $timing; console: $logdir/$id.log"
 	elif [ "$rc" != 0 ]; then
