@@ -64,9 +64,14 @@ static __always_inline __u32 lock_owner(__u64 lock, __u32 flags)
 
 	if (flags & LCB_F_SPIN && !(flags & LCB_F_MUTEX))
 		return 0;
+	/* PREEMPT_RT's mutex and rwsem have no owner field (rt_mutex, rwbase_rt): none read there. */
 	if (flags & LCB_F_MUTEX) {
+		if (!bpf_core_field_exists(((struct mutex *)0)->owner))
+			return 0;
 		owner = BPF_CORE_READ((struct mutex *)lock, owner.counter);
 	} else if (!(flags & LCB_F_PERCPU)) {
+		if (!bpf_core_field_exists(((struct rw_semaphore *)0)->owner))
+			return 0;
 		owner = BPF_CORE_READ((struct rw_semaphore *)lock, owner.counter);
 		if (owner & RWSEM_READER_OWNED)
 			return 0;
