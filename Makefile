@@ -60,7 +60,7 @@ TEST_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(TEST_SRCS))
 TOOL_SRCS := $(wildcard tools/gcsim/*.c)
 TOOL_OBJS := $(patsubst tools/gcsim/%.c,$(OUT)/gcsim-obj/%.o,$(TOOL_SRCS))
 
-BENCH_TOOLS := $(OUT)/bench/hookfloor
+BENCH_TOOLS := $(OUT)/bench/hookfloor $(OUT)/bench/syscall_loop
 .PRECIOUS: $(OUT)/bench/%.bpf.o $(OUT)/bench/%.skel.h
 
 .DELETE_ON_ERROR:
@@ -114,6 +114,11 @@ $(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
 $(OUT)/bench/%: bench/%.c $(OUT)/bench/%.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUT)/bench $< $(LDFLAGS) $(LIBS) -o $@
+
+# No BPF: what a tracer costs processes it does not trace.
+$(OUT)/bench/syscall_loop: bench/syscall_loop.c | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
 
 $(OUT)/tests/%: tests/unit/%.c $(OUT)/libmmlock.a | $(OUT)/tests
 	$(call msg,CC,$@)

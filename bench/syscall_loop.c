@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * syscall_loop MODE SECONDS: what a tracer costs a process it does not trace.
+ *   getppid  a plain syscall in a loop: every syscall of every task pays for
+ *            a raw_syscalls hook while one is attached, traced or not
+ *   fionread an ioctl on a pipe (not a uffd), like binder's ioctls on Android:
+ *            pays for ioctl hooks too
+ *   pipe     ping-pong of one byte between two processes over two pipes;
+ *            pinned to one CPU (bench/run.sh runs this under taskset -c), each
+ *            round trip is two context switches and two wakeups
+ * Runs for about SECONDS and prints one line:
+ *   MODE ops N wall_ns W cpu_ns C
+ * ops are calls (getppid, fionread) or context switches (pipe, 2 per round
+ * trip). cpu_ns is the CPU time of the process and its child: on a shared
+ * machine it leaves out the time other tasks held the CPU, which wall time
+ * does not. A benchmark helper, not a tool.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 1000
+
+static long long ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "syscall_loop: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* One batch of MODE's operation; returns the number of operations done. */
+static long batch(int mode, int fd[2], int back[2])
+{
+	char c = 'x';
+	int n;
+
+	for (int i = 0; i < BATCH; i++) {
+		switch (mode) {
+		case 0:
+			/* syscall(): glibc may not call the kernel for getppid every time */
+			syscall(SYS_getppid);
+			break;
+		case 1:
+			if (ioctl(fd[0], FIONREAD, &n))
+				die("ioctl FIONREAD");
+			break;
+		default:
+			if (write(fd[1], &c, 1) != 1 || read(back[0], &c, 1) != 1)
+				die("pipe ping-pong");
+		}
+	}
+	return mode == 2 ? 2 * BATCH : BATCH;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const modes[] = { "getppid", "fionread", "pipe" };
+	int mode = -1, fd[2], back[2];
+	long long ops = 0, w0, c0, limit, wall, cpu;
+	double secs = argc == 3 ? strtod(argv[2], NULL) : 0;
+	pid_t child = 0;
+
+	for (int i = 0; argc == 3 && i < 3; i++)
+		if (!strcmp(argv[1], modes[i]))
+			mode = i;
+	if (mode < 0 || secs <= 0 || secs > 3600) {
+		fprintf(stderr, "usage: syscall_loop getppid|fionread|pipe SECONDS\n");
+		return 2;
+	}
+	if (pipe(fd) || pipe(back))
+		die("pipe");
+	if (mode == 2) {
+		child = fork();
+		if (child < 0)
+			die("fork");
+		if (!child) {	/* echo each byte back until the parent closes its end */
+			char c;
+
+			close(fd[1]);
+			close(back[0]);
+			while (read(fd[0], &c, 1) == 1)
+				if (write(back[1], &c, 1) != 1)
+					_exit(1);
+			_exit(0);
+		}
+		close(fd[0]);
+		close(back[1]);
+	}
+	/* Warm up (page faults, caches) outside the measured window. */
+	batch(mode, fd, back);
+	limit = (long long)(secs * 1e9);
+	w0 = ns(CLOCK_MONOTONIC);
+	c0 = ns(CLOCK_PROCESS_CPUTIME_ID);
+	do
+		ops += batch(mode, fd, back);
+	while (ns(CLOCK_MONOTONIC) - w0 < limit);
+	wall = ns(CLOCK_MONOTONIC) - w0;
+	cpu = ns(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	if (child) {
+		struct rusage ru;
+		int st;
+
+		close(fd[1]);
+		if (wait4(child, &st, 0, &ru) != child || !WIFEXITED(st) || WEXITSTATUS(st))
+			die("child");
+		/* The child's warm-up batch is in this too: 1 of many thousands. */
+		cpu += (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+		       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+	}
+	printf("%s ops %lld wall_ns %lld cpu_ns %lld\n", modes[mode], ops, wall, cpu);
+	return 0;
+}
