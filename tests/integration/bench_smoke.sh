@@ -67,7 +67,8 @@ tax = [r for r in load("tax.jsonl") if "tax" in r]
 res("a tax measurement for every config", {r["config"] for r in tax} == set(CONFIGS),
     str(sorted(r["config"] for r in tax)))
 bad = [(r["config"], m, v) for r in tax for m, v in r["tax"].items()
-       if not (v["ops"] > 0 and v["wall_ns"] > 0 and 0 < v["cpu_ns"] <= 2.5 * v["wall_ns"])]
+       if not (v["ops"] > 0 and v["wall_ns"] > 0 and 0 < v["cpu_ns"] <= 2.5 * v["wall_ns"] and
+               0 < v["p10_ns"] <= v["p50_ns"])]
 res("every tax loop (getppid, fionread, pipe) ran and was timed",
     all(set(r["tax"]) == {"getppid", "fionread", "pipe"} for r in tax) and not bad, str(bad[:2]))
 res("tracers of the tax step attached and exited cleanly",
@@ -137,7 +138,7 @@ for head in ("## 1. Workload under each tracer", "Added CPU per ioctl split into
     res("report has: " + head, head in md)
 # Tax table rows: | config | n | uffd probes | getppid ns | added | FIONREAD ns | added | pipe µs | added | ratio |
 rows = {c[0]: c for c in ([x.strip() for x in l.strip("|").split("|")] for l in
-        md.split("## 5.")[-1].split("Wall time")[0].splitlines() if l.startswith("| "))
+        md.split("## 5.")[-1].split("## 6.")[0].splitlines() if l.startswith("| "))
         if len(c) == 10}
 def num(x):
     try:
