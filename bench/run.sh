@@ -61,7 +61,10 @@
 #     tracer started once more, with a sleeping process as its -p/{PID} target):
 #     bench/syscall_loop pinned to BENCH_TAX_CPU, BENCH_TAX_SECS s each: getppid
 #     (ns per syscall), FIONREAD on a pipe (ns per non-uffd ioctl, like binder's),
-#     pipe ping-pong of two processes on that CPU (µs per context switch).
+#     pipe ping-pong of two processes on that CPU (µs per context switch); per
+#     operation from the 10th percentile of batch times, and from CPU time.
+#     Others' sys_enter/sys_exit hooks put the untraced baseline on the syscall
+#     tracing slow path too: the report's header names them.
 #  6. Lost uffd ioctls: `mmlock record -o J [-i 0.1] -- gcsim --json G` on the
 #     contended default workload, per uffd probe mechanism (BENCH_LOSS_MECHS; a
 #     mechanism other than the ladder's choice is forced with MMLOCK_REFUSE_ATTACH),
