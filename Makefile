@@ -73,7 +73,7 @@ TEST_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(TEST_SRCS))
 TOOL_SRCS := $(wildcard tools/gcsim/*.c)
 TOOL_OBJS := $(patsubst tools/gcsim/%.c,$(OUT)/gcsim-obj/%.o,$(TOOL_SRCS))
 
-BENCH_TOOLS := $(OUT)/bench/hookfloor
+BENCH_TOOLS := $(OUT)/bench/hookfloor $(OUT)/bench/syscall_loop
 
 # libFuzzer target for the JSON and recording readers (clang only).
 FUZZ_OUT := build/$(ARCH)-fuzz
@@ -143,6 +143,11 @@ $(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
 $(OUT)/bench/%: bench/%.c $(OUT)/bench/%.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUT)/bench $< $(LDFLAGS) $(LIBS) -o $@
+
+# No BPF: what a tracer costs processes it does not trace.
+$(OUT)/bench/syscall_loop: bench/syscall_loop.c | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
 
 # The VM lab's second BPF user of the contention tracepoints (tests/peer/,
 # tools/vm/guest-stress.sh): its own skeleton, never linked into mmlock.

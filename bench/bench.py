@@ -16,13 +16,28 @@
       and its new maps (bytes_memlock) are listed.
       With no tracer arguments the run is the untraced baseline.
 
+  bench.py tax   --loop L --cpu CPU --secs S --config NAME --rep I
+                 [--marker RE | --settle S] -- TRACER ARGS...
+      What the tracer costs processes it does not trace, as a JSON line: start a
+      sleeping process ({PID} and {OTHER} in the tracer's arguments: the "target"
+      that does nothing), start the tracer and wait until it is attached, then run
+      bench/syscall_loop (L) getppid, fionread and pipe for S s each, pinned to CPU.
+
+  bench.py loss  --config NAME --interval I --rep R MMLOCK.json GCSIM.json
+      uffd ioctls lost by one recording, as a JSON line: per gcsim thread and
+      command, gcsim's own count against mmlock's.
+
+  bench.py links                     BPF links attached now, by type (one line)
   bench.py stats FILE.jsonl          the throughput/CPU table (markdown)
+  bench.py taxstats FILE.jsonl       the tax-on-the-system table (markdown)
+  bench.py lossstats FILE.jsonl      the lost-ioctls table (markdown)
   bench.py bpfstats FILE.jsonl       per-program BPF cost table (markdown)
   bench.py counters MMLOCK.json      mmlock's drop counters, one line
 """
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -121,27 +136,75 @@ class Tracer:
         return status, ru
 
 
+def start_sleeper(state):
+    """The "other process" of `-p {OTHER}`: alive, doing no syscalls. Named after the
+    run's directory, so a leftover can be found by it."""
+    p = state["sleeper"] = subprocess.Popen([os.path.join(state["tmp"], "other"), "100000"],
+                                            executable=shutil.which("sleep"),
+                                            stdin=subprocess.DEVNULL)
+    return p.pid
+
+
+def stop_sleeper(state):
+    p = state.pop("sleeper", None)
+    if p and p.poll() is None:
+        p.kill()
+        p.wait()
+
+
+def start_tracer(argv, tmp, opts, state, res):
+    """Start the tracer and wait until it says it is attached (--marker), if asked."""
+    tr = Tracer(argv, tmp, opts["marker"])
+    state["tracer"] = tr.p
+    if opts["marker"]:
+        while not tr.ready.wait(0.05):
+            if tr.p.poll() is not None or time.monotonic() - tr.t0 > 60:
+                tr.stop(5)
+                die(f"{opts['config']}: tracer did not attach; its output:\n" +
+                    open(os.path.join(tmp, "tracer.log")).read()[-2000:])
+        res["attach_s"] = tr.t_ready - tr.t0
+        res["tracer_hwm_at_attach_kb"] = tr.hwm_at_ready
+    return tr
+
+
+def uffd_probes(tmp):
+    """The mechanism mmlock chose for its uffd ioctl probes (its JSON, {TMP}/m.json)."""
+    try:
+        with open(os.path.join(tmp, "m.json")) as f:
+            d = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    pr = {p["name"]: p["mechanism"] for p in d.get("probes", [])}
+    return {"uffd_mech": pr.get("uffd_ioctl_enter", "?"),
+            "prog_misses": d.get("counters", {}).get("bpf_prog_misses")}
+
+
+def kill_all(state):
+    """On any failure: kill what was started (else EOF on gcsim's go pipe would let
+    it run on, unmeasured, into the next run) and remove the run's directory."""
+    for k in ("gcsim", "tracer", "sleeper"):
+        p = state.get(k)
+        if p and p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL) if k == "tracer" else p.kill()
+                p.wait()
+            except OSError:
+                pass
+    if state.get("tmp"):
+        subprocess.run(["rm", "-rf", state["tmp"]])
+
+
 def cmd_run(args):
-    """See the module docstring. On any failure the workload is killed (else EOF on
-    its go pipe would let it run on, unmeasured, into the next run)."""
+    """See the module docstring."""
     state = {}
     try:
         run_measured(args, state)
     except BaseException:
-        for p in (state.get("gcsim"), state.get("tracer")):
-            if p and p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL) if p is state.get("tracer") \
-                        else p.kill()
-                    p.wait()
-                except OSError:
-                    pass
-        if state.get("tmp"):
-            subprocess.run(["rm", "-rf", state["tmp"]])
+        kill_all(state)
         raise
 
 
-def run_measured(args, state):
+def parse_opts(args, required):
     opts = {"pin": None, "bpf_stats": False, "marker": None, "settle": 0.0}
     tracer = []
     if "--" in args:
@@ -155,9 +218,85 @@ def run_measured(args, state):
             opts[a[2:].replace("-", "_")] = next(it)
         else:
             die("unexpected argument " + a)
-    for k in ("gcsim", "shape", "dur", "config", "rep"):
+    for k in required:
         if k not in opts:
-            die(f"run: --{k} is required")
+            die(f"--{k} is required")
+    return opts, tracer
+
+
+TAX_MODES = ("getppid", "fionread", "pipe")
+
+
+def cmd_tax(args):
+    """See the module docstring."""
+    state = {}
+    try:
+        tax_measured(args, state)
+    except BaseException:
+        kill_all(state)
+        raise
+
+
+def tax_measured(args, state):
+    opts, tracer = parse_opts(args, ("loop", "cpu", "secs", "config", "rep"))
+    tmp = state["tmp"] = tempfile.mkdtemp(prefix="mmlock-bench.")
+    res = {"config": opts["config"], "rep": int(opts["rep"]), "cpu": opts["cpu"]}
+    tr = None
+    if tracer:
+        other = start_sleeper(state)
+        tracer = [a.replace("{PID}", str(other)).replace("{OTHER}", str(other))
+                  .replace("{TMP}", tmp) for a in tracer]
+        tr = start_tracer(tracer, tmp, opts, state, res)
+        time.sleep(float(opts["settle"]))
+    tax = {}
+    for mode in TAX_MODES:
+        out = subprocess.run(["taskset", "-c", opts["cpu"], opts["loop"], mode, opts["secs"]],
+                             capture_output=True, text=True)
+        f = out.stdout.split()
+        if out.returncode or len(f) != 11 or f[0] != mode:
+            die(f"syscall_loop {mode} failed ({out.returncode}): {out.stderr.strip()}")
+        tax[mode] = {"ops": int(f[2]), "wall_ns": int(f[4]), "cpu_ns": int(f[6]),
+                     "p10_ns": float(f[8]), "p50_ns": float(f[10])}
+    res["tax"] = tax
+    if tr:
+        tstatus, _ = tr.stop()
+        res["tracer_rc"] = os.waitstatus_to_exitcode(tstatus)
+        res.update(uffd_probes(tmp))
+    stop_sleeper(state)
+    print(json.dumps(res), flush=True)
+    subprocess.run(["rm", "-rf", tmp])
+
+
+def cmd_loss(args):
+    if len(args) < 2:
+        die("loss: MMLOCK.json GCSIM.json are required")
+    opts, _ = parse_opts(args[:-2], ("config", "interval", "rep"))
+    with open(args[-2]) as f:
+        mm = json.load(f)
+    with open(args[-1]) as f:
+        gt = json.load(f)
+    got = {}
+    for t in mm["threads"]:
+        for h in t["hists"]:
+            if h["kind"] == "ioctl":
+                got[(t["tid"], h["command"])] = got.get((t["tid"], h["command"]), 0) + h["count"]
+    threads = []
+    for t in gt["threads"]:
+        for cmd, v in t["ioctls"].items():
+            if v["count"]:
+                n = got.get((t["tid"], cmd), 0)
+                threads.append({"tid": t["tid"], "name": t["name"], "command": cmd,
+                                "gcsim": v["count"], "mmlock": n})
+    pr = {p["name"]: p["mechanism"] for p in mm.get("probes", [])}
+    c = mm.get("counters", {})
+    print(json.dumps({"config": opts["config"], "interval": opts["interval"],
+                      "rep": int(opts["rep"]), "uffd_mech": pr.get("uffd_ioctl_enter", "?"),
+                      "duration_s": mm.get("duration_ns", 0) / 1e9,
+                      "counters": {k: v for k, v in c.items() if v}, "threads": threads}))
+
+
+def run_measured(args, state):
+    opts, tracer = parse_opts(args, ("gcsim", "shape", "dur", "config", "rep"))
 
     tmp = state["tmp"] = tempfile.mkdtemp(prefix="mmlock-bench.")
     gjson = os.path.join(tmp, "gcsim.json")
@@ -189,19 +328,10 @@ def run_measured(args, state):
     progs0 = prog_snapshot() if opts["bpf_stats"] else {}
     maps0 = {m["id"] for m in bpftool_json("map")} if opts["bpf_stats"] else set()
     if tracer:
-        tracer = [a.replace("{PID}", str(gpid)).replace("{TMP}", tmp) for a in tracer]
-        tr = Tracer(tracer, tmp, opts["marker"])
-        state["tracer"] = tr.p
-        if opts["marker"]:
-            while not tr.ready.wait(0.05):
-                if tr.p.poll() is not None or time.monotonic() - tr.t0 > 60:
-                    os.kill(gpid, signal.SIGKILL)
-                    g.wait()
-                    tr.stop(5)
-                    die(f"{opts['config']}: tracer did not attach; its output:\n" +
-                        open(os.path.join(tmp, "tracer.log")).read()[-2000:])
-            res["attach_s"] = tr.t_ready - tr.t0
-            res["tracer_hwm_at_attach_kb"] = tr.hwm_at_ready
+        other = start_sleeper(state) if any("{OTHER}" in a for a in tracer) else None
+        tracer = [a.replace("{PID}", str(gpid)).replace("{TMP}", tmp)
+                  .replace("{OTHER}", str(other)) for a in tracer]
+        tr = start_tracer(tracer, tmp, opts, state, res)
         time.sleep(float(opts["settle"]))
     progs1 = prog_snapshot() if opts["bpf_stats"] else {}
     if opts["bpf_stats"]:
@@ -221,6 +351,8 @@ def run_measured(args, state):
         res["tracer_rc"] = os.waitstatus_to_exitcode(tstatus)
         res["tracer_maxrss_kb"] = tru.ru_maxrss
         res["tracer_cpu_s"] = tru.ru_utime + tru.ru_stime
+        res.update(uffd_probes(tmp))
+    stop_sleeper(state)
     if g.returncode != 0:
         die(f"gcsim exited {g.returncode} (see {glog.name})")
 
@@ -360,6 +492,79 @@ def floor_split(rows, shapes, configs):
             print(f"| {s} | {spread(fl)} | {c} | {spread(xs)} | {spread(above.get(c))} | {rel} |")
 
 
+def config_order(rows):
+    configs = ["none"]
+    for r in rows:
+        if r["config"] not in configs:
+            configs.append(r["config"])
+    return configs
+
+
+def cmd_taxstats(path):
+    rows = [r for r in load(path) if "tax" in r]
+    configs = config_order(rows)
+    base = {r["rep"]: r for r in rows if r["config"] == "none"}
+    units = {"getppid": (1, "ns"), "fionread": (1, "ns"), "pipe": (1000, "µs")}
+    for clock, title in (("p10_ns", "Per operation, from the 10th percentile of the batches' "
+                          "wall times (1000 calls, 100 pipe round trips): the steadiest figure on a "
+                          "shared machine"),
+                         ("cpu_ns", "Per operation, from the CPU time of the whole loop (the "
+                          "process's own, and its child's for pipe): includes what other tasks "
+                          "did to its caches")):
+        print(f"{title}. Added = median (min–max) of the differences to the untraced run of "
+              "the same repetition; ratio likewise.")
+        print()
+        print("| config | n | uffd probes | getppid ns/call | added ns/getppid | "
+              "FIONREAD ns/call | added ns/FIONREAD | pipe µs/switch | added µs/switch | "
+              "pipe ratio |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for c in configs:
+            rs = [r for r in rows if r["config"] == c]
+            if not rs:
+                continue
+            if clock == "p10_ns":
+                per = lambda r, m: r["tax"][m][clock] / units[m][0]
+            else:
+                per = lambda r, m: r["tax"][m][clock] / max(r["tax"][m]["ops"], 1) / units[m][0]
+            cells = []
+            for m in TAX_MODES:
+                cells.append(f"{statistics.median(per(r, m) for r in rs):,.{2 if m == 'pipe' else 0}f}")
+                if c == "none":
+                    cells.append("–")
+                    continue
+                d = [per(r, m) - per(base[r["rep"]], m) for r in rs if r["rep"] in base]
+                md, lo, hi = med_spread(d)
+                f = ".2f" if m == "pipe" else ".0f"
+                cells.append(f"{md:+{f}} ({lo:+{f}}…{hi:+{f}})" if d else "–")
+            if c == "none":
+                ratio = "1"
+            else:
+                rr = [per(r, "pipe") / per(base[r["rep"]], "pipe") for r in rs if r["rep"] in base]
+                ratio = fmt_ratio(rr) if rr else "–"
+            mech = sorted({r.get("uffd_mech", "–") for r in rs})
+            print(f"| {c} | {len(rs)} | {','.join(mech)} | " + " | ".join(cells) + f" | {ratio} |")
+        print()
+
+
+def cmd_lossstats(path):
+    rows = load(path)
+    print("| config | uffd probes | -i | run | s | ioctls (gcsim) | recorded (mmlock) | lost | "
+          "lost, worst thread | threads losing > 1 | recorded beyond gcsim | bpf_prog_misses | "
+          "other counters |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        ts = r["threads"]
+        lost = [t["gcsim"] - t["mmlock"] for t in ts]
+        c = dict(r["counters"])
+        misses = c.pop("bpf_prog_misses", 0)
+        print(f"| {r['config']} | {r['uffd_mech']} | {r['interval'] or '–'} | {r['rep']} | "
+              f"{r['duration_s']:.1f} | {sum(t['gcsim'] for t in ts):,} | "
+              f"{sum(t['mmlock'] for t in ts):,} | {sum(x for x in lost if x > 0):,} | "
+              f"{max(lost, default=0)} | {sum(1 for x in lost if x > 1)} of {len(ts)} | "
+              f"{-sum(x for x in lost if x < 0):,} | {misses:,} | "
+              f"{', '.join(f'{k}={v}' for k, v in c.items()) or '–'} |")
+
+
 def cmd_bpfstats(path):
     rows = [r for r in load(path) if "progs" in r]
     print("| shape | config | program | events/ioctl | ns/event | BPF ns per workload ioctl |")
@@ -390,6 +595,20 @@ def cmd_bpfstats(path):
         print(f"| {r['config']} | {desc} | {tot / 2**20:.1f} |")
 
 
+def cmd_links():
+    """Others' BPF links now: a sys_enter/sys_exit hook puts every syscall on the tracing
+    slow path, so the untraced baseline pays that too and the tax is understated."""
+    by, tps = {}, set()
+    for l in bpftool_json("link"):
+        by[l.get("type", "?")] = by.get(l.get("type", "?"), 0) + 1
+        if l.get("tp_name"):
+            tps.add(l["tp_name"])
+    warn = " — SYSCALL HOOKS ATTACHED BY OTHERS: the untraced baseline pays the syscall " \
+        "tracing slow path too" if tps & {"sys_enter", "sys_exit"} else ""
+    print(f"{sum(by.values())} ({', '.join(f'{k} {v}' for k, v in sorted(by.items())) or 'none'}"
+          f"{': ' + ' '.join(sorted(tps)) if tps else ''}){warn}")
+
+
 def cmd_counters(path):
     with open(path) as f:
         d = json.load(f)
@@ -410,6 +629,16 @@ def main():
         cmd_run(rest)
     elif cmd == "stats":
         cmd_stats(rest[0])
+    elif cmd == "links":
+        cmd_links()
+    elif cmd == "tax":
+        cmd_tax(rest)
+    elif cmd == "loss":
+        cmd_loss(rest)
+    elif cmd == "taxstats":
+        cmd_taxstats(rest[0])
+    elif cmd == "lossstats":
+        cmd_lossstats(rest[0])
     elif cmd == "bpfstats":
         cmd_bpfstats(rest[0])
     elif cmd == "counters":
