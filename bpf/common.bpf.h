@@ -83,6 +83,18 @@ static __always_inline bool want_current(void)
 	return want((struct task_struct *)bpf_get_current_task(), id >> 32, (__u32)id);
 }
 
+/*
+ * The pid and tid filters only: for programs that end what a begin started,
+ * where a map lookup finds nothing for an untraced thread anyway and costs
+ * less than reading comm for -c.
+ */
+static __always_inline bool maybe_current(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	return (!targ_tgid || id >> 32 == targ_tgid) && (!targ_tid || (__u32)id == targ_tid);
+}
+
 /* Reserve an event for the ring buffer if this one is long enough; NULL if not. */
 static __always_inline struct mm_event *event_reserve(__u64 dur)
 {

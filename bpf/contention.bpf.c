@@ -318,8 +318,6 @@ static __always_inline void begin(struct cpu_state *cs, __u32 ectx, __u64 lock, 
 		count(CNT_RT_WAIT_SKIPPED);
 		return;
 	}
-	if (!want_current())
-		return;
 	if (ectx == CTX_TASK && !spinning_wait(flags))
 		sleep_begin(lock, flags);
 	else
@@ -355,8 +353,16 @@ static __always_inline void test_delay(__u32 ectx)
  */
 static __always_inline int on_begin(__u32 ectx, __u64 lock, __u32 flags)
 {
-	struct cpu_state *cs = cpu_state();
+	struct cpu_state *cs;
 
+	/*
+	 * Untraced first, before any map lookup: a wait nested in this program
+	 * interrupts the same current task, so it would be filtered out too and
+	 * needs no active mark.
+	 */
+	if (!want_current())
+		return 0;
+	cs = cpu_state();
 	if (!cs)
 		return 0;
 	ectx &= NR_CTX - 1;
@@ -369,8 +375,11 @@ static __always_inline int on_begin(__u32 ectx, __u64 lock, __u32 flags)
 
 static __always_inline int on_end(void *ctx, __u32 ectx, __u64 lock)
 {
-	struct cpu_state *cs = cpu_state();
+	struct cpu_state *cs;
 
+	if (!maybe_current())	/* as in on_begin; -c is left to the frames */
+		return 0;
+	cs = cpu_state();
 	if (!cs)
 		return 0;
 	ectx &= NR_CTX - 1;

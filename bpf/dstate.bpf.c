@@ -85,8 +85,13 @@ static __always_inline void ds_end(void *ctx, struct thread_state *ts, struct ta
 static __always_inline void wakeup(struct task_struct *p, bool typed)
 {
 	__u32 tid = typed ? p->pid : BPF_CORE_READ(p, pid);
-	struct thread_state *ts = tstate(tid, false);
+	struct thread_state *ts;
 
+	/* Untraced tasks stop here, before any map lookup (-c is left to the lookup: cheaper than comm). */
+	if ((targ_tid && tid != targ_tid) ||
+	    (targ_tgid && (typed ? p->tgid : BPF_CORE_READ(p, tgid)) != targ_tgid))
+		return;
+	ts = tstate(tid, false);
 	if (ts && ts->ds_ts && !ts->ds_wake_ts) {
 		ts->ds_wake_ts = bpf_ktime_get_boot_ns();
 		ts->ds_waker = (__u32)bpf_get_current_pid_tgid();
