@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
-#include "recording.h"
+#include "model/recording.h"
 
 static void test_slot_bounds(void)
 {

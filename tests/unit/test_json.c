@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "json.h"
+#include "lib/json.h"
 #include "check.h"
 
 /* Parse a NUL-terminated string. */

@@ -5,7 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
-#include "recording.h"
+#include "model/recording.h"
+#include "output/recording_json.h"
 
 /* Every ioctl nr a hook can see (_IOC_NR: 8 bits) has a name that reads back. */
 static void test_uffd_names(void)

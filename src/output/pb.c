@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pb.h"
+#include "output/pb.h"
 
 void pb_init(struct pb *b)
 {

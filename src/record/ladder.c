@@ -7,9 +7,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "ladder.h"
+#include "record/ladder.h"
 #include "mmlock.skel.h"
-#include "util.h"
+#include "lib/util.h"
 
 /* The one table: probe -> candidate programs (program names in bpf/), best first. */
 static const struct ladder_probe probe_table[] = {
@@ -38,24 +38,7 @@ static const struct ladder_probe probe_table[] = {
 };
 #define NR_PROBES (sizeof(probe_table) / sizeof(probe_table[0]))
 
-/*
- * The pairing rules: probes that only mean something together, {begin, end}.
- * A begin without its end would leave every wait, ioctl or hold open, and the
- * open state would mislabel the thread's later waits (or fill the map). So
- * the end is tried first (it comes first in probe_table), a begin whose end
- * got nothing is not attached, and an end none of whose begins got anything
- * is detached again (an end alone does nothing). `what` names what is lost
- * without the pair, for the report's "not measured:" line; NULL for the
- * deeper probes, which most kernels (this project's CI host too) never have.
- */
-const struct probe_pair probe_pairs[] = {
-	{ "contention_begin", "contention_end", "lock waits" },
-	{ "uffd_ioctl_enter", "uffd_ioctl_exit", "uffd ioctl latency" },
-	/* Both take the anon_vma write lock: the hold ends at up_write. */
-	{ "anon_vma_trylock", "anon_vma_up_write", NULL },
-	{ "anon_vma_down_write", "anon_vma_up_write", NULL },
-};
-const size_t nr_probe_pairs = sizeof(probe_pairs) / sizeof(probe_pairs[0]);
+/* The pairing rules (probe_pairs) live with the other names in model/names.c. */
 
 /* Why a program was refused, indexed like the skeleton's programs. */
 #define MAX_PROGS 64

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "recording.h"
+#include "model/recording.h"
 
 static const char *const kind_names[NR_KINDS] = {
 	[KIND_LOCK] = "lock",
@@ -186,3 +186,22 @@ int uffd_cmd_from_name(const char *s)
 	nr = strtoul(s + 9, &end, 16);
 	return *end || nr >= 256 ? -1 : (int)nr;
 }
+
+/*
+ * The pairing rules: probes that only mean something together, {begin, end}.
+ * A begin without its end would leave every wait, ioctl or hold open, and the
+ * open state would mislabel the thread's later waits (or fill the map). So
+ * the end is tried first (it comes first in probe_table), a begin whose end
+ * got nothing is not attached, and an end none of whose begins got anything
+ * is detached again (an end alone does nothing). `what` names what is lost
+ * without the pair, for the report's "not measured:" line; NULL for the
+ * deeper probes, which most kernels (this project's CI host too) never have.
+ */
+const struct probe_pair probe_pairs[] = {
+	{ "contention_begin", "contention_end", "lock waits" },
+	{ "uffd_ioctl_enter", "uffd_ioctl_exit", "uffd ioctl latency" },
+	/* Both take the anon_vma write lock: the hold ends at up_write. */
+	{ "anon_vma_trylock", "anon_vma_up_write", NULL },
+	{ "anon_vma_down_write", "anon_vma_up_write", NULL },
+};
+const size_t nr_probe_pairs = sizeof(probe_pairs) / sizeof(probe_pairs[0]);

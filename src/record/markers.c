@@ -6,9 +6,9 @@
  * listed side by side; compiler clones (foo.isra.0) match too.
  */
 #include <stdlib.h>
-#include "markers.h"
-#include "recording.h"
-#include "util.h"
+#include "record/markers.h"
+#include "model/recording.h"
+#include "lib/util.h"
 
 static const struct {
 	const char *name;

@@ -3,9 +3,9 @@
 #ifndef MMLOCK_COLLECT_H
 #define MMLOCK_COLLECT_H
 
-#include "ksyms.h"
-#include "lockfree.h"
-#include "recording.h"
+#include "record/ksyms.h"
+#include "record/lockfree.h"
+#include "model/recording.h"
 
 struct mmlock_bpf;
 

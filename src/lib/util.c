@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "util.h"
+#include "lib/util.h"
 
 int verbose;
 

@@ -9,7 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "target.h"
+#include "record/target.h"
 
 int target_check_pid(__u32 pid, char *err, size_t errlen)
 {

@@ -3,7 +3,7 @@
 #ifndef MMLOCK_MARKERS_H
 #define MMLOCK_MARKERS_H
 
-#include "ksyms.h"
+#include "record/ksyms.h"
 #include "mmlock.h"
 
 /*

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Bucket math of the log2 x 4 latency histogram (layout: include/mmlock.h). */
 #include "hist_slot.h"
-#include "recording.h"
+#include "model/recording.h"
 
 unsigned int hist_slot(__u64 v)
 {

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
-#include "collect.h"
+#include "record/collect.h"
 #include "mmlock.skel.h"
-#include "target.h"
-#include "util.h"
+#include "record/target.h"
+#include "lib/util.h"
 
 /* Samples kept (2 MiB at 128 bytes each): 4.5 h of one busy process, 7 min of 40. */
 #define MAX_SAMPLES	16384

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "lockfree.h"
+#include "record/lockfree.h"
 
 static size_t page_round(size_t n)
 {

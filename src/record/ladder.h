@@ -10,7 +10,7 @@
 #define MMLOCK_LADDER_H
 
 #include <stdbool.h>
-#include "recording.h"
+#include "model/recording.h"
 
 struct mmlock_bpf;
 struct bpf_link;
@@ -25,13 +25,6 @@ struct ladder_probe {
 	/* Candidates, best first; each is one program or an entry/exit pair. */
 	const char *cands[LADDER_MAX_CANDS][LADDER_MAX_PROGS];
 };
-
-/* A begin/end pairing rule (ladder.c): `what` is lost without it, NULL if optional. */
-struct probe_pair {
-	const char *begin, *end, *what;
-};
-extern const struct probe_pair probe_pairs[];
-extern const size_t nr_probe_pairs;
 
 struct ladder {
 	struct mmlock_bpf *skel;

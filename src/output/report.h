@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include "recording.h"
+#include "model/recording.h"
 
 struct report_opts {
 	bool stacks;		/* all top stacks, not only the worst D-state one */

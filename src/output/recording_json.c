@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "json.h"
-#include "recording.h"
-#include "util.h"
+#include "lib/json.h"
+#include "model/recording.h"
+#include "lib/util.h"
 
 static void write_frames(struct json_writer *w, const char *key, char **frames, int n)
 {

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ksyms.h"
+#include "record/ksyms.h"
 
 struct raw_sym {
 	__u64 addr;

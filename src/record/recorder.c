@@ -3,7 +3,8 @@
  * `mmlock record`: check the target and the kernel, load and attach through
  * the ladder, start the command if one was given, poll the ring buffer (the
  * BPF side never wakes us: a wakeup per event perturbs the workload), sample
- * counters each second, then collect the maps and write the outputs.
+ * counters each second, then collect the maps and hand the recording to the
+ * sink (cmd/record.c), which owns the outputs: record/ knows no format.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -19,16 +20,13 @@
 #include <sys/wait.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "collect.h"
-#include "ladder.h"
-#include "markers.h"
+#include "record/collect.h"
+#include "record/ladder.h"
+#include "record/markers.h"
 #include "mmlock.skel.h"
-#include "perfetto.h"
-#include "recorder.h"
-#include "verify.h"
-#include "report.h"
-#include "target.h"
-#include "util.h"
+#include "record/recorder.h"
+#include "record/target.h"
+#include "lib/util.h"
 
 #define POLL_MS		20
 #define SAMPLE_NS	1000000000ULL
@@ -73,7 +71,7 @@ struct session {
 	struct marker markers[MMLOCK_MAX_MARKERS];
 	unsigned int nmarkers;
 	struct recording rec;
-	struct pf_writer *pf;
+	const struct record_sink *sink;
 	struct target_child child;
 	bool have_child;
 	bool comm_waiting;	/* -c NAME: no such thread ran when the recording began */
@@ -150,7 +148,7 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 					o->min_slice_ns < 100000 ? 32 << 20 : 1 << 20);
 }
 
-/* One event into the Perfetto trace and the recording; frames are the stack cache's. */
+/* One event to the sink and into the recording; frames are the stack cache's. */
 static void add_event(struct session *s, const struct mm_event *e, char **frames, int nframes)
 {
 	struct rec_event *r, ev = {};
@@ -172,12 +170,12 @@ static void add_event(struct session *s, const struct mm_event *e, char **frames
 	ev.preempt_ns = e->preempt_ns;
 	ev.nframes = nframes;
 	ev.frames = frames;
-	if (s->pf) {
+	if (s->sink->event) {
 		char comm[MMLOCK_COMM_LEN + 1];
 
 		memcpy(comm, e->comm, MMLOCK_COMM_LEN);
 		comm[MMLOCK_COMM_LEN] = 0;
-		pf_event(s->pf, &ev, comm, "");
+		s->sink->event(s->sink->ctx, &ev, comm);
 	}
 	if (s->rec.nevents >= s->o->max_events) {
 		s->rec.events_dropped++;
@@ -399,11 +397,8 @@ static int setup(struct session *s, char *err, size_t errlen)
 		return EXIT_KERNEL;
 	}
 	fill_meta(s);
-	if (o->perfetto_path) {
-		s->pf = pf_open(o->perfetto_path, &s->rec, err, errlen);
-		if (!s->pf)
-			return EXIT_USAGE;
-	}
+	if (s->sink->open && (ret = s->sink->open(s->sink->ctx, &s->rec, err, errlen)))
+		return ret;
 	if (stop)
 		return interrupted(err, errlen);
 	if (ladder_attach(&s->ladder, err, errlen))
@@ -419,7 +414,7 @@ static int setup(struct session *s, char *err, size_t errlen)
 	return 0;
 }
 
-static void print_live(struct session *s)
+static void live_snapshot(struct session *s)
 {
 	struct recording snap = {};
 
@@ -427,8 +422,7 @@ static void print_live(struct session *s)
 		snap.start_ns = s->rec.start_ns;
 		snap.end_ns = now_ns(CLOCK_BOOTTIME);
 		recording_sort(&snap);
-		report_live(stdout, &snap);
-		fflush(stdout);
+		s->sink->live(s->sink->ctx, &snap);
 	}
 	recording_free(&snap);
 }
@@ -460,8 +454,8 @@ static int run_loop(struct session *s, char *err, size_t errlen)
 			collect_sample(s->ladder.skel, &s->lf, &s->rec, t);
 			next_sample += SAMPLE_NS;
 		}
-		if (o->interval_ns && t >= next_live) {
-			print_live(s);
+		if (o->interval_ns && s->sink->live && t >= next_live) {
+			live_snapshot(s);
 			next_live += o->interval_ns;
 		}
 		if (o->duration_ns && t - start >= o->duration_ns)
@@ -496,36 +490,17 @@ static int run_loop(struct session *s, char *err, size_t errlen)
 
 static int finish(struct session *s, char *err, size_t errlen)
 {
-	const struct record_opts *o = s->o;
-	int ret = EXIT_OK;
-
 	if (collect_maps(s->ladder.skel, &s->lf, &s->rec, &s->sc, STACKS_PER_THREAD)) {
 		snprintf(err, errlen, "out of memory while reading the maps");
 		return EXIT_KERNEL;
 	}
 	recording_sort(&s->rec);
-	if (!o->quiet) {
-		struct report_opts ro = { .stacks = o->stacks };
-
-		report_print(stdout, &s->rec, &ro);
-	}
-	if (o->json_path && recording_write_json(&s->rec, o->json_path, err, errlen))
-		ret = EXIT_USAGE;
-	if (s->pf) {
-		struct pf_writer *pf = s->pf;
-
-		s->pf = NULL;
-		if (pf_finish(pf, &s->rec, err, errlen) && ret == EXIT_OK)
-			ret = EXIT_USAGE;
-	}
-	if (ret == EXIT_OK && o->check_ns >= 0)
-		ret = check_recording(&s->rec, o->check_ns, stdout);
-	return ret;
+	return s->sink->finish ? s->sink->finish(s->sink->ctx, &s->rec, err, errlen) : EXIT_OK;
 }
 
-int record_main(const struct record_opts *o)
+int record_main(const struct record_opts *o, const struct record_sink *sink)
 {
-	struct session s = { .o = o, .resilient = -1 };
+	struct session s = { .o = o, .sink = sink, .resilient = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	char err[512] = "", err2[512];
 	int ret, lost;
@@ -547,8 +522,8 @@ int record_main(const struct record_opts *o)
 	}
 	if (err[0])
 		errmsg("%s", err);
-	if (s.pf)
-		pf_abort(s.pf);
+	if (sink->close)
+		sink->close(sink->ctx);
 	if (s.have_child) {
 		target_stop(&s.child);
 		child_pid = 0;

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <string.h>
-#include "ladder.h"
-#include "report.h"
-#include "util.h"
+#include "output/report.h"
+#include "lib/util.h"
 
 
 static const char *hist_class(const struct rec_hist *h)
@@ -160,7 +159,7 @@ static void print_thread(FILE *f, const struct recording *rec, const struct rec_
 	}
 }
 
-/* What is missing from a recording whose pair of probes got no mechanism (ladder.c's rules). */
+/* What is missing from a recording whose pair of probes got no mechanism (the ladder's rules: names.c). */
 static void print_unmeasured(FILE *f, const struct recording *rec)
 {
 	for (size_t k = 0; k < nr_probe_pairs; k++)

@@ -2,8 +2,8 @@
 /* The recording model: lookups, ordering and freeing. */
 #include <stdlib.h>
 #include <string.h>
-#include "recording.h"
-#include "util.h"
+#include "model/recording.h"
+#include "lib/util.h"
 
 void frames_free(char **frames, int n)
 {

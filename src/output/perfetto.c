@@ -26,9 +26,9 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include "pb.h"
-#include "perfetto.h"
-#include "util.h"
+#include "output/pb.h"
+#include "output/perfetto.h"
+#include "lib/util.h"
 
 /* Field numbers from Perfetto's protos (docs/perfetto.md, tests/perfetto/mini.proto). */
 enum {

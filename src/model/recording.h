@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The recorded data model: what `mmlock record` collected, independent of how
- * it is printed (report.c), saved (recording_json.c) or exported (perfetto.c).
+ * it is printed (output/report.c), saved (output/recording_json.c) or exported
+ * (output/perfetto.c).
  */
 #ifndef MMLOCK_RECORDING_H
 #define MMLOCK_RECORDING_H
@@ -116,6 +117,16 @@ const char *class_name(unsigned int cls);	/* "anon_vma_write" */
 const char *class_label(unsigned int cls);	/* "anon_vma write" */
 const char *site_name(unsigned int site);	/* "uffd_move" */
 const char *uffd_cmd_name(unsigned int nr);	/* "UFFDIO_MOVE" */
+
+/*
+ * A begin/end pairing rule of the attach ladder (names.c): `what` is lost
+ * without the pair (the report's "not measured:" line), NULL if optional.
+ */
+struct probe_pair {
+	const char *begin, *end, *what;
+};
+extern const struct probe_pair probe_pairs[];
+extern const size_t nr_probe_pairs;
 const char *counter_name(unsigned int cnt);	/* "ringbuf_drop" */
 const char *counter_meaning(unsigned int cnt);	/* what it means for the numbers shown */
 int class_from_name(const char *s);		/* -1 if unknown */
@@ -140,12 +151,5 @@ struct rec_hist *thread_hist(struct rec_thread *t, __u8 kind, __u8 cls, __u8 sit
 /* Worst single wait of a thread over lock + D-state kinds, 0 if none. */
 __u64 thread_worst_ns(const struct rec_thread *t);
 void recording_sort(struct recording *rec);	/* threads worst first, hists worst first */
-
-/* recording_json.c: save / load. Both return 0 or -errno with a message in err. */
-int recording_write_json(const struct recording *rec, const char *path, char *err, size_t errlen);
-int recording_read_json(struct recording *rec, const char *path, char *err, size_t errlen);
-/* The same from memory (the fuzz target); name stands for the file in messages. */
-int recording_parse_json(struct recording *rec, const char *text, size_t len, const char *name,
-			 char *err, size_t errlen);
 
 #endif /* MMLOCK_RECORDING_H */

@@ -15,7 +15,7 @@
 #define MMLOCK_PERFETTO_H
 
 #include <stddef.h>
-#include "recording.h"
+#include "model/recording.h"
 
 /* trusted_packet_sequence_id values: far above the small ids traced assigns. */
 #define PF_SEQ_BASE		0x6D6D6C00u	/* "mml\0" */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "json.h"
+#include "lib/json.h"
 
 /* Node flags. */
 #define JV_ROOT	0x01	/* root of a document: owns the arena */
