@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for src/json.c: writer -> parser round trips, errors, getters. */
+/* Unit tests for src/lib/json.c: writer -> parser round trips, errors, getters. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The recording's JSON round trip and the reader's strictness (src/recording_json.c). */
+/* The recording's JSON round trip and the reader's strictness (src/output/recording_json.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
