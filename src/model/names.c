@@ -16,6 +16,39 @@ static const char *const kind_names[NR_KINDS] = {
 	[KIND_RMAP] = "rmap_walk",
 };
 
+/* A histogram's label in the trace: "lock wait anon_vma write · uffd_move". */
+static const char *const kind_words_[NR_KINDS] = {
+	[KIND_LOCK] = "lock wait",
+	[KIND_DSTATE] = "D-state",
+	[KIND_IOCTL] = "ioctl",
+	[KIND_TRYLOCK] = "trylock",
+	[KIND_ACQUIRE] = "acquire",
+	[KIND_HOLD] = "hold",
+	[KIND_RMAP] = "rmap walk",
+};
+
+/* The Perfetto slice category of each kind (for filtering in the UI). */
+static const char *const kind_categories[NR_KINDS] = {
+	[KIND_LOCK] = "mmlock.lock",
+	[KIND_DSTATE] = "mmlock.dstate",
+	[KIND_IOCTL] = "mmlock.ioctl",
+	[KIND_TRYLOCK] = "mmlock.trylock",
+	[KIND_ACQUIRE] = "mmlock.acquire",
+	[KIND_HOLD] = "mmlock.hold",
+	[KIND_RMAP] = "mmlock.rmap",
+};
+
+/* The report's heading of each kind's table. */
+static const char *const kind_titles[NR_KINDS] = {
+	[KIND_LOCK] = "lock waits",
+	[KIND_DSTATE] = "D-state (uninterruptible sleep; +runnable after wakeup)",
+	[KIND_IOCTL] = "uffd ioctls",
+	[KIND_TRYLOCK] = "anon_vma write trylocks (COUNT = attempts; failed ones then waited)",
+	[KIND_ACQUIRE] = "anon_vma write acquisitions via down_write (optimistic spinning included)",
+	[KIND_HOLD] = "anon_vma write lock hold time",
+	[KIND_RMAP] = "rmap walks (rmap_walk_anon)",
+};
+
 static const char *const class_names[NR_CLASSES] = {
 	[CLASS_OTHER] = "other",
 	[CLASS_ANON_VMA_WRITE] = "anon_vma_write",
@@ -146,6 +179,9 @@ static int rlookup(const char *const *tab, unsigned int n, const char *s)
 }
 
 const char *kind_name(unsigned int k) { return lookup(kind_names, NR_KINDS, k); }
+const char *kind_words(unsigned int k) { return lookup(kind_words_, NR_KINDS, k); }
+const char *kind_category(unsigned int k) { return lookup(kind_categories, NR_KINDS, k); }
+const char *kind_title(unsigned int k) { return lookup(kind_titles, NR_KINDS, k); }
 const char *class_name(unsigned int c) { return lookup(class_names, NR_CLASSES, c); }
 const char *class_label(unsigned int c) { return lookup(class_labels, NR_CLASSES, c); }
 const char *site_name(unsigned int s) { return lookup(site_names, NR_SITES, s); }
@@ -155,10 +191,10 @@ int kind_from_name(const char *s) { return rlookup(kind_names, NR_KINDS, s); }
 int class_from_name(const char *s) { return rlookup(class_names, NR_CLASSES, s); }
 int site_from_name(const char *s) { return rlookup(site_names, NR_SITES, s); }
 
-const char *uffd_cmd_name(unsigned int nr)
+const char *uffd_cmd_name(__u8 nr)
 {
 	/*
-	 * Commands this table does not know keep their number: "UFFDIO_0x50".
+	 * The one name of an unknown command: it keeps its number, "UFFDIO_0x50".
 	 * Every _IOC_NR (8 bits) has a name, so a recording always reads back.
 	 */
 	static char unknown[256][12];
@@ -166,8 +202,6 @@ const char *uffd_cmd_name(unsigned int nr)
 	for (unsigned int i = 0; i < ARRAY_SIZE(uffd_cmds); i++)
 		if (uffd_cmds[i].nr == nr)
 			return uffd_cmds[i].name;
-	if (nr >= 256)
-		return NULL;
 	snprintf(unknown[nr], sizeof(unknown[nr]), "UFFDIO_0x%02x", nr);
 	return unknown[nr];
 }

@@ -113,10 +113,14 @@ struct recording {
 
 /* names.c: one home for every printed name. NULL for out-of-range values. */
 const char *kind_name(unsigned int kind);
+const char *kind_words(unsigned int kind);	/* "lock wait" */
+const char *kind_category(unsigned int kind);	/* "mmlock.lock" */
+const char *kind_title(unsigned int kind);	/* "lock waits" */
 const char *class_name(unsigned int cls);	/* "anon_vma_write" */
 const char *class_label(unsigned int cls);	/* "anon_vma write" */
 const char *site_name(unsigned int site);	/* "uffd_move" */
-const char *uffd_cmd_name(unsigned int nr);	/* "UFFDIO_MOVE" */
+/* "UFFDIO_MOVE"; never NULL: a command not in the table is "UFFDIO_0x50". */
+const char *uffd_cmd_name(__u8 nr);
 
 /*
  * A begin/end pairing rule of the attach ladder (names.c): `what` is lost

@@ -6,23 +6,13 @@
 #include <string.h>
 #include "output/perfetto_int.h"
 
-static const char *const hist_kind_words[NR_KINDS] = {
-	[KIND_LOCK] = "lock wait",
-	[KIND_DSTATE] = "D-state",
-	[KIND_IOCTL] = "ioctl",
-	[KIND_TRYLOCK] = "trylock",
-	[KIND_ACQUIRE] = "acquire",
-	[KIND_HOLD] = "hold",
-	[KIND_RMAP] = "rmap walk",
-};
-
 static void hist_label(char *buf, size_t n, const struct rec_hist *h)
 {
 	char cb[32], sb[32];
-	const char *k = h->kind < NR_KINDS ? hist_kind_words[h->kind] : "kind?";
+	const char *k = kind_words(h->kind) ?: "kind?";
 
 	if (h->kind == KIND_IOCTL)
-		snprintf(buf, n, "%s %s", k, cmd_label(h->cls, cb, sizeof(cb)));
+		snprintf(buf, n, "%s %s", k, uffd_cmd_name(h->cls));
 	else if (h->kind == KIND_DSTATE && h->cls == CLASS_IO)
 		snprintf(buf, n, "%s \u00b7 %s", class_label(h->cls),
 			 label_or(site_name(h->site), sb, sizeof(sb), "site", h->site));
@@ -79,7 +69,7 @@ static void write_hist(struct pf_writer *w, const struct pf_thread *t,
 	ann_int(b, "tid", t->tid);
 	ann_str(b, "kind", h->kind < NR_KINDS ? kind_name(h->kind) : "?");
 	if (h->kind == KIND_IOCTL) {
-		ann_str(b, "cmd", cmd_label(h->cls, cb, sizeof(cb)));
+		ann_str(b, "cmd", uffd_cmd_name(h->cls));
 	} else {
 		ann_str(b, "class", label_or(class_name(h->cls), cb, sizeof(cb), "class", h->cls));
 		ann_str(b, "site", label_or(site_name(h->site), cb, sizeof(cb), "site", h->site));

@@ -91,7 +91,6 @@ void entry_uint(struct pb *b, const char *name, __u64 v);
 void entry_str(struct pb *b, const char *name, const char *v);
 const char *label_or(const char *s, char *buf, size_t n, const char *what,
 		     unsigned int v);
-const char *cmd_label(unsigned int nr, char *buf, size_t n);
 void event_name(char *buf, size_t n, unsigned int kind, unsigned int cls,
 		unsigned int site);
 void write_clock_snapshot(struct pf_writer *w);

@@ -6,16 +6,6 @@
 #include <string.h>
 #include "output/perfetto_int.h"
 
-static const char *const categories[NR_KINDS] = {
-	[KIND_LOCK] = "mmlock.lock",
-	[KIND_DSTATE] = "mmlock.dstate",
-	[KIND_IOCTL] = "mmlock.ioctl",
-	[KIND_TRYLOCK] = "mmlock.trylock",
-	[KIND_ACQUIRE] = "mmlock.acquire",
-	[KIND_HOLD] = "mmlock.hold",
-	[KIND_RMAP] = "mmlock.rmap",
-};
-
 struct slice_ctx {
 	struct pf_writer *w;
 	const char *frames;
@@ -120,7 +110,7 @@ static void emit_begin(struct slice_ctx *c, const struct pf_rec *r, __u64 end,
 	pb_begin(b, TP_TRACK_EVENT);
 	pb_uint(b, TE_TYPE, TYPE_SLICE_BEGIN);
 	pb_uint(b, TE_TRACK_UUID, PF_UUID(PF_TRACK_THREAD, r->tid));
-	pb_string(b, TE_CATEGORY, r->kind < NR_KINDS ? categories[r->kind] : "mmlock");
+	pb_string(b, TE_CATEGORY, kind_category(r->kind) ?: "mmlock");
 	event_name(name, sizeof(name), r->kind, r->cls, r->site);
 	pb_string(b, TE_NAME, name);
 

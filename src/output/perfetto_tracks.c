@@ -90,16 +90,6 @@ const char *label_or(const char *s, char *buf, size_t n, const char *what,
 	return buf;
 }
 
-const char *cmd_label(unsigned int nr, char *buf, size_t n)
-{
-	const char *s = uffd_cmd_name(nr);
-
-	if (s)
-		return s;
-	snprintf(buf, n, "UFFDIO_0x%02x", nr);
-	return buf;
-}
-
 /* "anon_vma write · uffd_move", "D: folio lock · fault", "UFFDIO_MOVE". */
 void event_name(char *buf, size_t n, unsigned int kind, unsigned int cls,
 		unsigned int site)
@@ -109,7 +99,7 @@ void event_name(char *buf, size_t n, unsigned int kind, unsigned int cls,
 	const char *s = label_or(site_name(site), sb, sizeof(sb), "site", site);
 
 	if (kind == KIND_IOCTL)
-		snprintf(buf, n, "%s", cmd_label(cls, cb, sizeof(cb)));
+		snprintf(buf, n, "%s", uffd_cmd_name(cls));
 	else if (kind == KIND_DSTATE && cls != CLASS_IO)
 		snprintf(buf, n, "D: %s \u00b7 %s", c, s);
 	else

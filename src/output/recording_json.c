@@ -27,7 +27,7 @@ static void write_hist(struct json_writer *w, const struct rec_hist *h)
 	jw_obj_begin(w, NULL);
 	jw_str(w, "kind", kind_name(h->kind));
 	if (h->kind == KIND_IOCTL)
-		jw_str(w, "command", uffd_cmd_name(h->cls) ?: "UFFDIO_UNKNOWN");
+		jw_str(w, "command", uffd_cmd_name(h->cls));
 	else
 		jw_str(w, "class", class_name(h->cls));
 	jw_str(w, "site", site_name(h->site));
@@ -97,7 +97,7 @@ static void write_event(struct json_writer *w, const struct rec_event *e)
 	jw_u64(w, "tid", e->tid);
 	jw_str(w, "kind", kind_name(e->kind));
 	if (e->kind == KIND_IOCTL) {
-		jw_str(w, "command", uffd_cmd_name(e->cls) ?: "UFFDIO_UNKNOWN");
+		jw_str(w, "command", uffd_cmd_name(e->cls));
 		jw_u64(w, "cmd", e->flags);
 		jw_u64(w, "len", e->aux_ns);
 		jw_s64(w, "ret", e->ret);

@@ -7,7 +7,7 @@
 static const char *hist_class(const struct rec_hist *h)
 {
 	if (h->kind == KIND_IOCTL)
-		return uffd_cmd_name(h->cls) ?: "UFFDIO_?";
+		return uffd_cmd_name(h->cls);
 	return class_label(h->cls) ?: "?";
 }
 
@@ -98,7 +98,7 @@ static void print_worst_ioctl(FILE *f, const struct rec_event *e, const struct r
 	__u64 other = e->dur_ns - (e->blame_ns + e->preempt_ns < e->dur_ns ?
 				   e->blame_ns + e->preempt_ns : e->dur_ns);
 
-	fprintf(f, "  worst ioctl: %s %s at +%s: ", uffd_cmd_name(e->cls) ?: "UFFDIO_?",
+	fprintf(f, "  worst ioctl: %s %s at +%s: ", uffd_cmd_name(e->cls),
 		NS(e->dur_ns), NS(e->ts_ns - rec->start_ns));
 	if (e->blame_ns)
 		fprintf(f, "waited %s for %s, ", NS(e->blame_ns), class_label(e->blame_cls));
@@ -109,15 +109,6 @@ static void print_thread(FILE *f, const struct recording *rec, const struct rec_
 			 const struct report_opts *ro)
 {
 	const struct rec_event *wi = worst_ioctl(rec, t->tid);
-	static const char *const titles[NR_KINDS] = {
-		[KIND_LOCK] = "lock waits",
-		[KIND_DSTATE] = "D-state (uninterruptible sleep; +runnable after wakeup)",
-		[KIND_IOCTL] = "uffd ioctls",
-		[KIND_TRYLOCK] = "anon_vma write trylocks (COUNT = attempts; failed ones then waited)",
-		[KIND_ACQUIRE] = "anon_vma write acquisitions via down_write (optimistic spinning included)",
-		[KIND_HOLD] = "anon_vma write lock hold time",
-		[KIND_RMAP] = "rmap walks (rmap_walk_anon)",
-	};
 	const struct rec_hist *w = worst_hist(t, KIND_LOCK);
 	__u64 dtotal = 0;
 
@@ -135,7 +126,7 @@ static void print_thread(FILE *f, const struct recording *rec, const struct rec_
 				continue;
 			if (!head) {
 				fprintf(f, "  %s\n    %-20s %-11s %8s %10s %10s %10s %10s %10s\n",
-					titles[k], k == KIND_IOCTL ? "COMMAND" : "CLASS", "SITE",
+					kind_title(k), k == KIND_IOCTL ? "COMMAND" : "CLASS", "SITE",
 					"COUNT", "TOTAL", "MAX", "P50", "P90", "P99");
 				head = true;
 			}
