@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "lib/json.h"
+#include "lib/util.h"
 
 /* Node flags. */
 #define JV_ROOT	0x01	/* root of a document: owns the arena */
@@ -241,15 +242,8 @@ static void skip_ws(struct parser *p)
 
 static int push(struct parser *p, const char *key, const struct json_value *v)
 {
-	if (p->nstack == p->capstack) {
-		size_t cap = p->capstack ? p->capstack * 2 : 256;
-		struct json_member *s = realloc(p->stack, cap * sizeof(*s));
-
-		if (!s)
-			return fail(p, p->pos, "out of memory");
-		p->stack = s;
-		p->capstack = cap;
-	}
+	if (grow_array(&p->stack, &p->capstack, p->nstack + 1, sizeof(*p->stack)))
+		return fail(p, p->pos, "out of memory");
 	p->stack[p->nstack].key = key;
 	p->stack[p->nstack].val = *v;
 	p->nstack++;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -168,6 +169,29 @@ static int open_tmp(const char *path, char **tmp)
 		fd = -1;
 	}
 	return fd;
+}
+
+int grow_array(void *p, size_t *cap, size_t need, size_t elem)
+{
+	void **arr = p;
+	size_t n = *cap ? *cap : 16;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return -ENOMEM;
+		n *= 2;
+	}
+	if (elem && n > SIZE_MAX / elem)
+		return -ENOMEM;
+	q = realloc(*arr, n * elem);
+	if (!q)
+		return -ENOMEM;
+	*arr = q;
+	*cap = n;
+	return 0;
 }
 
 void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))

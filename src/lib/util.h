@@ -32,6 +32,14 @@ const char *fmt_ns(__u64 ns, char *buf, size_t len);
 
 __u64 now_ns(int clock_id);
 
+/*
+ * Room for `need` elements of `elem` bytes in the array *p of capacity *cap
+ * (elements): the capacity doubles (from 16), so n appends cost O(n). 0, or
+ * -ENOMEM with *p and *cap unchanged (still valid, still the caller's to free).
+ * The one growth helper: use it, not realloc, for an array that grows.
+ */
+int grow_array(void *p, size_t *cap, size_t need, size_t elem);
+
 /* qsort() that takes an empty array as (NULL, 0): qsort(NULL, 0, ...) is undefined. */
 void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 

@@ -33,18 +33,6 @@ void recording_free(struct recording *rec)
 	memset(rec, 0, sizeof(*rec));
 }
 
-/* Grow *arr (of *n elements of size sz) by one zeroed element; NULL on ENOMEM. */
-static void *grow(void *arr_p, size_t *n, size_t sz)
-{
-	void **arr = arr_p;
-	char *p = realloc(*arr, (*n + 1) * sz);
-
-	if (!p)
-		return NULL;
-	*arr = p;
-	memset(p + *n * sz, 0, sz);
-	return p + (*n)++ * sz;
-}
 
 struct rec_thread *recording_thread(struct recording *rec, __u32 tid)
 {
@@ -53,9 +41,11 @@ struct rec_thread *recording_thread(struct recording *rec, __u32 tid)
 	for (size_t i = 0; i < rec->nthreads; i++)
 		if (rec->threads[i].tid == tid)
 			return &rec->threads[i];
-	t = grow(&rec->threads, &rec->nthreads, sizeof(*t));
-	if (t)
-		t->tid = tid;
+	if (grow_array(&rec->threads, &rec->threads_cap, rec->nthreads + 1, sizeof(*t)))
+		return NULL;
+	t = &rec->threads[rec->nthreads++];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
 	return t;
 }
 
@@ -68,12 +58,13 @@ struct rec_hist *thread_hist(struct rec_thread *t, __u8 kind, __u8 cls, __u8 sit
 		if (h->kind == kind && h->cls == cls && h->site == site)
 			return h;
 	}
-	h = grow(&t->hists, &t->nhists, sizeof(*h));
-	if (h) {
-		h->kind = kind;
-		h->cls = cls;
-		h->site = site;
-	}
+	if (grow_array(&t->hists, &t->hists_cap, t->nhists + 1, sizeof(*h)))
+		return NULL;
+	h = &t->hists[t->nhists++];
+	memset(h, 0, sizeof(*h));
+	h->kind = kind;
+	h->cls = cls;
+	h->site = site;
 	return h;
 }
 

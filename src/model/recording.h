@@ -43,9 +43,9 @@ struct rec_thread {
 	char pcomm[MMLOCK_COMM_LEN];	/* process name */
 	bool exited;			/* gone before the recording ended */
 	struct rec_hist *hists;
-	size_t nhists;
+	size_t nhists, hists_cap;	/* cap: grow_array's (0 if allocated to size) */
 	struct rec_stack *stacks;	/* worst first */
-	size_t nstacks;
+	size_t nstacks, stacks_cap;
 };
 
 /* One wait / D-state period / ioctl at or above min_slice_ns. */
@@ -104,11 +104,11 @@ struct recording {
 	struct rec_probe *probes;
 	size_t nprobes;
 	struct rec_thread *threads;
-	size_t nthreads;
+	size_t nthreads, threads_cap;	/* cap: grow_array's (0 if allocated to size) */
 	struct rec_event *events;	/* in ts order */
-	size_t nevents;
+	size_t nevents, events_cap;
 	struct rec_sample *samples;
-	size_t nsamples;
+	size_t nsamples, samples_cap;
 };
 
 /* names.c: one home for every printed name. NULL for out-of-range values. */

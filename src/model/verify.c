@@ -47,7 +47,7 @@ int check_recording(const struct recording *rec, long long threshold_ns, FILE *o
 	return check_stalls(rec, &co, out);
 }
 
-static struct diff_row *diff_row(struct diff_row **rows, size_t *n, const char *comm,
+static struct diff_row *diff_row(struct diff_row **rows, size_t *n, size_t *cap, const char *comm,
 				 const struct rec_hist *h)
 {
 	struct diff_row *r;
@@ -58,10 +58,8 @@ static struct diff_row *diff_row(struct diff_row **rows, size_t *n, const char *
 		    r->side[0].cls == h->cls && r->side[0].site == h->site)
 			return r;
 	}
-	r = realloc(*rows, (*n + 1) * sizeof(**rows));
-	if (!r)
+	if (grow_array(rows, cap, *n + 1, sizeof(**rows)))
 		return NULL;
-	*rows = r;
 	r = &(*rows)[(*n)++];
 	memset(r, 0, sizeof(*r));
 	snprintf(r->comm, sizeof(r->comm), "%s", comm);
@@ -82,7 +80,7 @@ void diff_add(struct diff_rows *d, const struct recording *rec, int side, const 
 		if (comm && strcmp(t->comm, comm))
 			continue;
 		for (size_t j = 0; j < t->nhists; j++) {
-			struct diff_row *r = diff_row(&d->rows, &d->n, t->comm, &t->hists[j]);
+			struct diff_row *r = diff_row(&d->rows, &d->n, &d->cap, t->comm, &t->hists[j]);
 
 			if (r)
 				hist_merge(&r->side[side], &t->hists[j]);

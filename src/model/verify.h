@@ -30,7 +30,7 @@ struct diff_row {
 
 struct diff_rows {
 	struct diff_row *rows;
-	size_t n;
+	size_t n, cap;
 };
 
 /* Merge one recording's hists into the rows as side 0 (before) or 1 (after). */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "output/pb.h"
+#include "lib/util.h"
 
 void pb_init(struct pb *b)
 {
@@ -66,24 +67,11 @@ size_t pb_decode_varint(const unsigned char *p, size_t n, uint64_t *v)
 
 static int reserve(struct pb *b, size_t n)
 {
-	size_t cap;
-	unsigned char *p;
-
 	if (b->err)
 		return b->err;
-	if (b->len + n <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 256;
-	while (cap < b->len + n)
-		cap *= 2;
-	p = realloc(b->buf, cap);
-	if (!p) {
+	if (grow_array(&b->buf, &b->cap, b->len + n, 1))
 		b->err = -ENOMEM;
-		return b->err;
-	}
-	b->buf = p;
-	b->cap = cap;
-	return 0;
+	return b->err;
 }
 
 void pb_raw(struct pb *b, const void *p, size_t n)

@@ -37,7 +37,7 @@ struct pf_thread {
 	char comm[MMLOCK_COMM_LEN];
 	char pcomm[MMLOCK_COMM_LEN];
 	__u64 *stk;		/* ends of open slices, innermost last */
-	unsigned int nstk, capstk;
+	size_t nstk, capstk;
 };
 
 struct pf_proc {

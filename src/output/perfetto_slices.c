@@ -27,15 +27,8 @@ static int heap_push(struct slice_ctx *c, struct open_slice s)
 {
 	size_t i;
 
-	if (c->nheap == c->capheap) {
-		size_t cap = c->capheap ? c->capheap * 2 : 64;
-		struct open_slice *h = realloc(c->heap, cap * sizeof(*h));
-
-		if (!h)
-			return -ENOMEM;
-		c->heap = h;
-		c->capheap = cap;
-	}
+	if (grow_array(&c->heap, &c->capheap, c->nheap + 1, sizeof(*c->heap)))
+		return -ENOMEM;
 	i = c->nheap++;
 	while (i && heap_before(&s, &c->heap[(i - 1) / 2])) {
 		c->heap[i] = c->heap[(i - 1) / 2];
@@ -254,16 +247,9 @@ int write_slices(struct pf_writer *w, struct pf_rec *recs, const char *frames)
 			clamped = true;
 			w->clamped++;
 		}
-		if (t->nstk == t->capstk) {
-			unsigned int cap = t->capstk ? t->capstk * 2 : 8;
-			__u64 *s = realloc(t->stk, cap * sizeof(*s));
-
-			if (!s) {
-				ret = -ENOMEM;
-				break;
-			}
-			t->stk = s;
-			t->capstk = cap;
+		if (grow_array(&t->stk, &t->capstk, t->nstk + 1, sizeof(*t->stk))) {
+			ret = -ENOMEM;
+			break;
 		}
 		t->stk[t->nstk++] = end;
 		emit_begin(&c, r, end, clamped);

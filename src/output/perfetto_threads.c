@@ -52,15 +52,8 @@ struct pf_thread *thr_get(struct pf_writer *w, __u32 tid, __u32 pid)
 			t->pid = pid;
 		return t;
 	}
-	if (w->nthr == w->capthr) {
-		size_t cap = w->capthr ? w->capthr * 2 : 64;
-
-		t = realloc(w->thr, cap * sizeof(*t));
-		if (!t)
-			return NULL;
-		w->thr = t;
-		w->capthr = cap;
-	}
+	if (grow_array(&w->thr, &w->capthr, w->nthr + 1, sizeof(*w->thr)))
+		return NULL;
 	if ((w->nthr + 1) * 2 > w->hcap && rehash(w, w->hcap ? w->hcap * 2 : 128))
 		return NULL;
 	t = &w->thr[w->nthr++];

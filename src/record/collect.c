@@ -46,15 +46,8 @@ static struct stack_entry *stack_cache_new(struct stack_cache *sc, __s32 id)
 {
 	struct stack_entry *e;
 
-	if (sc->n == sc->cap) {
-		size_t cap = sc->cap ? sc->cap * 2 : 64;
-		void *p = realloc(sc->e, cap * sizeof(*sc->e));
-
-		if (!p)
-			return NULL;
-		sc->e = p;
-		sc->cap = cap;
-	}
+	if (grow_array(&sc->e, &sc->cap, sc->n + 1, sizeof(*sc->e)))
+		return NULL;
 	e = &sc->e[sc->n];
 	memset(e, 0, sizeof(*e));
 	e->id = id;
@@ -179,7 +172,6 @@ static void fill_stacks(int fd, struct recording *rec, struct stack_cache *sc, s
 		struct rec_thread *t;
 		struct rec_stack *s;
 		char **frames;
-		void *p;
 
 		key = next;
 		prev = &key;
@@ -188,10 +180,8 @@ static void fill_stacks(int fd, struct recording *rec, struct stack_cache *sc, s
 		t = recording_thread(rec, key.tid);
 		if (!t)
 			break;
-		p = realloc(t->stacks, (t->nstacks + 1) * sizeof(*t->stacks));
-		if (!p)
+		if (grow_array(&t->stacks, &t->stacks_cap, t->nstacks + 1, sizeof(*t->stacks)))
 			break;
-		t->stacks = p;
 		s = &t->stacks[t->nstacks++];
 		memset(s, 0, sizeof(*s));
 		s->kind = key.kind;
@@ -392,15 +382,8 @@ static struct proc_total *proc_total(struct proc_set *set, __u32 pid)
 		else
 			hi = mid;
 	}
-	if (set->n == set->cap) {
-		size_t cap = set->cap ? 2 * set->cap : 64;
-		void *q = realloc(set->p, cap * sizeof(*set->p));
-
-		if (!q)
-			return NULL;
-		set->p = q;
-		set->cap = cap;
-	}
+	if (grow_array(&set->p, &set->cap, set->n + 1, sizeof(*set->p)))
+		return NULL;
 	memmove(&set->p[lo + 1], &set->p[lo], (set->n - lo) * sizeof(*set->p));
 	set->n++;
 	memset(&set->p[lo], 0, sizeof(set->p[lo]));
@@ -430,14 +413,9 @@ static struct rec_sample *add_sample(struct recording *rec, __u64 ts, __u32 pid)
 		rec->samples_dropped++;
 		return NULL;
 	}
-	if (!(rec->nsamples & (rec->nsamples + 1))) {	/* grow at powers of two */
-		void *q = realloc(rec->samples, (2 * rec->nsamples + 1) * sizeof(*s));
-
-		if (!q) {
-			rec->samples_dropped++;
-			return NULL;
-		}
-		rec->samples = q;
+	if (grow_array(&rec->samples, &rec->samples_cap, rec->nsamples + 1, sizeof(*s))) {
+		rec->samples_dropped++;
+		return NULL;
 	}
 	s = &rec->samples[rec->nsamples++];
 	memset(s, 0, sizeof(*s));

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "record/ksyms.h"
+#include "lib/util.h"
 
 struct raw_sym {
 	__u64 addr;
@@ -15,21 +16,6 @@ static int cmp_addr(const void *a, const void *b)
 	const struct raw_sym *x = a, *y = b;
 
 	return (x->addr > y->addr) - (x->addr < y->addr);
-}
-
-static void *grow(void *p, size_t *cap, size_t need, size_t elem)
-{
-	void *q;
-
-	if (need <= *cap)
-		return p;
-	*cap = *cap ? *cap * 2 : need;
-	while (*cap < need)
-		*cap *= 2;
-	q = realloc(p, *cap * elem);
-	if (!q)
-		free(p);
-	return q;
 }
 
 int ksyms_load(struct ksyms *ks, const char *path, char *err, size_t errlen)
@@ -53,9 +39,8 @@ int ksyms_load(struct ksyms *ks, const char *path, char *err, size_t errlen)
 		    (type != 't' && type != 'T'))
 			continue;
 		l = strlen(name) + 1;
-		raw = grow(raw, &cap, n + 1, sizeof(*raw));
-		ks->names = grow(ks->names, &ncap, nlen + l, 1);
-		if (!raw || !ks->names)
+		if (grow_array(&raw, &cap, n + 1, sizeof(*raw)) ||
+		    grow_array(&ks->names, &ncap, nlen + l, 1))
 			goto nomem;
 		memcpy(ks->names + nlen, name, l);
 		raw[n].addr = addr;

@@ -181,14 +181,9 @@ static void add_event(struct session *s, const struct mm_event *e, char **frames
 		s->rec.events_dropped++;
 		return;
 	}
-	if (!(s->rec.nevents & (s->rec.nevents + 1))) {	/* grow at powers of two */
-		void *p = realloc(s->rec.events, (2 * s->rec.nevents + 1) * sizeof(*r));
-
-		if (!p) {
-			s->rec.events_dropped++;
-			return;
-		}
-		s->rec.events = p;
+	if (grow_array(&s->rec.events, &s->rec.events_cap, s->rec.nevents + 1, sizeof(*r))) {
+		s->rec.events_dropped++;
+		return;
 	}
 	r = &s->rec.events[s->rec.nevents++];
 	*r = ev;
