@@ -11,6 +11,32 @@
 /* Samples kept (2 MiB at 128 bytes each): 4.5 h of one busy process, 7 min of 40. */
 #define MAX_SAMPLES	16384
 
+typedef int (*map_entry_fn)(void *ctx, const void *key, const void *val);
+
+/*
+ * Every entry of a BPF hash map: fn(ctx, key, value) for each key still there
+ * when looked up (the probes add and delete entries while we walk). Stops at
+ * fn's first nonzero return and returns it; -ENOMEM if no buffers.
+ */
+static int map_walk(const struct bpf_map *map, map_entry_fn fn, void *ctx)
+{
+	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
+	int fd = bpf_map__fd(map), ret = 0;
+	char *buf = malloc(2 * ksz + vsz), *key = buf, *next = buf + ksz, *val = buf + 2 * ksz;
+	void *prev = NULL;
+
+	if (!buf)
+		return -ENOMEM;
+	while (!ret && !bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, ksz);
+		prev = key;
+		if (!bpf_map_lookup_elem(fd, key, val))
+			ret = fn(ctx, key, val);
+	}
+	free(buf);
+	return ret;
+}
+
 void stack_cache_init(struct stack_cache *sc, int stacks_fd, const struct ksyms *ks)
 {
 	memset(sc, 0, sizeof(*sc));
@@ -163,38 +189,44 @@ static int cmp_stack_total(const void *a, const void *b)
 	return (x->total_ns < y->total_ns) - (x->total_ns > y->total_ns);
 }
 
-static void fill_stacks(int fd, struct recording *rec, struct stack_cache *sc, size_t keep)
+struct stacks_ctx {
+	struct recording *rec;
+	struct stack_cache *sc;
+};
+
+static int add_stack(void *ctx, const void *k, const void *v)
 {
-	struct stack_key key, next, *prev = NULL;
-	struct stack_val val;
+	struct stacks_ctx *c = ctx;
+	const struct stack_key *key = k;
+	const struct stack_val *val = v;
+	struct rec_thread *t = recording_thread(c->rec, key->tid);
+	struct rec_stack *s;
+	char **frames;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		struct rec_thread *t;
-		struct rec_stack *s;
-		char **frames;
+	if (!t || grow_array(&t->stacks, &t->stacks_cap, t->nstacks + 1, sizeof(*t->stacks)))
+		return -ENOMEM;
+	s = &t->stacks[t->nstacks++];
+	memset(s, 0, sizeof(*s));
+	s->kind = key->kind;
+	s->cls = key->cls;
+	s->site = key->site;
+	s->count = val->count;
+	s->total_ns = val->total_ns;
+	s->max_ns = val->max_ns;
+	s->nframes = stack_cache_get(c->sc, key->stack_id, &frames);
+	s->frames = frames_dup(frames, s->nframes);
+	if (!s->frames)
+		s->nframes = 0;
+	return 0;
+}
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &val))
-			continue;
-		t = recording_thread(rec, key.tid);
-		if (!t)
-			break;
-		if (grow_array(&t->stacks, &t->stacks_cap, t->nstacks + 1, sizeof(*t->stacks)))
-			break;
-		s = &t->stacks[t->nstacks++];
-		memset(s, 0, sizeof(*s));
-		s->kind = key.kind;
-		s->cls = key.cls;
-		s->site = key.site;
-		s->count = val.count;
-		s->total_ns = val.total_ns;
-		s->max_ns = val.max_ns;
-		s->nframes = stack_cache_get(sc, key.stack_id, &frames);
-		s->frames = frames_dup(frames, s->nframes);
-		if (!s->frames)
-			s->nframes = 0;
-	}
+/* Out of memory: the stacks read so far are kept (they are only the report's detail). */
+static void fill_stacks(const struct bpf_map *map, struct recording *rec, struct stack_cache *sc,
+			size_t keep)
+{
+	struct stacks_ctx c = { rec, sc };
+
+	map_walk(map, add_stack, &c);
 	/* Keep the heaviest stacks of each thread. */
 	for (size_t i = 0; i < rec->nthreads; i++) {
 		struct rec_thread *t = &rec->threads[i];
@@ -244,24 +276,18 @@ static int flush_ioctl(struct rec_thread *t, const struct inflight *in)
  * histogram, and an ioctl that returned but was not yet ended in the kernel
  * (that happens at the thread's next switch-out or uffd ioctl).
  */
-static int fold_states(int fd, struct recording *rec)
+static int fold_state(void *ctx, const void *key, const void *val)
 {
-	__u32 key, next, *prev = NULL;
-	struct thread_state ts;
+	struct recording *rec = ctx;
+	const struct thread_state *ts = val;
+	struct rec_thread *t;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		struct rec_thread *t;
-
-		key = next;
-		prev = &key;
-		rec->live_states++;
-		if (bpf_map_lookup_elem(fd, &key, &ts) ||
-		    (!ts.hot.count && ts.io.state != IOCTL_EXITED && ts.io.state != IOCTL_RESCHEDULED))
-			continue;
-		t = recording_thread(rec, key);
-		if (!t || fold_hot(t, &ts.hot) || flush_ioctl(t, &ts.io))
-			return -ENOMEM;
-	}
+	rec->live_states++;
+	if (!ts->hot.count && ts->io.state != IOCTL_EXITED && ts->io.state != IOCTL_RESCHEDULED)
+		return 0;
+	t = recording_thread(rec, *(const __u32 *)key);
+	if (!t || fold_hot(t, &ts->hot) || flush_ioctl(t, &ts->io))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -309,36 +335,33 @@ static int merge_lf_hist(void *ctx, const struct lf_hist *e, __u32 tid, __u8 kin
 	return 0;
 }
 
+/* One entry of `hists` into the recording. */
+static int add_hist(void *ctx, const void *k, const void *v)
+{
+	const struct hist_key *key = k;
+	const struct hist *val = v;
+	struct rec_thread *t = recording_thread(ctx, key->tid);
+	struct rec_hist *h = t ? thread_hist(t, key->kind, key->cls, key->site) : NULL;
+
+	if (!h)
+		return -ENOMEM;
+	h->count = val->count;
+	h->total_ns = val->total_ns;
+	h->max_ns = val->max_ns;
+	h->aux_ns = val->aux_ns;
+	memcpy(h->slots, val->slots, sizeof(h->slots));
+	return 0;
+}
+
 int collect_maps(struct mmlock_bpf *skel, const struct lf_view *lf, struct recording *rec,
 		 struct stack_cache *sc, size_t stacks_per_thread)
 {
-	int fd = bpf_map__fd(skel->maps.hists);
-	struct hist_key key, next, *prev = NULL;
-	struct hist val;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		struct rec_thread *t;
-		struct rec_hist *h;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &val))
-			continue;
-		t = recording_thread(rec, key.tid);
-		h = t ? thread_hist(t, key.kind, key.cls, key.site) : NULL;
-		if (!h)
-			return -ENOMEM;
-		h->count = val.count;
-		h->total_ns = val.total_ns;
-		h->max_ns = val.max_ns;
-		h->aux_ns = val.aux_ns;
-		memcpy(h->slots, val.slots, sizeof(h->slots));
-	}
-	if (fold_states(bpf_map__fd(skel->maps.tstates), rec) ||
+	if (map_walk(skel->maps.hists, add_hist, rec) ||
+	    map_walk(skel->maps.tstates, fold_state, rec) ||
 	    lf_for_each_hist(lf, merge_lf_hist, rec))
 		return -ENOMEM;
 	fill_names(bpf_map__fd(skel->maps.threads), rec);
-	fill_stacks(bpf_map__fd(skel->maps.stack_aggs), rec, sc, stacks_per_thread);
+	fill_stacks(skel->maps.stack_aggs, rec, sc, stacks_per_thread);
 	for (int i = 0; i < NR_COUNTERS; i++)
 		rec->counters[i] = skel->bss->counters[i];
 	rec->counters[CNT_PROG_MISSES] = prog_misses(skel);
@@ -440,67 +463,85 @@ static int sample_lf_hist(void *ctx, const struct lf_hist *e, __u32 tid, __u8 ki
 	return 0;
 }
 
+struct sample_ctx {
+	struct proc_set now;
+	int threads_fd;		/* tid -> struct mm_thread: its pid */
+};
+
+/* The process of a thread, in this sample's totals; NULL if gone (or no memory: ret). */
+static struct proc_total *sample_proc(struct sample_ctx *c, __u32 tid, int *ret)
+{
+	struct mm_thread ti;
+	struct proc_total *p;
+
+	if (bpf_map_lookup_elem(c->threads_fd, &tid, &ti))
+		return NULL;
+	p = proc_total(&c->now, ti.pid);
+	if (!p)
+		*ret = -ENOMEM;
+	return p;
+}
+
+static int sample_hist(void *ctx, const void *k, const void *v)
+{
+	const struct hist_key *key = k;
+	const struct hist *val = v;
+	struct proc_total *p;
+	int ret = 0;
+
+	if (key->kind != KIND_LOCK && key->kind != KIND_IOCTL)
+		return 0;
+	p = sample_proc(ctx, key->tid, &ret);
+	if (!p)
+		return ret;
+	if (key->kind == KIND_IOCTL)
+		p->ioctls += val->count;
+	else if (key->cls < NR_CLASSES)
+		p->waits[key->cls] += val->count;
+	return 0;
+}
+
+/* Live threads' hot ioctls (a thread exiting meanwhile may be missed once). */
+static int sample_state(void *ctx, const void *key, const void *val)
+{
+	const struct thread_state *ts = val;
+	struct proc_total *p;
+	int ret = 0;
+
+	if (!ts->hot.count)
+		return 0;
+	p = sample_proc(ctx, *(const __u32 *)key, &ret);
+	if (p)
+		p->ioctls += ts->hot.count;
+	return ret;
+}
+
 int collect_sample(struct mmlock_bpf *skel, const struct lf_view *lf, struct recording *rec,
 		   __u64 ts_ns)
 {
-	int fd = bpf_map__fd(skel->maps.hists), tfd = bpf_map__fd(skel->maps.threads);
-	int sfd = bpf_map__fd(skel->maps.tstates);
-	struct hist_key key, next, *prev = NULL;
-	struct proc_set now = {};
-	struct proc_total *p, *old;
-	struct hist val;
-	int ret = 0;
+	struct sample_ctx c = { .threads_fd = bpf_map__fd(skel->maps.threads) };
+	struct proc_total *old;
+	int ret;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		struct mm_thread ti;
-
-		key = next;
-		prev = &key;
-		if ((key.kind != KIND_LOCK && key.kind != KIND_IOCTL) ||
-		    bpf_map_lookup_elem(fd, &key, &val) ||
-		    bpf_map_lookup_elem(tfd, &key.tid, &ti))
-			continue;
-		p = proc_total(&now, ti.pid);
-		if (!p) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		if (key.kind == KIND_IOCTL)
-			p->ioctls += val.count;
-		else if (key.cls < NR_CLASSES)
-			p->waits[key.cls] += val.count;
-	}
-	/* Live threads' hot ioctls (a thread exiting meanwhile may be missed once). */
-	for (__u32 *pt = NULL, tid, ntid; !bpf_map_get_next_key(sfd, pt, &ntid); pt = &tid) {
-		struct thread_state ts;
-		struct mm_thread ti;
-
-		tid = ntid;
-		if (bpf_map_lookup_elem(sfd, &tid, &ts) || !ts.hot.count ||
-		    bpf_map_lookup_elem(tfd, &tid, &ti))
-			continue;
-		p = proc_total(&now, ti.pid);
-		if (!p) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		p->ioctls += ts.hot.count;
-	}
-	ret = lf_for_each_hist(lf, sample_lf_hist, &now);
+	ret = map_walk(skel->maps.hists, sample_hist, &c);
+	if (!ret)
+		ret = map_walk(skel->maps.tstates, sample_state, &c);
+	if (!ret)
+		ret = lf_for_each_hist(lf, sample_lf_hist, &c.now);
 	if (ret)
 		goto out;
-	for (size_t i = 0; i < now.n; i++) {
+	for (size_t i = 0; i < c.now.n; i++) {
 		struct rec_sample d = {}, *s;
 		bool active = false;
 
-		old = proc_total(&totals, now.p[i].pid);
+		old = proc_total(&totals, c.now.p[i].pid);
 		if (!old) {
 			ret = -ENOMEM;
 			goto out;
 		}
-		for (int c = 0; c < NR_CLASSES; c++)
-			active |= (d.waits[c] = advance(&old->waits[c], now.p[i].waits[c])) != 0;
-		active |= (d.ioctls = advance(&old->ioctls, now.p[i].ioctls)) != 0;
+		for (int k = 0; k < NR_CLASSES; k++)
+			active |= (d.waits[k] = advance(&old->waits[k], c.now.p[i].waits[k])) != 0;
+		active |= (d.ioctls = advance(&old->ioctls, c.now.p[i].ioctls)) != 0;
 		if (!active && !old->active)
 			continue;	/* quiet, and its track already reads zero */
 		/*
@@ -520,7 +561,7 @@ int collect_sample(struct mmlock_bpf *skel, const struct lf_view *lf, struct rec
 	}
 out:
 	prev_sample_ts = ts_ns;
-	free(now.p);
+	free(c.now.p);
 	return ret;
 }
 
