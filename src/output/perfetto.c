@@ -277,10 +277,56 @@ static int map_spool(FILE *f, size_t len, int prot, void **map)
 	return 0;
 }
 
+/* Threads (rec->threads names are preferred over the events' comm), sorted; 0 or -errno. */
+static int merge_threads(struct pf_writer *w, const struct recording *rec)
+{
+	for (size_t i = 0; i < rec->nthreads; i++) {
+		const struct rec_thread *rt = &rec->threads[i];
+		struct pf_thread *t = thr_get(w, rt->tid, rt->pid);
+
+		if (!t)
+			return -ENOMEM;
+		if (rt->pid)
+			t->pid = rt->pid;
+		if (rt->comm[0])
+			copy_name(t->comm, rt->comm);
+		if (rt->pcomm[0])
+			copy_name(t->pcomm, rt->pcomm);
+	}
+	sort_array(w->thr, w->nthr, sizeof(*w->thr), cmp_thread);
+	return w->nthr ? rehash(w, w->hcap) : 0;
+}
+
+/* Every section in order, into the open trace (docs/perfetto.md); 0 or -errno. */
+static int write_trace(struct pf_writer *w, const struct recording *rec,
+		       struct pf_proc *procs, size_t nprocs, void *recs, const char *frames)
+{
+	size_t i;
+	int ret;
+
+	write_clock_snapshot(w);
+	write_group_track(w, PF_UUID(PF_TRACK_SUMMARY, 0), 0, "mmlock", -1,
+			  "mmlock recording summary: drop counters, probes, settings");
+	for (i = 0; i < nprocs; i++)
+		write_process(w, &procs[i]);
+	for (i = 0; i < w->nthr; i++)
+		write_thread(w, &w->thr[i]);
+	for (i = 0; i < nprocs; i++)
+		write_counter_tracks(w, &procs[i]);
+	write_histograms(w, rec);
+	if (w->err)
+		return w->err;
+	ret = write_slices(w, recs, frames);
+	if (ret)
+		return ret;
+	write_summary(w, rec);
+	return write_counters(w, rec, procs, nprocs);
+}
+
 int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_t errlen)
 {
 	struct pf_proc *procs = NULL;
-	size_t nprocs = 0, i;
+	size_t nprocs = 0;
 	void *recs = NULL, *frames = NULL;
 	size_t recs_len = w->nrec * sizeof(struct pf_rec);
 	const char *what = "write";
@@ -292,24 +338,8 @@ int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_
 		what = "spool";
 		goto fail;
 	}
-	/* Threads: rec->threads names are preferred over the events' comm. */
-	for (i = 0; i < rec->nthreads; i++) {
-		const struct rec_thread *rt = &rec->threads[i];
-		struct pf_thread *t = thr_get(w, rt->tid, rt->pid);
-
-		if (!t) {
-			ret = -ENOMEM;
-			goto fail;
-		}
-		if (rt->pid)
-			t->pid = rt->pid;
-		if (rt->comm[0])
-			copy_name(t->comm, rt->comm);
-		if (rt->pcomm[0])
-			copy_name(t->pcomm, rt->pcomm);
-	}
-	sort_array(w->thr, w->nthr, sizeof(*w->thr), cmp_thread);
-	if (w->nthr && (ret = rehash(w, w->hcap)))
+	ret = merge_threads(w, rec);
+	if (ret)
 		goto fail;
 	procs = build_procs(w, rec, &nprocs);
 	if (!procs) {
@@ -335,25 +365,7 @@ int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_
 	if (ret)
 		goto out;
 	what = "write";
-	write_clock_snapshot(w);
-	write_group_track(w, PF_UUID(PF_TRACK_SUMMARY, 0), 0, "mmlock", -1,
-			  "mmlock recording summary: drop counters, probes, settings");
-	for (i = 0; i < nprocs; i++)
-		write_process(w, &procs[i]);
-	for (i = 0; i < w->nthr; i++)
-		write_thread(w, &w->thr[i]);
-	for (i = 0; i < nprocs; i++)
-		write_counter_tracks(w, &procs[i]);
-	write_histograms(w, rec);
-	if (w->err) {
-		ret = w->err;
-		goto fail;
-	}
-	ret = write_slices(w, recs, frames);
-	if (ret)
-		goto fail;
-	write_summary(w, rec);
-	ret = write_counters(w, rec, procs, nprocs);
+	ret = write_trace(w, rec, procs, nprocs, recs, frames);
 	if (ret)
 		goto fail;
 

@@ -179,6 +179,65 @@ static bool other_context_variant(const struct bpf_program *p, bool preempt_coun
 	return !strncmp(name, "contention_", 11) && sp == preempt_count;
 }
 
+/*
+ * Which programs this (re)load tries: not the disabled ones, only --mode's
+ * family, no kprobes where the kernel has none, and one context variant.
+ * Why a program stays off goes to refusal[].
+ */
+static void set_autoloads(struct mmlock_bpf *skel, int family, const bool *disabled,
+			  bool kprobes, bool preempt_count)
+{
+	struct bpf_program *p;
+	int i = 0;
+
+	bpf_object__for_each_program(p, skel->obj) {
+		bool off = i >= MAX_PROGS || disabled[i] ||
+			   (family != FAMILY_ANY && mech_family(p) != family);
+
+		if (!off && !kprobes && mech_family(p) == FAMILY_KPROBE) {
+			off = true;
+			if (i < MAX_PROGS)
+				snprintf(refusal[i], sizeof(refusal[i]), "kprobe: not supported by this kernel");
+		}
+		if (!off && other_context_variant(p, preempt_count)) {
+			off = true;
+			if (i < MAX_PROGS)
+				snprintf(refusal[i], sizeof(refusal[i]), "%s: %s", mech_name(p),
+					 preempt_count ? "the preempt count is readable: not needed"
+						       : "no per-CPU symbols in kallsyms (CONFIG_KALLSYMS_ALL): context from the stack");
+		}
+		if (off && i < MAX_PROGS && !refusal[i][0] && !disabled[i])
+			snprintf(refusal[i], sizeof(refusal[i]), "%s: not allowed by --mode", mech_name(p));
+		bpf_program__set_autoload(p, !off);
+		i++;
+	}
+}
+
+/*
+ * The kernel refused program p at load with ret: disable it for the next
+ * try. EPERM / ENOTSUPP / EOPNOTSUPP refuse the mechanism (fentry on a
+ * kernel without trampolines), so its whole family goes; other errors only p.
+ */
+static void disable_refused(struct mmlock_bpf *skel, struct bpf_program *p, int ret,
+			    bool *disabled)
+{
+	int fam = mech_family(p), j = 0;
+	bool whole = fam != FAMILY_TRACEPOINT &&
+		     (ret == -EPERM || ret == -524 || ret == -EOPNOTSUPP);
+	struct bpf_program *q;
+
+	bpf_object__for_each_program(q, skel->obj) {
+		bool same = q == p || (whole && mech_family(q) == fam);
+
+		if (j < MAX_PROGS && same && !disabled[j]) {
+			disabled[j] = true;
+			snprintf(refusal[j], sizeof(refusal[j]), "%s: load %s%s", mech_name(q),
+				 strerror(-ret), q == p ? "" : " (same mechanism)");
+		}
+		j++;
+	}
+}
+
 int ladder_load(struct ladder *l, int family, const char *btf_path,
 		ladder_configure_fn configure, void *arg, char *err, size_t errlen)
 {
@@ -202,28 +261,7 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 			snprintf(err, errlen, "cannot open BPF object: %s", last_warn[0] ? last_warn : strerror(-ret));
 			return ret;
 		}
-		i = 0;
-		bpf_object__for_each_program(p, l->skel->obj) {
-			bool off = i >= MAX_PROGS || disabled[i] ||
-				   (family != FAMILY_ANY && mech_family(p) != family);
-
-			if (!off && !kprobes && mech_family(p) == FAMILY_KPROBE) {
-				off = true;
-				if (i < MAX_PROGS)
-					snprintf(refusal[i], sizeof(refusal[i]), "kprobe: not supported by this kernel");
-			}
-			if (!off && other_context_variant(p, preempt_count)) {
-				off = true;
-				if (i < MAX_PROGS)
-					snprintf(refusal[i], sizeof(refusal[i]), "%s: %s", mech_name(p),
-						 preempt_count ? "the preempt count is readable: not needed"
-							       : "no per-CPU symbols in kallsyms (CONFIG_KALLSYMS_ALL): context from the stack");
-			}
-			if (off && i < MAX_PROGS && !refusal[i][0] && !disabled[i])
-				snprintf(refusal[i], sizeof(refusal[i]), "%s: not allowed by --mode", mech_name(p));
-			bpf_program__set_autoload(p, !off);
-			i++;
-		}
+		set_autoloads(l->skel, family, disabled, kprobes, preempt_count);
 		ret = configure(l->skel, arg);
 		if (ret) {
 			snprintf(err, errlen, "cannot configure BPF object: %s", strerror(-ret));
@@ -249,28 +287,7 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 			fprintf(stderr, "-- verifier log of %s --\n%s\n-- end --\n", last_prog,
 				verifier_log + (strlen(verifier_log) > 4096 ? strlen(verifier_log) - 4096 : 0));
 		verifier_log[0] = 0;
-		{
-			int fam = mech_family(p), j = 0;
-			struct bpf_program *q;
-
-			/*
-			 * EPERM / ENOTSUPP / EOPNOTSUPP refuse the mechanism (fentry on a
-			 * kernel without trampolines); other errors only this program.
-			 */
-			bool whole = fam != FAMILY_TRACEPOINT &&
-				     (ret == -EPERM || ret == -524 || ret == -EOPNOTSUPP);
-
-			bpf_object__for_each_program(q, l->skel->obj) {
-				bool same = q == p || (whole && mech_family(q) == fam);
-
-				if (j < MAX_PROGS && same && !disabled[j]) {
-					disabled[j] = true;
-					snprintf(refusal[j], sizeof(refusal[j]), "%s: load %s%s", mech_name(q),
-						 strerror(-ret), q == p ? "" : " (same mechanism)");
-				}
-				j++;
-			}
-		}
+		disable_refused(l->skel, p, ret, disabled);
 		mmlock_bpf__destroy(l->skel);
 		l->skel = NULL;
 	}
