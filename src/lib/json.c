@@ -273,6 +273,43 @@ static int hex4(const char *s, __u32 *out)
 }
 
 /* p->pos is at the opening quote. */
+/*
+ * The escape at p->pos (a backslash; parse_string's scan guarantees a next
+ * byte, and `end` is the closing quote) decoded into out + *o; p->pos moves
+ * past it.
+ */
+static int parse_escape(struct parser *p, size_t end, char *out, size_t *o)
+{
+	static const char names[] = "\"\\/bfnrt", chars[] = "\"\\/\b\f\n\r\t";
+	const char *t = p->text;
+	unsigned char c = t[p->pos + 1];
+	const char *m = c ? strchr(names, c) : NULL;
+	__u32 cp, lo;
+
+	if (m) {
+		out[(*o)++] = chars[m - names];
+		p->pos += 2;
+		return 0;
+	}
+	if (c != 'u')
+		return fail(p, p->pos, "invalid escape '\\%c'", c);
+	if (end - p->pos < 6 || hex4(t + p->pos + 2, &cp))
+		return fail(p, p->pos, "invalid \\u escape");
+	if (cp >= 0xdc00 && cp <= 0xdfff)
+		return fail(p, p->pos, "unpaired surrogate \\u%04x", cp);
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		/* UTF-16 pair: the low half must follow. */
+		if (end - p->pos < 12 || t[p->pos + 6] != '\\' || t[p->pos + 7] != 'u' ||
+		    hex4(t + p->pos + 8, &lo) || lo < 0xdc00 || lo > 0xdfff)
+			return fail(p, p->pos, "unpaired surrogate \\u%04x", cp);
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		p->pos += 6;
+	}
+	*o += utf8_put(out + *o, cp);
+	p->pos += 6;
+	return 0;
+}
+
 static int parse_string(struct parser *p, const char **sp, size_t *lenp)
 {
 	const char *t = p->text;
@@ -296,7 +333,6 @@ static int parse_string(struct parser *p, const char **sp, size_t *lenp)
 	p->pos = start + 1;
 	while (p->pos < end) {
 		unsigned char c = t[p->pos];
-		__u32 cp, lo;
 		size_t n;
 
 		if (c >= 0x20 && c != '\\' && c < 0x80) {
@@ -318,52 +354,8 @@ static int parse_string(struct parser *p, const char **sp, size_t *lenp)
 			return fail(p, p->pos,
 				    "control character 0x%02x in string", c);
 
-		/* Backslash: the scan above guarantees a next byte. */
-		c = t[p->pos + 1];
-		switch (c) {
-		case '"':
-		case '\\':
-		case '/':
-			out[o++] = c;
-			break;
-		case 'b':
-			out[o++] = '\b';
-			break;
-		case 'f':
-			out[o++] = '\f';
-			break;
-		case 'n':
-			out[o++] = '\n';
-			break;
-		case 'r':
-			out[o++] = '\r';
-			break;
-		case 't':
-			out[o++] = '\t';
-			break;
-		case 'u':
-			if (end - p->pos < 6 || hex4(t + p->pos + 2, &cp))
-				return fail(p, p->pos, "invalid \\u escape");
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return fail(p, p->pos, "unpaired surrogate \\u%04x", cp);
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				/* UTF-16 pair: the low half must follow. */
-				if (end - p->pos < 12 || t[p->pos + 6] != '\\' ||
-				    t[p->pos + 7] != 'u' ||
-				    hex4(t + p->pos + 8, &lo) ||
-				    lo < 0xdc00 || lo > 0xdfff)
-					return fail(p, p->pos,
-						    "unpaired surrogate \\u%04x", cp);
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				p->pos += 6;
-			}
-			o += utf8_put(out + o, cp);
-			p->pos += 4;
-			break;
-		default:
-			return fail(p, p->pos, "invalid escape '\\%c'", c);
-		}
-		p->pos += 2;
+		if (parse_escape(p, end, out, &o))
+			return -1;
 	}
 	out[o] = '\0';
 	p->pos = end + 1;

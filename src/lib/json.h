@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * A small JSON reader (DOM) and streaming writer for mmlock's userspace:
- * recordings, configs and exports. No dependencies beyond libc.
+ * recordings saved and read back. No dependencies beyond libc.
  *
  * Reader: json_parse() builds a read-only tree whose nodes, strings and
  * arrays all live in one arena per document; json_free() on the root
