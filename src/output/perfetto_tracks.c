@@ -43,41 +43,32 @@ void ann_begin(struct pb *b, const char *name)
 	pb_string(b, DA_NAME, name);
 }
 
-void ann_uint(struct pb *b, const char *name, __u64 v)
+/* A named DebugAnnotation as `field`: an annotation, a dict entry or an array value. */
+static void da_uint(struct pb *b, int field, const char *name, __u64 v)
 {
-	ann_begin(b, name);
+	pb_begin(b, field);
+	pb_string(b, DA_NAME, name);
 	pb_uint(b, DA_UINT, v);
 	pb_end(b);
 }
+
+static void da_str(struct pb *b, int field, const char *name, const char *v)
+{
+	pb_begin(b, field);
+	pb_string(b, DA_NAME, name);
+	pb_string(b, DA_STRING, v);
+	pb_end(b);
+}
+
+void ann_uint(struct pb *b, const char *name, __u64 v) { da_uint(b, TE_ANNOTATION, name, v); }
+void ann_str(struct pb *b, const char *name, const char *v) { da_str(b, TE_ANNOTATION, name, v); }
+void entry_uint(struct pb *b, const char *name, __u64 v) { da_uint(b, DA_DICT, name, v); }
+void entry_str(struct pb *b, const char *name, const char *v) { da_str(b, DA_DICT, name, v); }
 
 void ann_int(struct pb *b, const char *name, __s64 v)
 {
 	ann_begin(b, name);
 	pb_int(b, DA_INT, v);
-	pb_end(b);
-}
-
-void ann_str(struct pb *b, const char *name, const char *v)
-{
-	ann_begin(b, name);
-	pb_string(b, DA_STRING, v);
-	pb_end(b);
-}
-
-/* Dict entries and array values are DebugAnnotations too. */
-void entry_uint(struct pb *b, const char *name, __u64 v)
-{
-	pb_begin(b, DA_DICT);
-	pb_string(b, DA_NAME, name);
-	pb_uint(b, DA_UINT, v);
-	pb_end(b);
-}
-
-void entry_str(struct pb *b, const char *name, const char *v)
-{
-	pb_begin(b, DA_DICT);
-	pb_string(b, DA_NAME, name);
-	pb_string(b, DA_STRING, v);
 	pb_end(b);
 }
 
