@@ -170,6 +170,19 @@ void write_thread(struct pf_writer *w, const struct pf_thread *t)
 	td_end(w);
 }
 
+/* The common tail of a descriptor: its rank among siblings (< 0: none), description, no merging. */
+static void td_finish(struct pf_writer *w, int rank, const char *desc)
+{
+	struct pb *b = &w->pb;
+
+	if (rank >= 0)
+		pb_int(b, TD_SIBLING_RANK, rank);
+	if (desc)
+		pb_string(b, TD_DESCRIPTION, desc);
+	pb_uint(b, TD_SIBLING_MERGE, MERGE_NONE);
+	td_end(w);
+}
+
 void write_counter_track(struct pf_writer *w, __u64 uuid, __u64 parent,
 			 const char *name, const char *unit_name,
 			 const char *share_key, int rank, const char *desc)
@@ -185,12 +198,7 @@ void write_counter_track(struct pf_writer *w, __u64 uuid, __u64 parent,
 	if (share_key)
 		pb_string(b, CD_Y_AXIS_SHARE_KEY, share_key);
 	pb_end(b);
-	if (rank >= 0)
-		pb_int(b, TD_SIBLING_RANK, rank);
-	if (desc)
-		pb_string(b, TD_DESCRIPTION, desc);
-	pb_uint(b, TD_SIBLING_MERGE, MERGE_NONE);
-	td_end(w);
+	td_finish(w, rank, desc);
 }
 
 void write_group_track(struct pf_writer *w, __u64 uuid, __u64 parent,
@@ -200,10 +208,5 @@ void write_group_track(struct pf_writer *w, __u64 uuid, __u64 parent,
 
 	td_begin(w, uuid, parent, name);
 	pb_uint(b, TD_CHILD_ORDERING, CHILD_ORDER_EXPLICIT);
-	if (rank >= 0)
-		pb_int(b, TD_SIBLING_RANK, rank);
-	if (desc)
-		pb_string(b, TD_DESCRIPTION, desc);
-	pb_uint(b, TD_SIBLING_MERGE, MERGE_NONE);
-	td_end(w);
+	td_finish(w, rank, desc);
 }
