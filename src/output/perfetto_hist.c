@@ -28,37 +28,13 @@ static const char hist_desc[] =
 	"value; the INSTANT event on this track has all buckets in its args "
 	"(debug.buckets[i].lo_ns/hi_ns/count).";
 
-static void write_hist(struct pf_writer *w, const struct pf_thread *t,
-		       const struct rec_hist *h, __u64 group, int rank)
+/* The queryable form: one INSTANT with everything as args. */
+static void write_hist_instant(struct pf_writer *w, const struct pf_thread *t,
+			       const struct rec_hist *h, __u64 huuid, const char *label)
 {
 	struct pb *b = &w->pb;
-	char label[96], name[192], p50[16], p99[16], mx[16], lo[16], hi[16];
-	char cb[32], share[32];
-	__u64 huuid = PF_UUID(PF_TRACK_HIST, ++w->nhist_tracks);
-	__u64 first_bucket = w->nbucket_tracks + 1;
-	unsigned int s;
+	char name[192], cb[32];
 
-	hist_label(label, sizeof(label), h);
-	fmt_ns(hist_percentile(h, 50), p50, sizeof(p50));
-	fmt_ns(hist_percentile(h, 99), p99, sizeof(p99));
-	fmt_ns(h->max_ns, mx, sizeof(mx));
-	snprintf(name, sizeof(name), "%s: n=%llu p50=%s p99=%s max=%s", label,
-		 (unsigned long long)h->count, p50, p99, mx);
-	write_group_track(w, huuid, group, name, rank, hist_desc);
-
-	snprintf(share, sizeof(share), "mmlock.hist.%llu",
-		 (unsigned long long)w->nhist_tracks);
-	for (s = 0; s < HIST_SLOTS; s++) {
-		if (!h->slots[s])
-			continue;
-		fmt_ns(hist_slot_lo(s), lo, sizeof(lo));
-		fmt_ns(hist_slot_hi(s), hi, sizeof(hi));
-		snprintf(name, sizeof(name), "[%s, %s): %u", lo, hi, h->slots[s]);
-		write_counter_track(w, PF_UUID(PF_TRACK_BUCKET, ++w->nbucket_tracks),
-				    huuid, name, NULL, share, (int)s, NULL);
-	}
-
-	/* The queryable form: one INSTANT with everything as args. */
 	pkt_begin(w, S_META, w->t_meta);
 	pb_begin(b, TP_TRACK_EVENT);
 	pb_uint(b, TE_TYPE, TYPE_INSTANT);
@@ -86,7 +62,7 @@ static void write_hist(struct pf_writer *w, const struct pf_thread *t,
 	else if (h->kind == KIND_IOCTL)
 		ann_uint(b, "errors", h->aux_ns);
 	ann_begin(b, "buckets");
-	for (s = 0; s < HIST_SLOTS; s++) {
+	for (unsigned int s = 0; s < HIST_SLOTS; s++) {
 		if (!h->slots[s])
 			continue;
 		pb_begin(b, DA_ARRAY);
@@ -98,8 +74,41 @@ static void write_hist(struct pf_writer *w, const struct pf_thread *t,
 	pb_end(b);
 	pb_end(b);
 	pkt_end(w);
+}
 
-	/* The visible form: one value per bucket track. */
+/*
+ * One histogram: a group track named by its summary, a counter track per
+ * non-empty bucket (the visible form: one value each) and the INSTANT.
+ */
+static void write_hist(struct pf_writer *w, const struct pf_thread *t,
+		       const struct rec_hist *h, __u64 group, int rank)
+{
+	struct pb *b = &w->pb;
+	char label[96], name[192], p50[16], p99[16], mx[16], lo[16], hi[16], share[32];
+	__u64 huuid = PF_UUID(PF_TRACK_HIST, ++w->nhist_tracks);
+	__u64 first_bucket = w->nbucket_tracks + 1;
+	unsigned int s;
+
+	hist_label(label, sizeof(label), h);
+	fmt_ns(hist_percentile(h, 50), p50, sizeof(p50));
+	fmt_ns(hist_percentile(h, 99), p99, sizeof(p99));
+	fmt_ns(h->max_ns, mx, sizeof(mx));
+	snprintf(name, sizeof(name), "%s: n=%llu p50=%s p99=%s max=%s", label,
+		 (unsigned long long)h->count, p50, p99, mx);
+	write_group_track(w, huuid, group, name, rank, hist_desc);
+
+	snprintf(share, sizeof(share), "mmlock.hist.%llu",
+		 (unsigned long long)w->nhist_tracks);
+	for (s = 0; s < HIST_SLOTS; s++) {
+		if (!h->slots[s])
+			continue;
+		fmt_ns(hist_slot_lo(s), lo, sizeof(lo));
+		fmt_ns(hist_slot_hi(s), hi, sizeof(hi));
+		snprintf(name, sizeof(name), "[%s, %s): %u", lo, hi, h->slots[s]);
+		write_counter_track(w, PF_UUID(PF_TRACK_BUCKET, ++w->nbucket_tracks),
+				    huuid, name, NULL, share, (int)s, NULL);
+	}
+	write_hist_instant(w, t, h, huuid, label);
 	for (s = 0; s < HIST_SLOTS; s++) {
 		if (!h->slots[s])
 			continue;

@@ -118,6 +118,63 @@ static void write_event(struct json_writer *w, const struct rec_event *e)
 	jw_obj_end(w);
 }
 
+/* The header: what was recorded where, with which settings, and what was lost. */
+static void write_meta(struct json_writer *w, const struct recording *rec)
+{
+	jw_str(w, "tool", "mmlock");
+	jw_u64(w, "format", REC_FORMAT_VERSION);
+	jw_str(w, "version", rec->tool_version);
+	jw_str(w, "kernel", rec->kernel);
+	jw_str(w, "arch", rec->arch);
+	jw_u64(w, "start_ns", rec->start_ns);
+	jw_u64(w, "end_ns", rec->end_ns);
+	jw_u64(w, "duration_ns", rec->end_ns - rec->start_ns);
+	jw_obj_begin(w, "clock");
+	jw_u64(w, "boottime_ns", rec->clk_boottime_ns);
+	jw_u64(w, "monotonic_ns", rec->clk_monotonic_ns);
+	jw_u64(w, "realtime_ns", rec->clk_realtime_ns);
+	jw_obj_end(w);
+	jw_obj_begin(w, "filter");
+	jw_u64(w, "pid", rec->filter_pid);
+	jw_u64(w, "tid", rec->filter_tid);
+	jw_str(w, "comm", rec->filter_comm);
+	jw_obj_end(w);
+	jw_u64(w, "min_slice_ns", rec->min_slice_ns);
+	jw_u64(w, "thread_states_at_end", rec->live_states);
+	jw_u64(w, "stack_min_ns", rec->stack_min_ns);
+	jw_str(w, "bpf_locks", rec->plain_locks ? "plain" : "resilient");
+	jw_obj_begin(w, "counters");
+	for (int i = 0; i < NR_COUNTERS; i++)
+		jw_u64(w, counter_name(i), rec->counters[i]);
+	jw_u64(w, "events_not_kept", rec->events_dropped);
+	jw_u64(w, "samples_not_kept", rec->samples_dropped);
+	jw_obj_end(w);
+	jw_arr_begin(w, "probes");
+	for (size_t i = 0; i < rec->nprobes; i++) {
+		jw_obj_begin(w, NULL);
+		jw_str(w, "name", rec->probes[i].name);
+		jw_str(w, "mechanism", rec->probes[i].mechanism);
+		jw_str(w, "refused", rec->probes[i].refused);
+		jw_u64(w, "prog_id", rec->probes[i].prog_id);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void write_sample(struct json_writer *w, const struct rec_sample *s)
+{
+	jw_obj_begin(w, NULL);
+	jw_u64(w, "ts_ns", s->ts_ns);
+	jw_u64(w, "pid", s->pid);
+	jw_u64(w, "ioctls", s->ioctls);
+	jw_obj_begin(w, "waits");
+	for (int c = 0; c < NR_CLASSES; c++)
+		if (s->waits[c])
+			jw_u64(w, class_name(c), s->waits[c]);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
 int recording_write_json(const struct recording *rec, const char *path, char *err, size_t errlen)
 {
 	struct atomic_file af;
@@ -129,63 +186,14 @@ int recording_write_json(const struct recording *rec, const char *path, char *er
 		return ret;
 	jw_init(&w, af.f, true);
 	jw_obj_begin(&w, NULL);
-	jw_str(&w, "tool", "mmlock");
-	jw_u64(&w, "format", REC_FORMAT_VERSION);
-	jw_str(&w, "version", rec->tool_version);
-	jw_str(&w, "kernel", rec->kernel);
-	jw_str(&w, "arch", rec->arch);
-	jw_u64(&w, "start_ns", rec->start_ns);
-	jw_u64(&w, "end_ns", rec->end_ns);
-	jw_u64(&w, "duration_ns", rec->end_ns - rec->start_ns);
-	jw_obj_begin(&w, "clock");
-	jw_u64(&w, "boottime_ns", rec->clk_boottime_ns);
-	jw_u64(&w, "monotonic_ns", rec->clk_monotonic_ns);
-	jw_u64(&w, "realtime_ns", rec->clk_realtime_ns);
-	jw_obj_end(&w);
-	jw_obj_begin(&w, "filter");
-	jw_u64(&w, "pid", rec->filter_pid);
-	jw_u64(&w, "tid", rec->filter_tid);
-	jw_str(&w, "comm", rec->filter_comm);
-	jw_obj_end(&w);
-	jw_u64(&w, "min_slice_ns", rec->min_slice_ns);
-	jw_u64(&w, "thread_states_at_end", rec->live_states);
-	jw_u64(&w, "stack_min_ns", rec->stack_min_ns);
-	jw_str(&w, "bpf_locks", rec->plain_locks ? "plain" : "resilient");
-	jw_obj_begin(&w, "counters");
-	for (int i = 0; i < NR_COUNTERS; i++)
-		jw_u64(&w, counter_name(i), rec->counters[i]);
-	jw_u64(&w, "events_not_kept", rec->events_dropped);
-	jw_u64(&w, "samples_not_kept", rec->samples_dropped);
-	jw_obj_end(&w);
-	jw_arr_begin(&w, "probes");
-	for (size_t i = 0; i < rec->nprobes; i++) {
-		jw_obj_begin(&w, NULL);
-		jw_str(&w, "name", rec->probes[i].name);
-		jw_str(&w, "mechanism", rec->probes[i].mechanism);
-		jw_str(&w, "refused", rec->probes[i].refused);
-		jw_u64(&w, "prog_id", rec->probes[i].prog_id);
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
+	write_meta(&w, rec);
 	jw_arr_begin(&w, "threads");
 	for (size_t i = 0; i < rec->nthreads; i++)
 		write_thread(&w, &rec->threads[i]);
 	jw_arr_end(&w);
 	jw_arr_begin(&w, "samples");
-	for (size_t i = 0; i < rec->nsamples; i++) {
-		const struct rec_sample *s = &rec->samples[i];
-
-		jw_obj_begin(&w, NULL);
-		jw_u64(&w, "ts_ns", s->ts_ns);
-		jw_u64(&w, "pid", s->pid);
-		jw_u64(&w, "ioctls", s->ioctls);
-		jw_obj_begin(&w, "waits");
-		for (int c = 0; c < NR_CLASSES; c++)
-			if (s->waits[c])
-				jw_u64(&w, class_name(c), s->waits[c]);
-		jw_obj_end(&w);
-		jw_obj_end(&w);
-	}
+	for (size_t i = 0; i < rec->nsamples; i++)
+		write_sample(&w, &rec->samples[i]);
 	jw_arr_end(&w);
 	jw_arr_begin(&w, "events");
 	for (size_t i = 0; i < rec->nevents; i++)
