@@ -163,9 +163,9 @@ static void print_unmeasured(FILE *f, const struct recording *rec)
 		}
 }
 
-void report_print(FILE *f, const struct recording *rec, const struct report_opts *ro)
+/* What was recorded, how, and what was lost or not measured. */
+static void print_header(FILE *f, const struct recording *rec)
 {
-	size_t n = rec->nthreads;
 	bool drops = false;
 
 	fprintf(f, "mmlock %s: %s on Linux %s (%s)", rec->tool_version,
@@ -205,17 +205,13 @@ void report_print(FILE *f, const struct recording *rec, const struct report_opts
 	if (rec->plain_locks)
 		fputs("given up: stacks of spinlock and interrupt waits outside events (this kernel's BPF "
 		      "locks are not resilient: such waits are recorded lock-free)\n", f);
-	if (!n) {
-		/* -c NAME given before NAME ran: say whether it ever did. */
-		if (rec->filter_comm_seen < 0)
-			fprintf(f, "\nno thread named '%s' ran during the recording\n", rec->filter_comm);
-		else if (rec->filter_comm_seen > 0)
-			fprintf(f, "\nthreads named '%s' ran, but none waited for a lock, slept in D-state "
-				"or called a uffd ioctl\n", rec->filter_comm);
-		else
-			fputs("\nno waits, D-state periods or uffd ioctls were seen\n", f);
-		return;
-	}
+}
+
+/* The 15 worst threads, one line each. */
+static void print_worst_threads(FILE *f, const struct recording *rec)
+{
+	size_t n = rec->nthreads;
+
 	fprintf(f, "\n%-7s %-16s %-16s %10s  %s\n", "TID", "THREAD", "PROCESS", "WORST", "WORST WAIT");
 	for (size_t i = 0; i < n && i < 15; i++) {
 		const struct rec_thread *t = &rec->threads[i];
@@ -235,6 +231,25 @@ void report_print(FILE *f, const struct recording *rec, const struct report_opts
 	}
 	if (n > 15)
 		fprintf(f, "... %zu more threads\n", n - 15);
+}
+
+void report_print(FILE *f, const struct recording *rec, const struct report_opts *ro)
+{
+	size_t n = rec->nthreads;
+
+	print_header(f, rec);
+	if (!n) {
+		/* -c NAME given before NAME ran: say whether it ever did. */
+		if (rec->filter_comm_seen < 0)
+			fprintf(f, "\nno thread named '%s' ran during the recording\n", rec->filter_comm);
+		else if (rec->filter_comm_seen > 0)
+			fprintf(f, "\nthreads named '%s' ran, but none waited for a lock, slept in D-state "
+				"or called a uffd ioctl\n", rec->filter_comm);
+		else
+			fputs("\nno waits, D-state periods or uffd ioctls were seen\n", f);
+		return;
+	}
+	print_worst_threads(f, rec);
 	if (ro->max_threads && n > ro->max_threads)
 		n = ro->max_threads;
 	for (size_t i = 0; i < n; i++)
