@@ -92,12 +92,74 @@ static void lock_flags_str(char *buf, size_t n, __u32 f)
 					len ? "|" : "", names[i]);
 }
 
+static void ann_ioctl(struct pb *b, const struct pf_rec *r)
+{
+	char buf[48];
+
+	snprintf(buf, sizeof(buf), "0x%08x", r->flags);
+	ann_str(b, "cmd", buf);
+	ann_uint(b, "dur_ns", r->dur);
+	ann_uint(b, "len", r->aux);
+	ann_int(b, "ret", r->ret);
+	if (r->blame_ns) {
+		ann_str(b, "waited_most_for",
+			label_or(class_name(r->blame_cls), buf, sizeof(buf), "class", r->blame_cls));
+		ann_uint(b, "waited_most_ns", r->blame_ns);
+	}
+	if (r->preempt_ns)
+		ann_uint(b, "preempted_ns", r->preempt_ns);
+}
+
+static void ann_wait(struct pb *b, const struct pf_rec *r)
+{
+	char buf[48];
+
+	ann_str(b, "class", label_or(class_name(r->cls), buf, sizeof(buf), "class", r->cls));
+	ann_str(b, "site", label_or(site_name(r->site), buf, sizeof(buf), "site", r->site));
+	ann_uint(b, "wait_ns", r->dur);
+	if (r->addr) {
+		ann_begin(b, "lock_addr");
+		pb_uint(b, DA_POINTER, r->addr);
+		pb_end(b);
+	}
+	if (r->kind == KIND_LOCK) {
+		lock_flags_str(buf, sizeof(buf), r->flags);
+		if (buf[0])
+			ann_str(b, "lock_flags", buf);
+		if (r->other_tid)
+			ann_int(b, "holder_tid", r->other_tid);
+	} else {
+		if (r->other_tid)
+			ann_int(b, "waker_tid", r->other_tid);
+		ann_uint(b, "runnable_after_wakeup_ns", r->aux);
+	}
+}
+
+/* The event's stack: its frames, NUL-separated in the frames spool. */
+static void ann_stack(struct pb *b, const struct pf_rec *r, const char *frames, size_t len)
+{
+	const char *p = frames + r->frames_off, *lim = frames + len;
+
+	ann_begin(b, "stack");
+	for (__u32 i = 0; i < r->nframes && p < lim; i++) {
+		size_t n = strnlen(p, lim - p);
+
+		pb_begin(b, DA_ARRAY);
+		pb_tag(b, DA_STRING, PB_WT_LEN);
+		pb_put_varint(b, n);
+		pb_raw(b, p, n);
+		pb_end(b);
+		p += n + 1;
+	}
+	pb_end(b);
+}
+
 static void emit_begin(struct slice_ctx *c, const struct pf_rec *r, __u64 end,
 		       bool clamped)
 {
 	struct pf_writer *w = c->w;
 	struct pb *b = &w->pb;
-	char name[96], buf[48];
+	char name[96];
 
 	pkt_begin(w, S_SLICES, r->ts);
 	pb_begin(b, TP_TRACK_EVENT);
@@ -107,63 +169,18 @@ static void emit_begin(struct slice_ctx *c, const struct pf_rec *r, __u64 end,
 	event_name(name, sizeof(name), r->kind, r->cls, r->site);
 	pb_string(b, TE_NAME, name);
 
-	if (r->kind == KIND_IOCTL) {
-		snprintf(buf, sizeof(buf), "0x%08x", r->flags);
-		ann_str(b, "cmd", buf);
-		ann_uint(b, "dur_ns", r->dur);
-		ann_uint(b, "len", r->aux);
-		ann_int(b, "ret", r->ret);
-		if (r->blame_ns) {
-			ann_str(b, "waited_most_for",
-				label_or(class_name(r->blame_cls), buf, sizeof(buf), "class", r->blame_cls));
-			ann_uint(b, "waited_most_ns", r->blame_ns);
-		}
-		if (r->preempt_ns)
-			ann_uint(b, "preempted_ns", r->preempt_ns);
-	} else {
-		ann_str(b, "class", label_or(class_name(r->cls), buf, sizeof(buf), "class", r->cls));
-		ann_str(b, "site", label_or(site_name(r->site), buf, sizeof(buf), "site", r->site));
-		ann_uint(b, "wait_ns", r->dur);
-		if (r->addr) {
-			ann_begin(b, "lock_addr");
-			pb_uint(b, DA_POINTER, r->addr);
-			pb_end(b);
-		}
-		if (r->kind == KIND_LOCK) {
-			lock_flags_str(buf, sizeof(buf), r->flags);
-			if (buf[0])
-				ann_str(b, "lock_flags", buf);
-			if (r->other_tid)
-				ann_int(b, "holder_tid", r->other_tid);
-		} else {
-			if (r->other_tid)
-				ann_int(b, "waker_tid", r->other_tid);
-			ann_uint(b, "runnable_after_wakeup_ns", r->aux);
-		}
-	}
+	if (r->kind == KIND_IOCTL)
+		ann_ioctl(b, r);
+	else
+		ann_wait(b, r);
 	if (clamped) {
 		ann_begin(b, "clamped_to_parent");
 		pb_bool(b, DA_BOOL, true);
 		pb_end(b);
 		ann_uint(b, "shown_dur_ns", end - r->ts);
 	}
-	if (r->nframes && c->frames && r->frames_off < c->frames_len) {
-		const char *p = c->frames + r->frames_off;
-		const char *lim = c->frames + c->frames_len;
-
-		ann_begin(b, "stack");
-		for (__u32 i = 0; i < r->nframes && p < lim; i++) {
-			size_t n = strnlen(p, lim - p);
-
-			pb_begin(b, DA_ARRAY);
-			pb_tag(b, DA_STRING, PB_WT_LEN);
-			pb_put_varint(b, n);
-			pb_raw(b, p, n);
-			pb_end(b);
-			p += n + 1;
-		}
-		pb_end(b);
-	}
+	if (r->nframes && c->frames && r->frames_off < c->frames_len)
+		ann_stack(b, r, c->frames, c->frames_len);
 	pb_end(b);
 	pkt_end(w);
 }
