@@ -337,6 +337,34 @@ static void fill_meta(struct session *s)
 	rec->plain_locks = !s->resilient;
 }
 
+/* The loaded object's inputs and outputs: the marker map, the stack cache, the rings. */
+static int open_channels(struct session *s, char *err, size_t errlen)
+{
+	struct mmlock_bpf *skel = s->ladder.skel;
+	int ret;
+
+	skel->bss->nr_markers = s->nmarkers;
+	for (unsigned int i = 0; i < s->nmarkers; i++)
+		if (bpf_map__update_elem(skel->maps.markers, &i, sizeof(i),
+					 &s->markers[i], sizeof(s->markers[i]), BPF_ANY)) {
+			snprintf(err, errlen, "cannot fill the marker map: %s", strerror(errno));
+			return EXIT_KERNEL;
+		}
+	stack_cache_init(&s->sc, bpf_map__fd(skel->maps.stacks), &s->ks);
+	s->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, s, NULL);
+	if (!s->rb) {
+		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
+		return EXIT_KERNEL;
+	}
+	ret = lf_open(&s->lf, bpf_map__fd(skel->maps.lf_hists), bpf_map__fd(skel->maps.lf_ring),
+		      skel->bss->lf_head, libbpf_num_possible_cpus(), lf_ring_slots(s->o));
+	if (ret) {
+		snprintf(err, errlen, "cannot map the lock-free wait tables: %s", strerror(-ret));
+		return EXIT_KERNEL;
+	}
+	return 0;
+}
+
 static int setup(struct session *s, char *err, size_t errlen)
 {
 	const struct record_opts *o = s->o;
@@ -371,26 +399,9 @@ static int setup(struct session *s, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", s->ksyms_err);
 		return EXIT_KERNEL;
 	}
-	s->ladder.skel->bss->nr_markers = s->nmarkers;
-	for (unsigned int i = 0; i < s->nmarkers; i++)
-		if (bpf_map__update_elem(s->ladder.skel->maps.markers, &i, sizeof(i),
-					 &s->markers[i], sizeof(s->markers[i]), BPF_ANY)) {
-			snprintf(err, errlen, "cannot fill the marker map: %s", strerror(errno));
-			return EXIT_KERNEL;
-		}
-	stack_cache_init(&s->sc, bpf_map__fd(s->ladder.skel->maps.stacks), &s->ks);
-	s->rb = ring_buffer__new(bpf_map__fd(s->ladder.skel->maps.events), on_event, s, NULL);
-	if (!s->rb) {
-		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
-		return EXIT_KERNEL;
-	}
-	ret = lf_open(&s->lf, bpf_map__fd(s->ladder.skel->maps.lf_hists),
-		      bpf_map__fd(s->ladder.skel->maps.lf_ring), s->ladder.skel->bss->lf_head,
-		      libbpf_num_possible_cpus(), lf_ring_slots(o));
-	if (ret) {
-		snprintf(err, errlen, "cannot map the lock-free wait tables: %s", strerror(-ret));
-		return EXIT_KERNEL;
-	}
+	ret = open_channels(s, err, errlen);
+	if (ret)
+		return ret;
 	fill_meta(s);
 	if (s->sink->open && (ret = s->sink->open(s->sink->ctx, &s->rec, err, errlen)))
 		return ret;
