@@ -56,6 +56,26 @@ void write_counter_tracks(struct pf_writer *w, const struct pf_proc *p)
 				    "mmlock uffd ioctls/s", "/s", NULL, -1, NULL);
 }
 
+static void write_cpoint(struct pf_writer *w, const struct cpoint *pt)
+{
+	struct pb *b = &w->pb;
+
+	pkt_begin(w, S_COUNTERS, pt->ts);
+	pb_begin(b, TP_TRACK_EVENT);
+	pb_uint(b, TE_TYPE, TYPE_COUNTER);
+	pb_uint(b, TE_TRACK_UUID, pt->uuid);
+	if (pt->dbl)
+		pb_double(b, TE_DOUBLE_COUNTER_VALUE, pt->v);
+	else
+		pb_int(b, TE_COUNTER_VALUE, (__s64)pt->v);
+	pb_end(b);
+	pkt_end(w);
+}
+
+/*
+ * Per-process counter values from the samples, each drawn from its interval's
+ * start, and a closing zero per track; all sorted by time (one sequence).
+ */
 int write_counters(struct pf_writer *w, const struct recording *rec,
 		   struct pf_proc *procs, size_t nprocs)
 {
@@ -108,20 +128,8 @@ int write_counters(struct pf_writer *w, const struct recording *rec,
 	}
 #undef ADD
 	qsort(pts, n, sizeof(*pts), cmp_cpoint);
-	for (i = 0; i < n && !w->err; i++) {
-		struct pb *b = &w->pb;
-
-		pkt_begin(w, S_COUNTERS, pts[i].ts);
-		pb_begin(b, TP_TRACK_EVENT);
-		pb_uint(b, TE_TYPE, TYPE_COUNTER);
-		pb_uint(b, TE_TRACK_UUID, pts[i].uuid);
-		if (pts[i].dbl)
-			pb_double(b, TE_DOUBLE_COUNTER_VALUE, pts[i].v);
-		else
-			pb_int(b, TE_COUNTER_VALUE, (__s64)pts[i].v);
-		pb_end(b);
-		pkt_end(w);
-	}
+	for (i = 0; i < n && !w->err; i++)
+		write_cpoint(w, &pts[i]);
 	free(pts);
 	return w->err;
 }
