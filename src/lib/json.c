@@ -645,12 +645,44 @@ err:
 	return NULL;
 }
 
-struct json_value *json_parse_file(const char *path, char *err, size_t errlen)
+/*
+ * All of f into *bufp (the caller's to free, also on error), *lenp bytes.
+ * A pipe is read up to the limit plus one byte, to tell it was over: -EFBIG.
+ */
+static int read_all(FILE *f, char **bufp, size_t *lenp)
 {
 	size_t len = 0, cap = 64 * 1024;
+	char *buf = NULL, *nbuf;
+
+	for (;;) {
+		if (len == cap || !buf) {
+			if (buf)
+				cap *= 2;
+			if (cap > (size_t)JSON_MAX_FILE + 1)
+				cap = (size_t)JSON_MAX_FILE + 1;
+			nbuf = realloc(buf, cap);
+			if (!nbuf)
+				return -ENOMEM;
+			*bufp = buf = nbuf;
+		}
+		len += fread(buf + len, 1, cap - len, f);
+		*lenp = len;
+		if (ferror(f))
+			return errno ? -errno : -EIO;
+		if (len > JSON_MAX_FILE)
+			return -EFBIG;
+		if (feof(f))
+			return 0;
+	}
+}
+
+struct json_value *json_parse_file(const char *path, char *err, size_t errlen)
+{
+	size_t len = 0;
 	struct json_value *v;
 	char *buf = NULL, perr[256];
 	struct stat st;
+	int ret;
 	FILE *f;
 
 	f = fopen(path, "rb");
@@ -668,29 +700,12 @@ struct json_value *json_parse_file(const char *path, char *err, size_t errlen)
 	}
 	if (S_ISREG(st.st_mode) && st.st_size > JSON_MAX_FILE)
 		goto too_big;
-	for (;;) {
-		char *nbuf;
-
-		if (len == cap || !buf) {
-			if (buf)
-				cap *= 2;
-			/* A pipe is read up to the limit (plus one byte, to tell it was over). */
-			if (cap > (size_t)JSON_MAX_FILE + 1)
-				cap = (size_t)JSON_MAX_FILE + 1;
-			nbuf = realloc(buf, cap);
-			if (!nbuf) {
-				errno = ENOMEM;
-				goto err_errno;
-			}
-			buf = nbuf;
-		}
-		len += fread(buf + len, 1, cap - len, f);
-		if (ferror(f))
-			goto err_errno;
-		if (len > JSON_MAX_FILE)
-			goto too_big;
-		if (feof(f))
-			break;
+	ret = read_all(f, &buf, &len);
+	if (ret == -EFBIG)
+		goto too_big;
+	if (ret) {
+		errno = -ret;
+		goto err_errno;
 	}
 	fclose(f);
 
