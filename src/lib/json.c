@@ -369,13 +369,44 @@ static bool is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
+/* The double of the n bytes at start: strtod() needs a terminated copy, text may not end there. */
+static int number_double(struct parser *p, size_t start, size_t n, double *d)
+{
+	char buf[64], *tmp = buf;
+
+	if (n >= sizeof(buf)) {
+		tmp = malloc(n + 1);
+		if (!tmp)
+			return fail(p, start, "out of memory");
+	}
+	memcpy(tmp, p->text + start, n);
+	tmp[n] = '\0';
+	*d = strtod(tmp, NULL);	/* 1e999 becomes inf, as in JS */
+	if (tmp != buf)
+		free(tmp);
+	return 0;
+}
+
+/* An integer literal of magnitude mag that fits: its exact __u64 and/or __s64. */
+static void number_exact(struct json_value *out, bool neg, __u64 mag)
+{
+	if (!neg) {
+		out->num.u = mag;
+		out->flags |= JV_U64;
+		if (mag <= INT64_MAX)
+			out->flags |= JV_S64;
+	} else if (mag <= (__u64)INT64_MAX + 1) {
+		out->num.s = mag == (__u64)INT64_MAX + 1 ? INT64_MIN : -(__s64)mag;
+		out->flags |= JV_S64;
+	}
+}
+
 static int parse_number(struct parser *p, struct json_value *out)
 {
 	const char *t = p->text;
-	size_t start = p->pos, i = start, n;
+	size_t start = p->pos, i = start;
 	bool neg = false, is_int = true, overflow = false;
 	__u64 mag = 0;
-	char buf[64], *tmp = buf;
 
 	if (t[i] == '-')
 		neg = true, i++;
@@ -413,36 +444,15 @@ static int parse_number(struct parser *p, struct json_value *out)
 			i++;
 	}
 
-	/* strtod() needs a terminated copy: text may not end here. */
-	n = i - start;
-	if (n >= sizeof(buf)) {
-		tmp = malloc(n + 1);
-		if (!tmp)
-			return fail(p, start, "out of memory");
-	}
-	memcpy(tmp, t + start, n);
-	tmp[n] = '\0';
 	out->type = JSON_NUMBER;
 	out->flags = 0;
-	out->num.d = strtod(tmp, NULL);	/* 1e999 becomes inf, as in JS */
 	out->num.u = 0;
-	if (tmp != buf)
-		free(tmp);
-
+	if (number_double(p, start, i - start, &out->num.d))
+		return -1;
 	if (is_int) {
 		out->flags |= JV_INT;
-		if (overflow) {
-			/* only the double */
-		} else if (!neg) {
-			out->num.u = mag;
-			out->flags |= JV_U64;
-			if (mag <= INT64_MAX)
-				out->flags |= JV_S64;
-		} else if (mag <= (__u64)INT64_MAX + 1) {
-			out->num.s = mag == (__u64)INT64_MAX + 1 ?
-				     INT64_MIN : -(__s64)mag;
-			out->flags |= JV_S64;
-		}
+		if (!overflow)	/* else only the double */
+			number_exact(out, neg, mag);
 	}
 	p->pos = i;
 	return 0;
