@@ -383,12 +383,6 @@ struct proc_total {
 	__u64 waits[NR_CLASSES];
 	__u64 ioctls;
 };
-struct proc_set {
-	struct proc_total *p;
-	size_t n, cap;
-};
-static struct proc_set totals;
-static __u64 prev_sample_ts;
 
 /* Find or add pid (sorted insert, the array doubles); NULL on ENOMEM. */
 static struct proc_total *proc_total(struct proc_set *set, __u32 pid)
@@ -517,7 +511,7 @@ static int sample_state(void *ctx, const void *key, const void *val)
 }
 
 int collect_sample(struct mmlock_bpf *skel, const struct lf_view *lf, struct recording *rec,
-		   __u64 ts_ns)
+		   struct sampler *sm, __u64 ts_ns)
 {
 	struct sample_ctx c = { .threads_fd = bpf_map__fd(skel->maps.threads) };
 	struct proc_total *old;
@@ -534,7 +528,7 @@ int collect_sample(struct mmlock_bpf *skel, const struct lf_view *lf, struct rec
 		struct rec_sample d = {}, *s;
 		bool active = false;
 
-		old = proc_total(&totals, c.now.p[i].pid);
+		old = proc_total(&sm->totals, c.now.p[i].pid);
 		if (!old) {
 			ret = -ENOMEM;
 			goto out;
@@ -549,8 +543,8 @@ int collect_sample(struct mmlock_bpf *skel, const struct lf_view *lf, struct rec
 		 * waking up after a quiet spell first gets a zero at the previous
 		 * tick, so that its count is drawn over this interval only.
 		 */
-		if (active && !old->active && prev_sample_ts && old->sampled_ts < prev_sample_ts)
-			add_sample(rec, prev_sample_ts, old->pid);
+		if (active && !old->active && sm->prev_ts && old->sampled_ts < sm->prev_ts)
+			add_sample(rec, sm->prev_ts, old->pid);
 		s = add_sample(rec, ts_ns, old->pid);
 		if (s) {
 			memcpy(s->waits, d.waits, sizeof(s->waits));
@@ -560,14 +554,13 @@ int collect_sample(struct mmlock_bpf *skel, const struct lf_view *lf, struct rec
 		old->sampled_ts = ts_ns;
 	}
 out:
-	prev_sample_ts = ts_ns;
+	sm->prev_ts = ts_ns;
 	free(c.now.p);
 	return ret;
 }
 
-void collect_sample_reset(void)
+void sampler_free(struct sampler *sm)
 {
-	free(totals.p);
-	memset(&totals, 0, sizeof(totals));
-	prev_sample_ts = 0;
+	free(sm->totals.p);
+	memset(sm, 0, sizeof(*sm));
 }

@@ -36,9 +36,21 @@ char **frames_dup(char **frames, int n);
  */
 int collect_maps(struct mmlock_bpf *skel, const struct lf_view *lf, struct recording *rec,
 		 struct stack_cache *sc, size_t stacks_per_thread);
+/* Per-process totals, sorted by pid (collect.c). */
+struct proc_set {
+	struct proc_total *p;
+	size_t n, cap;
+};
+
+/* What collect_sample() keeps from one call to the next; zeroed to start. */
+struct sampler {
+	struct proc_set totals;	/* as of the previous sample */
+	__u64 prev_ts;		/* when that was, 0 before the first */
+};
+
 /* Per-process sums since the previous call, appended to rec->samples. */
 int collect_sample(struct mmlock_bpf *skel, const struct lf_view *lf, struct recording *rec,
-		   __u64 ts_ns);
-void collect_sample_reset(void);
+		   struct sampler *sm, __u64 ts_ns);
+void sampler_free(struct sampler *sm);
 
 #endif

@@ -71,6 +71,7 @@ struct session {
 	struct marker markers[MMLOCK_MAX_MARKERS];
 	unsigned int nmarkers;
 	struct recording rec;
+	struct sampler sampler;	/* per-process totals between samples */
 	const struct record_sink *sink;
 	struct target_child child;
 	bool have_child;
@@ -457,7 +458,7 @@ static int run_loop(struct session *s, char *err, size_t errlen)
 			nanosleep(&nap, NULL);
 		t = now_ns(CLOCK_BOOTTIME);
 		if (t >= next_sample) {
-			collect_sample(s->ladder.skel, &s->lf, &s->rec, t);
+			collect_sample(s->ladder.skel, &s->lf, &s->rec, &s->sampler, t);
 			next_sample += SAMPLE_NS;
 		}
 		if (o->interval_ns && s->sink->live && t >= next_live) {
@@ -490,7 +491,7 @@ static int run_loop(struct session *s, char *err, size_t errlen)
 	}
 	lf_drain(&s->lf, true, on_lf_event, s);
 	s->rec.end_ns = now_ns(CLOCK_BOOTTIME);
-	collect_sample(s->ladder.skel, &s->lf, &s->rec, s->rec.end_ns);
+	collect_sample(s->ladder.skel, &s->lf, &s->rec, &s->sampler, s->rec.end_ns);
 	return ret;
 }
 
@@ -544,7 +545,7 @@ int record_main(const struct record_opts *o, const struct record_sink *sink)
 	stack_cache_free(&s.sc);
 	ladder_destroy(&s.ladder);
 	ksyms_free(&s.ks);
-	collect_sample_reset();
+	sampler_free(&s.sampler);
 	recording_free(&s.rec);
 	return ret;
 }
