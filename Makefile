@@ -61,13 +61,13 @@ LIBS += -lm -lpthread
 BPF_FIRST := bpf/globals.bpf.c bpf/mmprobes.bpf.c
 BPF_SRCS := $(BPF_FIRST) $(filter-out $(BPF_FIRST),$(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
-SRCS := $(wildcard src/*.c)
-OBJS := $(patsubst src/%.c,$(OUT)/src/%.o,$(SRCS))
-LIB_OBJS := $(filter-out $(OUT)/src/main.o,$(OBJS))
-# Only these include the BPF skeleton; the rest (readers, writers, the unit
-# tests' library) builds without clang -target bpf and bpftool.
-SKEL_OBJS := $(OUT)/src/collect.o $(OUT)/src/ladder.o $(OUT)/src/recorder.o
-CORE_OBJS := $(filter-out $(SKEL_OBJS),$(LIB_OBJS))
+# src/ by floor, data flowing one way: record/ (the kernel side, the only
+# user of the BPF skeleton) -> model/ -> output/, all over lib/; cmd/ and
+# main.c use them all. A file includes headers of its own floor or lower.
+src_objs = $(patsubst src/%.c,$(OUT)/src/%.o,$(wildcard $(addsuffix /*.c,$(1))))
+CORE_OBJS := $(call src_objs,src/lib src/model src/output)
+RECORD_OBJS := $(call src_objs,src/record)
+CMD_OBJS := $(call src_objs,src/cmd src)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(TEST_SRCS))
 TOOL_SRCS := $(wildcard tools/gcsim/*.c)
@@ -77,8 +77,7 @@ BENCH_TOOLS := $(OUT)/bench/hookfloor $(OUT)/bench/syscall_loop
 
 # libFuzzer target for the JSON and recording readers (clang only).
 FUZZ_OUT := build/$(ARCH)-fuzz
-FUZZ_SRCS := src/json.c src/recording_json.c src/recording.c src/names.c src/hist.c \
-	     src/util.c src/report.c src/verify.c
+FUZZ_SRCS := $(wildcard src/lib/*.c src/model/*.c) src/output/recording_json.c src/output/report.c
 FUZZ_SECONDS ?= 600
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	      -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc \
@@ -106,21 +105,20 @@ $(OUT)/mmlock.skel.h: $(OUT)/mmlock.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name mmlock_bpf > $@
 
-$(SKEL_OBJS): $(OUT)/mmlock.skel.h
+# Only record/ waits for the skeleton: the unit tests' library (lib, model,
+# output) builds without clang -target bpf and bpftool.
+$(RECORD_OBJS): $(OUT)/mmlock.skel.h
 
-$(OUT)/src/%.o: src/%.c | $(OUT)/src
+$(OUT)/src/%.o: src/%.c
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
-
-$(OUT)/libmmlock.a: $(LIB_OBJS)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && $(CROSS)ar rcs $@ $^
 
 $(OUT)/libmmcore.a: $(CORE_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(CROSS)ar rcs $@ $^
 
-$(OUT)/mmlock: $(OUT)/src/main.o $(OUT)/libmmlock.a
+$(OUT)/mmlock: $(CMD_OBJS) $(RECORD_OBJS) $(OUT)/libmmcore.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
@@ -177,12 +175,12 @@ $(OUT)/tests/%: tests/unit/%.c $(OUT)/libmmcore.a | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(OUT)/libmmcore.a $(LDFLAGS) $(LIBS) -o $@
 
-$(FUZZ_OUT)/fuzz_recording: tests/fuzz/fuzz_recording.c $(FUZZ_SRCS) $(wildcard src/*.h include/*.h)
+$(FUZZ_OUT)/fuzz_recording: tests/fuzz/fuzz_recording.c $(FUZZ_SRCS) $(wildcard src/*/*.h include/*.h)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(FUZZ_OUT)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) $(filter %.c,$^) -lm -o $@
 
-$(OUT)/bpf $(OUT)/src $(OUT)/tests $(OUT)/gcsim-obj $(OUT)/bench:
+$(OUT)/bpf $(OUT)/tests $(OUT)/gcsim-obj $(OUT)/bench:
 	$(Q)mkdir -p $@
 
 demo: deps
@@ -215,5 +213,5 @@ vmtest: deps
 clean:
 	$(Q)rm -rf build
 
--include $(wildcard $(OUT)/src/*.d $(OUT)/bpf/*.d $(OUT)/tests/*.d $(OUT)/gcsim-obj/*.d $(OUT)/bench/*.d)
+-include $(wildcard $(OUT)/src/*.d $(OUT)/src/*/*.d $(OUT)/bpf/*.d $(OUT)/tests/*.d $(OUT)/gcsim-obj/*.d $(OUT)/bench/*.d)
 -include $(wildcard $(OUT)/peer/*.d)

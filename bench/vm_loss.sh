@@ -16,7 +16,8 @@
 # TAX_SECS per loop; TCG timing on a loaded host is too noisy for anything but
 # large effects). Prints the bench.py lossstats table and the tax tables; raw
 # data in ${BENCH_RES:-build/x86/bench}/vm_loss.jsonl.
-# Environment: LOSS_DUR (s, default 3), TAX_ROUNDS (default 3, 0 = none), TAX_SECS (1).
+# Environment: LOSS_DUR (s, default 3), TAX_ROUNDS (default 3, 0 = none), TAX_SECS (1),
+#   LOSS_MECHS (default "fentry tp_btf tracepoint"; kprobe too).
 set -u -o pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -35,6 +36,7 @@ gcc -O2 -Wall -Wextra -Werror -static -o "$D/syscall_loop" "$HERE/syscall_loop.c
 for m in $MODELS; do
 	"$ROOT/tools/vm/run.sh" -q -t 900 -a "preempt=$m" -e "LOSS_DUR=${LOSS_DUR:-3}" \
 		-e "TAX_ROUNDS=${TAX_ROUNDS:-3}" -e "TAX_SECS=${TAX_SECS:-1}" \
+		-e "LOSS_MECHS=${LOSS_MECHS:-fentry tp_btf tracepoint}" \
 		-l "$D/console-$m.log" "$ID" "$HERE/vm_loss_guest.sh" "$BIN/mmlock" "$BIN/gcsim" "$D/syscall_loop" ||
 		echo "vm_loss: guest with preempt=$m exited $? (console: see below)" >&2
 	grep -m1 '^guest:' "$D/console-$m.log" >&2

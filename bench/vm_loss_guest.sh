@@ -16,6 +16,7 @@ fails=0
 refuse() {
 	case $1 in
 	fentry) echo "" ;;
+	kprobe) echo uffd_ioctl_fexit,uffd_ioctl_fentry ;;
 	tp_btf) echo uffd_ioctl_fexit,uffd_ioctl_fentry,uffd_ioctl_kretprobe,uffd_ioctl_kprobe ;;
 	tracepoint) echo uffd_ioctl_fexit,uffd_ioctl_fentry,uffd_ioctl_kretprobe,uffd_ioctl_kprobe,uffd_ioctl_exit_btf,uffd_ioctl_enter_btf ;;
 	esac

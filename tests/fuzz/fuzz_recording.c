@@ -7,10 +7,11 @@
  */
 #include <stdint.h>
 #include <stdio.h>
-#include "json.h"
-#include "recording.h"
-#include "report.h"
-#include "verify.h"
+#include "lib/json.h"
+#include "model/recording.h"
+#include "output/recording_json.h"
+#include "output/report.h"
+#include "model/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

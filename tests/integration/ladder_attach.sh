@@ -91,7 +91,7 @@ res("noend: ioctl latency still recorded", moves(r, g)[0] == moves(r, g)[1], str
 PY
 
 # Nothing attachable: every candidate of every probe refused.
-all=$(grep -o '"[a-z_]*"' "$TOP/src/ladder.c" | tr -d '"' | grep -E '_(btf|raw|btf_sp|raw_sp|fentry|fexit|kprobe|kretprobe)$|^uffd_ioctl_(enter|exit)$' | sort -u | paste -sd,)
+all=$(grep -o '"[a-z_]*"' "$TOP/src/record/ladder.c" | tr -d '"' | grep -E '_(btf|raw|btf_sp|raw_sp|fentry|fexit|kprobe|kretprobe)$|^uffd_ioctl_(enter|exit)$' | sort -u | paste -sd,)
 MMLOCK_REFUSE_ATTACH=$all "$MMLOCK" record -q --json "$TMP/none.json" -d 1 >"$TMP/none.out" 2>"$TMP/none.err"
 rc=$?
 check "nothing attachable: non-zero exit" [ $rc -ne 0 ]

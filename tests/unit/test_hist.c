@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Histogram bucket math (include/hist_slot.h, src/hist.c). */
+/* Histogram bucket math (include/hist_slot.h, src/model/hist.c). */
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
-#include "recording.h"
+#include "model/recording.h"
 
 static void test_slot_bounds(void)
 {

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for src/json.c: writer -> parser round trips, errors, getters. */
+/* Unit tests for src/lib/json.c: writer -> parser round trips, errors, getters. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "json.h"
+#include "lib/json.h"
 #include "check.h"
 
 /* Parse a NUL-terminated string. */

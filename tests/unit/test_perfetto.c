@@ -18,8 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
-#include "pb.h"
-#include "perfetto.h"
+#include "output/pb.h"
+#include "output/perfetto.h"
 
 #define T0	5000000000000ULL	/* 5000 s of boottime */
 #define MS	1000000ULL

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The recording's JSON round trip and the reader's strictness (src/recording_json.c). */
+/* The recording's JSON round trip and the reader's strictness (src/output/recording_json.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
-#include "recording.h"
+#include "model/recording.h"
+#include "output/recording_json.h"
 
 /* Every ioctl nr a hook can see (_IOC_NR: 8 bits) has a name that reads back. */
 static void test_uffd_names(void)

@@ -45,14 +45,6 @@ int sigbus_install(void)
 	return sigaction(SIGBUS, &sa, NULL);
 }
 
-static struct worker *worker_by_tid(pid_t tid)
-{
-	for (unsigned int i = 0; i < nworkers; i++)
-		if (workers[i].tid == tid)
-			return &workers[i];
-	return NULL;
-}
-
 static void wake_page(struct worker *w, const void *addr)
 {
 	struct uffdio_range r = {

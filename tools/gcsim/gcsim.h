@@ -139,6 +139,7 @@ extern atomic_int start_flag;
 extern struct worker *workers;
 extern unsigned int nworkers;
 extern __thread struct worker *self;
+struct worker *worker_by_tid(pid_t tid);
 
 /* time.c helpers */
 uint64_t now_ns(void);

@@ -20,6 +20,15 @@ struct worker *workers;
 unsigned int nworkers;
 __thread struct worker *self;
 
+/* The worker whose thread is tid, NULL if none (the uffd handler's lookup). */
+struct worker *worker_by_tid(pid_t tid)
+{
+	for (unsigned int i = 0; i < nworkers; i++)
+		if (workers[i].tid == tid)
+			return &workers[i];
+	return NULL;
+}
+
 static void on_stop_signal(int sig)
 {
 	(void)sig;

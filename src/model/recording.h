@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The recorded data model: what `mmlock record` collected, independent of how
+ * it is printed (output/report.c), saved (output/recording_json.c) or exported
+ * (output/perfetto.c).
+ */
+#ifndef MMLOCK_RECORDING_H
+#define MMLOCK_RECORDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "mmlock.h"
+
+#define REC_FORMAT_VERSION	1
+
+/* One histogram of one thread: kind x class x site (see include/mmlock.h). */
+struct rec_hist {
+	__u8 kind;		/* enum mm_kind */
+	__u8 cls;		/* enum mm_class, or uffd cmd nr for KIND_IOCTL */
+	__u8 site;		/* enum mm_site */
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+	__u64 aux_ns;		/* DSTATE: runnable after wakeup; IOCTL: errors */
+	__u32 slots[HIST_SLOTS];
+};
+
+/* A symbolized kernel stack, innermost frame first ("func+0xoff"). */
+struct rec_stack {
+	__u8 kind, cls, site;
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+	int nframes;
+	char **frames;
+};
+
+struct rec_thread {
+	__u32 tid;
+	__u32 pid;
+	char comm[MMLOCK_COMM_LEN];	/* thread name */
+	char pcomm[MMLOCK_COMM_LEN];	/* process name */
+	bool exited;			/* gone before the recording ended */
+	struct rec_hist *hists;
+	size_t nhists, hists_cap;	/* cap: grow_array's (0 if allocated to size) */
+	struct rec_stack *stacks;	/* worst first */
+	size_t nstacks, stacks_cap;
+};
+
+/* One wait / D-state period / ioctl at or above min_slice_ns. */
+struct rec_event {
+	__u64 ts_ns;		/* start, CLOCK_BOOTTIME */
+	__u64 dur_ns;
+	__u64 addr;		/* lock address or 0 */
+	__u64 aux_ns;		/* DSTATE: runnable after wakeup; IOCTL: len */
+	__u32 pid, tid;
+	__u32 flags;		/* LOCK: LCB_F_*; IOCTL: ioctl cmd */
+	__s32 ret;		/* IOCTL: return value */
+	__u32 other_tid;	/* LOCK: lock owner; DSTATE: waker; 0 unknown */
+	__u8 kind, cls, site;
+	__u8 blame_cls;		/* IOCTL: lock class waited for longest inside it */
+	__u64 blame_ns;		/* IOCTL: time waited for blame_cls */
+	__u64 preempt_ns;	/* IOCTL: time preempted while inside it */
+	int nframes;		/* symbolized stack, 0 if none */
+	char **frames;
+};
+
+/* Per-process counters over one sampling interval (for counter tracks). */
+struct rec_sample {
+	__u64 ts_ns;		/* end of the interval, CLOCK_BOOTTIME */
+	__u32 pid;
+	__u64 waits[NR_CLASSES];	/* lock waits + D-state folio/vma waits */
+	__u64 ioctls;		/* uffd ioctls completed */
+};
+
+/* Which mechanism a probe got, and why the better ones were refused. */
+struct rec_probe {
+	char name[48];
+	char mechanism[16];	/* "tp_btf", "raw_tp", "tracepoint", "fentry", ... or "none" */
+	char refused[256];	/* "fentry: load EPERM; kprobe: attach ENOENT" */
+	__u32 prog_id;		/* kernel id of its (first) program: bpftool prog show id N */
+};
+
+struct recording {
+	char tool_version[16];
+	char kernel[128];	/* uname -r */
+	char arch[32];		/* uname -m */
+	__u64 start_ns, end_ns;	/* CLOCK_BOOTTIME */
+	/* Clock snapshot taken together at start: for Perfetto's ClockSnapshot. */
+	__u64 clk_boottime_ns, clk_monotonic_ns, clk_realtime_ns;
+	/* Filter as given; 0 / "" = not set. */
+	__u32 filter_pid, filter_tid;
+	char filter_comm[MMLOCK_COMM_LEN];
+	/* -c: 1 a thread of that name ran, -1 none was seen, 0 not known (a saved file). */
+	int filter_comm_seen;
+	__u64 min_slice_ns;	/* events >= this were kept */
+	__u64 stack_min_ns;	/* stacks taken for waits >= this */
+	bool plain_locks;	/* the kernel's BPF locks are not resilient: see THE LOCK RULE */
+	__u64 counters[NR_COUNTERS];	/* drops and map-full events, see mm_counter */
+	__u64 live_states;	/* per-thread BPF states left at the end (live threads) */
+	__u64 events_dropped;	/* events not kept in memory (max_events) */
+	__u64 samples_dropped;	/* counter samples not kept (a bounded number) */
+	struct rec_probe *probes;
+	size_t nprobes;
+	struct rec_thread *threads;
+	size_t nthreads, threads_cap;	/* cap: grow_array's (0 if allocated to size) */
+	struct rec_event *events;	/* in ts order */
+	size_t nevents, events_cap;
+	struct rec_sample *samples;
+	size_t nsamples, samples_cap;
+};
+
+/* names.c: one home for every printed name. NULL for out-of-range values. */
+const char *kind_name(unsigned int kind);
+const char *kind_words(unsigned int kind);	/* "lock wait" */
+const char *kind_category(unsigned int kind);	/* "mmlock.lock" */
+const char *kind_title(unsigned int kind);	/* "lock waits" */
+const char *class_name(unsigned int cls);	/* "anon_vma_write" */
+const char *class_label(unsigned int cls);	/* "anon_vma write" */
+const char *site_name(unsigned int site);	/* "uffd_move" */
+/* "UFFDIO_MOVE"; never NULL: a command not in the table is "UFFDIO_0x50". */
+const char *uffd_cmd_name(__u8 nr);
+
+/*
+ * A begin/end pairing rule of the attach ladder (names.c): `what` is lost
+ * without the pair (the report's "not measured:" line), NULL if optional.
+ */
+struct probe_pair {
+	const char *begin, *end, *what;
+};
+extern const struct probe_pair probe_pairs[];
+extern const size_t nr_probe_pairs;
+const char *counter_name(unsigned int cnt);	/* "ringbuf_drop" */
+const char *counter_meaning(unsigned int cnt);	/* what it means for the numbers shown */
+int class_from_name(const char *s);		/* -1 if unknown */
+int site_from_name(const char *s);
+int kind_from_name(const char *s);
+int uffd_cmd_from_name(const char *s);
+
+/* hist.c: bucket math shared by the report, JSON and Perfetto writers. */
+unsigned int hist_slot(__u64 v);
+__u64 hist_slot_lo(unsigned int slot);		/* inclusive */
+__u64 hist_slot_hi(unsigned int slot);		/* exclusive */
+/* Percentile (0..100) read at the slot midpoint, clamped to max_ns. */
+__u64 hist_percentile(const struct rec_hist *h, double pct);
+void hist_merge(struct rec_hist *dst, const struct rec_hist *src);
+void hist_add_sample(struct rec_hist *h, __u64 v, __u64 aux);	/* one value */
+
+/* recording.c */
+void recording_free(struct recording *rec);
+void frames_free(char **frames, int n);	/* a symbolized stack (strings + array) */
+struct rec_thread *recording_thread(struct recording *rec, __u32 tid);	/* find or add */
+struct rec_hist *thread_hist(struct rec_thread *t, __u8 kind, __u8 cls, __u8 site); /* find or add */
+/* Worst single wait of a thread over lock + D-state kinds, 0 if none. */
+__u64 thread_worst_ns(const struct rec_thread *t);
+void recording_sort(struct recording *rec);	/* threads worst first, hists worst first */
+
+#endif /* MMLOCK_RECORDING_H */

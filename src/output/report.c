@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <string.h>
+#include "output/report.h"
+#include "lib/util.h"
+
+
+static const char *hist_class(const struct rec_hist *h)
+{
+	if (h->kind == KIND_IOCTL)
+		return uffd_cmd_name(h->cls);
+	return class_label(h->cls) ?: "?";
+}
+
+static void hist_row(FILE *f, const struct rec_hist *h)
+{
+	fprintf(f, "    %-20s %-11s %8llu %10s %10s %10s %10s %10s",
+		hist_class(h), site_name(h->site) ?: "?", (unsigned long long)h->count,
+		NS(h->total_ns), NS(h->max_ns), NS(hist_percentile(h, 50)),
+		NS(hist_percentile(h, 90)), NS(hist_percentile(h, 99)));
+	if (h->kind == KIND_DSTATE && h->aux_ns)
+		fprintf(f, "  +%s runnable", NS(h->aux_ns));
+	if (h->kind == KIND_IOCTL && h->aux_ns)
+		fprintf(f, "  %llu errors", (unsigned long long)h->aux_ns);
+	if (h->kind == KIND_TRYLOCK)
+		fprintf(f, "  %llu failed (%.0f%%)", (unsigned long long)h->aux_ns,
+			h->count ? 100.0 * h->aux_ns / h->count : 0.0);
+	fputc('\n', f);
+}
+
+void report_hist(FILE *f, const struct rec_hist *h, const char *indent)
+{
+	__u64 rows[HIST_MAX_POW + 1] = {}, peak = 0;
+	int first = -1, last = -1;
+
+	/* Terminal rows merge the 4 sub-buckets of a power of two. */
+	for (unsigned int i = 0; i < HIST_SLOTS; i++) {
+		unsigned int row = i < HIST_SUB ? (i >= 2) : i / HIST_SUB + 1;
+
+		rows[row] += h->slots[i];
+	}
+	for (int r = 0; r <= HIST_MAX_POW; r++) {
+		if (!rows[r])
+			continue;
+		if (first < 0)
+			first = r;
+		last = r;
+		if (rows[r] > peak)
+			peak = rows[r];
+	}
+	for (int r = first; r >= 0 && r <= last; r++) {
+		char lo[24], hi[24], bar[41];
+		int w = peak ? (int)(rows[r] * 40 / peak) : 0;
+
+		memset(bar, '#', w);
+		bar[w] = 0;
+		fmt_ns(r ? 1ULL << r : 0, lo, sizeof(lo));
+		fmt_ns(1ULL << (r + 1), hi, sizeof(hi));
+		fprintf(f, "%s%10s .. %-10s |%-40s| %llu\n", indent, lo, hi, bar,
+			(unsigned long long)rows[r]);
+	}
+}
+
+static void print_stack(FILE *f, const struct rec_stack *s, const char *title)
+{
+	fprintf(f, "    %s: %s · %s, %llu× total %s max %s\n", title,
+		class_label(s->cls) ?: "?", site_name(s->site) ?: "?",
+		(unsigned long long)s->count, NS(s->total_ns), NS(s->max_ns));
+	for (int i = 0; i < s->nframes; i++)
+		fprintf(f, "        %s\n", s->frames[i]);
+}
+
+static const struct rec_hist *worst_hist(const struct rec_thread *t, int kind)
+{
+	const struct rec_hist *w = NULL;
+
+	for (size_t i = 0; i < t->nhists; i++)
+		if (t->hists[i].kind == kind && (!w || t->hists[i].max_ns > w->max_ns))
+			w = &t->hists[i];
+	return w;	/* NULL if the thread has none of this kind */
+}
+
+/* Worst uffd ioctl of a thread among the recorded events, NULL if none. */
+static const struct rec_event *worst_ioctl(const struct recording *rec, __u32 tid)
+{
+	const struct rec_event *w = NULL;
+
+	for (size_t i = 0; i < rec->nevents; i++) {
+		const struct rec_event *e = &rec->events[i];
+
+		if (e->kind == KIND_IOCTL && e->tid == tid && (!w || e->dur_ns > w->dur_ns))
+			w = e;
+	}
+	return w;
+}
+
+static void print_worst_ioctl(FILE *f, const struct rec_event *e, const struct recording *rec)
+{
+	__u64 other = e->dur_ns - (e->blame_ns + e->preempt_ns < e->dur_ns ?
+				   e->blame_ns + e->preempt_ns : e->dur_ns);
+
+	fprintf(f, "  worst ioctl: %s %s at +%s: ", uffd_cmd_name(e->cls),
+		NS(e->dur_ns), NS(e->ts_ns - rec->start_ns));
+	if (e->blame_ns)
+		fprintf(f, "waited %s for %s, ", NS(e->blame_ns), class_label(e->blame_cls));
+	fprintf(f, "preempted %s, running or other %s\n", NS(e->preempt_ns), NS(other));
+}
+
+static void print_thread(FILE *f, const struct recording *rec, const struct rec_thread *t,
+			 const struct report_opts *ro)
+{
+	const struct rec_event *wi = worst_ioctl(rec, t->tid);
+	const struct rec_hist *w = worst_hist(t, KIND_LOCK);
+	__u64 dtotal = 0;
+
+	for (size_t i = 0; i < t->nhists; i++)
+		if (t->hists[i].kind == KIND_DSTATE)
+			dtotal += t->hists[i].total_ns;
+	fprintf(f, "\n%s (tid %u, %s %u)%s  worst wait %s  D-state %s\n", t->comm, t->tid,
+		t->pcomm[0] ? t->pcomm : "pid", t->pid, t->exited ? " [exited]" : "",
+		NS(thread_worst_ns(t)), NS(dtotal));
+	for (int k = 0; k < NR_KINDS; k++) {
+		bool head = false;
+
+		for (size_t i = 0; i < t->nhists; i++) {
+			if (t->hists[i].kind != k)
+				continue;
+			if (!head) {
+				fprintf(f, "  %s\n    %-20s %-11s %8s %10s %10s %10s %10s %10s\n",
+					kind_title(k), k == KIND_IOCTL ? "COMMAND" : "CLASS", "SITE",
+					"COUNT", "TOTAL", "MAX", "P50", "P90", "P99");
+				head = true;
+			}
+			hist_row(f, &t->hists[i]);
+			if (ro->all_hists)
+				report_hist(f, &t->hists[i], "      ");
+		}
+	}
+	if (wi)
+		print_worst_ioctl(f, wi, rec);
+	if (w && !ro->all_hists) {
+		fprintf(f, "  histogram: %s · %s\n", class_label(w->cls), site_name(w->site));
+		report_hist(f, w, "    ");
+	}
+	for (size_t i = 0; i < t->nstacks; i++) {
+		const struct rec_stack *s = &t->stacks[i];
+		bool unclassified = s->cls == CLASS_OTHER || s->site == SITE_OTHER;
+
+		if (ro->stacks || (s->kind == KIND_DSTATE && i == 0) || (unclassified && i == 0))
+			print_stack(f, s, s->kind == KIND_DSTATE ? "D-state stack" : "lock-wait stack");
+	}
+}
+
+/* What is missing from a recording whose pair of probes got no mechanism (the ladder's rules: names.c). */
+static void print_unmeasured(FILE *f, const struct recording *rec)
+{
+	for (size_t k = 0; k < nr_probe_pairs; k++)
+		for (size_t i = 0; probe_pairs[k].what && i < rec->nprobes; i++) {
+			const struct rec_probe *p = &rec->probes[i];
+
+			if (!strcmp(p->name, probe_pairs[k].end) && !strcmp(p->mechanism, "none"))
+				fprintf(f, "not measured: %s (%s: %s)\n", probe_pairs[k].what, p->name,
+					p->refused[0] ? p->refused : "not attached");
+		}
+}
+
+/* What was recorded, how, and what was lost or not measured. */
+static void print_header(FILE *f, const struct recording *rec)
+{
+	bool drops = false;
+
+	fprintf(f, "mmlock %s: %s on Linux %s (%s)", rec->tool_version,
+		NS(rec->end_ns - rec->start_ns), rec->kernel, rec->arch);
+	if (rec->filter_pid)
+		fprintf(f, ", pid %u", rec->filter_pid);
+	if (rec->filter_tid)
+		fprintf(f, ", tid %u", rec->filter_tid);
+	if (rec->filter_comm[0])
+		fprintf(f, ", comm %s", rec->filter_comm);
+	if (!rec->filter_pid && !rec->filter_tid && !rec->filter_comm[0])
+		fprintf(f, ", system-wide");
+	fputs("\nprobes:", f);
+	for (size_t i = 0; i < rec->nprobes; i++)
+		fprintf(f, " %s=%s", rec->probes[i].name, rec->probes[i].mechanism);
+	fputs("\ndrops:", f);
+	for (int i = 0; i < NR_COUNTERS; i++)
+		if (rec->counters[i]) {
+			fprintf(f, " %s=%llu", counter_name(i), (unsigned long long)rec->counters[i]);
+			drops = true;
+		}
+	if (rec->events_dropped) {
+		fprintf(f, " events_not_kept=%llu", (unsigned long long)rec->events_dropped);
+		drops = true;
+	}
+	if (rec->samples_dropped) {
+		fprintf(f, " samples_not_kept=%llu", (unsigned long long)rec->samples_dropped);
+		drops = true;
+	}
+	fputs(drops ? "\n" : " none\n", f);
+	for (int i = 0; i < NR_COUNTERS; i++)
+		if (rec->counters[i])
+			fprintf(f, "  %s: %s\n", counter_name(i), counter_meaning(i) ?: "?");
+	if (rec->events_dropped)
+		fputs("  events_not_kept: events beyond --max-events left out of the JSON; histograms complete\n", f);
+	print_unmeasured(f, rec);
+	if (rec->plain_locks)
+		fputs("given up: stacks of spinlock and interrupt waits outside events (this kernel's BPF "
+		      "locks are not resilient: such waits are recorded lock-free)\n", f);
+}
+
+/* The 15 worst threads, one line each. */
+static void print_worst_threads(FILE *f, const struct recording *rec)
+{
+	size_t n = rec->nthreads;
+
+	fprintf(f, "\n%-7s %-16s %-16s %10s  %s\n", "TID", "THREAD", "PROCESS", "WORST", "WORST WAIT");
+	for (size_t i = 0; i < n && i < 15; i++) {
+		const struct rec_thread *t = &rec->threads[i];
+		const struct rec_hist *w = NULL;
+
+		for (size_t j = 0; j < t->nhists; j++)
+			if ((t->hists[j].kind == KIND_LOCK || t->hists[j].kind == KIND_DSTATE) &&
+			    (!w || t->hists[j].max_ns > w->max_ns))
+				w = &t->hists[j];
+		fprintf(f, "%-7u %-16s %-16s %10s  ", t->tid, t->comm, t->pcomm,
+			NS(thread_worst_ns(t)));
+		if (w)
+			fprintf(f, "%s · %s%s\n", class_label(w->cls), site_name(w->site),
+				w->kind == KIND_DSTATE ? " (D-state)" : "");
+		else
+			fputs("-\n", f);
+	}
+	if (n > 15)
+		fprintf(f, "... %zu more threads\n", n - 15);
+}
+
+void report_print(FILE *f, const struct recording *rec, const struct report_opts *ro)
+{
+	size_t n = rec->nthreads;
+
+	print_header(f, rec);
+	if (!n) {
+		/* -c NAME given before NAME ran: say whether it ever did. */
+		if (rec->filter_comm_seen < 0)
+			fprintf(f, "\nno thread named '%s' ran during the recording\n", rec->filter_comm);
+		else if (rec->filter_comm_seen > 0)
+			fprintf(f, "\nthreads named '%s' ran, but none waited for a lock, slept in D-state "
+				"or called a uffd ioctl\n", rec->filter_comm);
+		else
+			fputs("\nno waits, D-state periods or uffd ioctls were seen\n", f);
+		return;
+	}
+	print_worst_threads(f, rec);
+	if (ro->max_threads && n > ro->max_threads)
+		n = ro->max_threads;
+	for (size_t i = 0; i < n; i++)
+		print_thread(f, rec, &rec->threads[i], ro);
+}
+
+void report_live(FILE *f, const struct recording *rec)
+{
+	fprintf(f, "--- %s: %zu threads ---\n", NS(rec->end_ns - rec->start_ns), rec->nthreads);
+	for (size_t i = 0; i < rec->nthreads && i < 10; i++) {
+		const struct rec_thread *t = &rec->threads[i];
+		__u64 waits = 0, total = 0;
+
+		for (size_t j = 0; j < t->nhists; j++)
+			if (t->hists[j].kind == KIND_LOCK) {
+				waits += t->hists[j].count;
+				total += t->hists[j].total_ns;
+			}
+		fprintf(f, "%-7u %-16s worst %10s  lock waits %8llu total %10s\n", t->tid, t->comm,
+			NS(thread_worst_ns(t)), (unsigned long long)waits, NS(total));
+	}
+}
