@@ -2,7 +2,8 @@
 /*
  * uffd ioctl latency from the syscall hooks, for ioctl commands of type 0xAA
  * (UFFDIO_*). Where fentry or kprobes work, userfaultfd_ioctl is hooked
- * instead (mmprobes.bpf.c): the ladder prefers that.
+ * instead (mmprobes.bpf.c): the ladder prefers that (kprobes first: see
+ * src/record/ladder.c).
  *
  * Preferred here: raw_syscalls through tp_btf. A direct call with typed
  * arguments (no helper calls to read them), no perf buffer, and not skipped
