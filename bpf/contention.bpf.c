@@ -294,11 +294,10 @@ static __always_inline void spin_end(void *ctx, struct cpu_state *cs, __u32 ectx
 			/* Interrupt context: keep the context as the site, refine the class only. */
 			__u8 s2 = site;
 
+			/* Stored (an id) only where BPF locks are resilient (THE LOCK RULE). */
 			stack_id = classify_scratch(nbytes, ectx, resilient_locks, &cls, &s2);
 			if (ectx == CTX_TASK)
 				site = s2;
-			if (!resilient_locks)
-				stack_id = -1;
 		}
 	}
 	mm_lf_hist_add(tid, KCS(KIND_LOCK, cls, site), dur);
