@@ -138,6 +138,10 @@ static void write_meta(struct json_writer *w, const struct recording *rec)
 	jw_u64(w, "pid", rec->filter_pid);
 	jw_u64(w, "tid", rec->filter_tid);
 	jw_str(w, "comm", rec->filter_comm);
+	/* -c NAME: whether a thread of that name ran, so that a saved file
+	 * still tells "never ran" from "ran, but waited for nothing". */
+	if (rec->filter_comm[0] && rec->filter_comm_seen)
+		jw_bool(w, "comm_seen", rec->filter_comm_seen > 0);
 	jw_obj_end(w);
 	jw_u64(w, "min_slice_ns", rec->min_slice_ns);
 	jw_u64(w, "thread_states_at_end", rec->live_states);
@@ -620,6 +624,12 @@ static void read_root(struct reader *r, const struct json_value *root, struct re
 	rec->filter_pid = get_num(r, v, "pid", UINT32_MAX);
 	rec->filter_tid = get_num(r, v, "tid", UINT32_MAX);
 	get_name(r, v, "comm", rec->filter_comm, sizeof(rec->filter_comm));
+	/* Absent (older files, or no -c): not known. */
+	if (json_get(v, "comm_seen") && json_type(json_get(v, "comm_seen")) != JSON_NULL) {
+		if (!rec->filter_comm[0])
+			bad(r, "comm_seen", "given without comm");
+		rec->filter_comm_seen = get_bool(r, v, "comm_seen") ? 1 : -1;
+	}
 	r->where[0] = 0;
 	rec->min_slice_ns = get_num(r, root, "min_slice_ns", UINT64_MAX);
 	rec->live_states = get_num(r, root, "thread_states_at_end", UINT64_MAX);

@@ -108,11 +108,17 @@ check "-c a name that never runs: the report says no such thread ran" \
 check "-c a name that never runs: the JSON has no threads" \
 	python3 -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(bool(r['threads']) or r['filter']['comm'] != sys.argv[2])" \
 	"$TMP/never.json" "$never"
+check "-c a name that never runs: the JSON says so (filter.comm_seen false)" \
+	python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))['filter'].get('comm_seen') is not False)" \
+	"$TMP/never.json"
+"$MMLOCK" report "$TMP/never.json" >"$TMP/never.report" 2>&1
+check "-c a name that never runs: mmlock report of the saved file says so too" \
+	grep -qx "no thread named '$never' ran during the recording" "$TMP/never.report"
 
 # A name that runs (a copy of sleep) after the start: the report must not say it never ran.
 idle=mmlk-idle-$$ idle=${idle:0:15}
 cp "$(command -v sleep)" "$TMP/$idle"
-"$MMLOCK" record -c "$idle" -d 60 >"$TMP/idle.out" 2>"$TMP/idle.err" &
+"$MMLOCK" record -c "$idle" -d 60 --json "$TMP/idle.json" >"$TMP/idle.out" 2>"$TMP/idle.err" &
 mp=$!
 poll_until 10 grep -q '^mmlock: recording' "$TMP/idle.err"
 "$TMP/$idle" 1
@@ -121,6 +127,9 @@ wait $mp
 check "-c a name that ran later and slept: exit 0" [ $? -eq 0 ]
 check "-c a name that ran: the report does not say it never ran" \
 	sh -c "! grep -q \"no thread named '$idle' ran\" '$TMP/idle.out'"
+check "-c a name that ran: the JSON says it ran (filter.comm_seen true)" \
+	python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))['filter'].get('comm_seen') is not True)" \
+	"$TMP/idle.json"
 # A sleeper in S state usually leaves no data; if it did wait for something, it is listed.
 grep -q '^TID ' "$TMP/idle.out" ||
 	check "-c a name that ran but waited for nothing: the report says so" \
