@@ -142,6 +142,14 @@ $(OUT)/bench/%: bench/%.c $(OUT)/bench/%.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUT)/bench $< $(LDFLAGS) $(LIBS) -o $@
 
+# The held-out truth workload (tests/heldout/, tools/heldout.sh): no BPF.
+$(OUT)/heldout/uffd_churn: tests/heldout/uffd_churn.c tools/gcsim/uffd_compat.h | $(OUT)/heldout
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itools/gcsim $< $(LDFLAGS) -lpthread -o $@
+
+$(OUT)/heldout:
+	$(Q)mkdir -p $@
+
 # No BPF: what a tracer costs processes it does not trace.
 $(OUT)/bench/syscall_loop: bench/syscall_loop.c | $(OUT)/bench
 	$(call msg,CC,$@)
@@ -207,6 +215,12 @@ fuzz: $(FUZZ_OUT)/fuzz_recording
 soak: all
 	$(Q)SOAK_SECONDS=$(SOAK_SECONDS) tools/soak.sh $(OUT)
 
+# Held-out truth campaign beside perf lock (HELDOUT_RUNS, default 3).
+.PHONY: heldout
+heldout: deps
+	$(Q)$(MAKE) --no-print-directory all $(OUT)/heldout/uffd_churn
+	$(Q)tools/heldout.sh $(OUT)
+
 vmtest: deps
 	$(Q)tools/vm/vmtest.sh
 
@@ -214,4 +228,4 @@ clean:
 	$(Q)rm -rf build
 
 -include $(wildcard $(OUT)/src/*.d $(OUT)/src/*/*.d $(OUT)/bpf/*.d $(OUT)/tests/*.d $(OUT)/gcsim-obj/*.d $(OUT)/bench/*.d)
--include $(wildcard $(OUT)/peer/*.d)
+-include $(wildcard $(OUT)/peer/*.d $(OUT)/heldout/*.d)
