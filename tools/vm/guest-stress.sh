@@ -11,6 +11,10 @@
 #           reserves from its own ring buffer there (tests/peer/)
 #   attach  load + attach of the auto recorder, then stop, with gcsim held
 #           at its start fence (the phase of the "second hang" in issue #17)
+#   toggle  no mmlock, no BPF: the tracepoints mmlock attaches to enabled and
+#           disabled through tracefs 20 times on a gcsim load. Each first
+#           enable / last disable patches kernel text (static keys), as
+#           mmlock's attach and detach do: a hang here is not mmlock's.
 # Binaries in /mmlock (on PATH): mmlock, gcsim, contention_peer.
 # Environment: VMSTRESS_ITERS (default 50), VMSTRESS_MODES (default
 #   "min0 two peer"), VMSTRESS_LOAD_S (gcsim seconds per phase, default 2),
@@ -156,6 +160,30 @@ phase_peer() {
 	[ "${pe:-0}" -gt 0 ] || { echo "  contention_peer recorded no events"; w=1; }
 	ok_rc gcsim $g /tmp/gcsim.out && ok_rc "mmlock --min-slice 0" $r /tmp/a.out &&
 		ok_rc contention_peer $p /tmp/peer.out && [ $w -eq 0 ]
+}
+
+phase_toggle() {
+	tr=/sys/kernel/tracing
+	[ -d $tr/events ] || mount -t tracefs nodev $tr 2>/dev/null
+	[ -d $tr/events/sched/sched_switch ] || { echo "  no tracefs events"; return 1; }
+	echo 0 >$tr/tracing_on	# the events run, nothing is kept
+	start_load
+	go
+	k=0
+	while [ $k -lt 20 ]; do
+		for ev in sched/sched_switch sched/sched_wakeup lock/contention_begin lock/contention_end \
+			raw_syscalls/sys_enter raw_syscalls/sys_exit; do
+			echo 1 >$tr/events/$ev/enable 2>/dev/null
+		done
+		sleep 0.1
+		for ev in sched/sched_switch sched/sched_wakeup lock/contention_begin lock/contention_end \
+			raw_syscalls/sys_enter raw_syscalls/sys_exit; do
+			echo 0 >$tr/events/$ev/enable 2>/dev/null
+		done
+		k=$((k + 1))
+	done
+	reap $gpid; g=$?
+	ok_rc gcsim $g /tmp/gcsim.out
 }
 
 phase_attach() {

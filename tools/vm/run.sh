@@ -34,7 +34,10 @@
 # Console lines starting with MMLOCK-VM-KSYM (BPF symbols a guest script dumps
 # for the symbolizer) and kernel messages ("[ 12.3] ...") go to LOG only.
 # Environment: MMLOCK_VM_CACHE (default /var/cache/mmlock-vm), MMLOCK_VM_TIMEOUT,
-#   MMLOCK_VM_SILENCE, MMLOCK_VM_ALLOW_WARN, MMLOCK_VM_QEMU_ARGS (extra qemu arguments).
+#   MMLOCK_VM_SILENCE, MMLOCK_VM_ALLOW_WARN, MMLOCK_VM_QEMU_ARGS (extra qemu arguments),
+#   MMLOCK_VM_TCG_THREAD (multi, the default: one host thread per vCPU; single:
+#   one host thread runs all vCPUs in turn, which rules out races of qemu's
+#   own cross-modifying-code handling: see docs/vm-lab.md, "Stale int3").
 set -euo pipefail
 # shellcheck source=tools/vm/lib.sh disable=SC1091
 . "$(dirname "$0")/lib.sh"
@@ -85,16 +88,18 @@ trap 'exit 130' INT TERM
 	"$arch" "$work/initrd.gz" "$script" "$@"
 
 cpu=max
+tcg=tcg,thread=${MMLOCK_VM_TCG_THREAD:-multi}
+case "${MMLOCK_VM_TCG_THREAD:-multi}" in multi|single) ;; *) vm_die "MMLOCK_VM_TCG_THREAD must be multi or single" ;; esac
 case "$arch" in
 x86)
 	vm_nohv "$id" && cpu=max,-hypervisor
-	qemu=(qemu-system-x86_64 -accel tcg -cpu "$cpu" -machine q35)
+	qemu=(qemu-system-x86_64 -accel "$tcg" -cpu "$cpu" -machine q35)
 	console=ttyS0
 	;;
 arm64)
 	# pauth-impdef=on: pointer authentication with QEMU's cheap algorithm (3.9 s vs 10.5 s boot).
 	cpu=max,pauth-impdef=on
-	qemu=(qemu-system-aarch64 -M virt -accel tcg -cpu "$cpu")
+	qemu=(qemu-system-aarch64 -M virt -accel "$tcg" -cpu "$cpu")
 	console=ttyAMA0
 	;;
 esac

@@ -16,7 +16,8 @@
 #   --no-build   use the binaries already in build/ARCH-static/
 # Environment:
 #   VMSTRESS_ITERS      iterations per kernel (default 50)
-#   VMSTRESS_MODES      phases per iteration (default "min0 two peer"; also "attach")
+#   VMSTRESS_MODES      phases per iteration (default "min0 two peer"; also "attach",
+#                       and "toggle": no mmlock, tracefs enables the same tracepoints)
 #   VMSTRESS_LOAD_S     gcsim seconds per phase (default 2)
 #   VMSTRESS_HOST_LOAD  busy (default: two busy loops), make (two compile
 #                       loops over mmlock's sources), none
@@ -44,7 +45,7 @@ host_load=${VMSTRESS_HOST_LOAD:-busy}
 logdir=${VMSTRESS_LOGDIR:-$VM_CACHE/logs}
 case "$iters" in ''|*[!0-9]*|0) echo "vmstress: VMSTRESS_ITERS must be a positive integer" >&2; exit 2 ;; esac
 for m in $modes; do
-	case "$m" in min0|two|peer|attach) ;; *) echo "vmstress: unknown mode '$m' (min0 two peer attach)" >&2; exit 2 ;; esac
+	case "$m" in min0|two|peer|attach|toggle) ;; *) echo "vmstress: unknown mode '$m' (min0 two peer attach toggle)" >&2; exit 2 ;; esac
 done
 case "$host_load" in busy|make|none) ;; *) echo "vmstress: VMSTRESS_HOST_LOAD must be busy, make or none" >&2; exit 2 ;; esac
 mkdir -p "$logdir" || vm_die "cannot create $logdir"
