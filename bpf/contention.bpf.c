@@ -236,6 +236,10 @@ static __always_inline void lf_event(struct spin_frame *f, __u32 ectx, __u64 loc
 		   cls, site);
 	sl->e.addr = lock;
 	sl->e.flags = f->flags;
+	/* An interrupt's wait: which thread it interrupted (0: idle). Kept in
+	 * the event only, never charged to that thread (see the top). */
+	if (!tid)
+		sl->e.other_tid = (__u32)bpf_get_current_pid_tgid();
 	if (tid)
 		bpf_get_current_comm(sl->e.comm, sizeof(sl->e.comm));
 	else

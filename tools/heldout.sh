@@ -40,7 +40,7 @@ for i in $(seq 1 "$runs"); do
 	d=$tmp/run$i
 	mkdir -p "$d"
 	echo "== run $i/$runs: uffd_churn --movers $movers --seconds $secs under mmlock under perf lock record -a"
-	perf lock record -a -o "$d/perf.data" -- "$out/mmlock" record -q --json "$d/r.json" -- \
+	perf lock record -a -o "$d/perf.data" -- "$out/mmlock" record -q --min-slice 0 --max-events 4000000 --json "$d/r.json" -- \
 		"$out/heldout/uffd_churn" --movers "$movers" --seconds "$secs" --json "$d/g.json" \
 		>"$d/rec.out" 2>&1
 	rc=$?

@@ -182,6 +182,14 @@ const char *kind_name(unsigned int k) { return lookup(kind_names, NR_KINDS, k); 
 const char *kind_words(unsigned int k) { return lookup(kind_words_, NR_KINDS, k); }
 const char *kind_category(unsigned int k) { return lookup(kind_categories, NR_KINDS, k); }
 const char *kind_title(unsigned int k) { return lookup(kind_titles, NR_KINDS, k); }
+
+const char *other_tid_name(unsigned int kind, __u32 tid)
+{
+	if (kind != KIND_LOCK)
+		return "waker_tid";
+	/* tid 0 holds the waits taken in interrupt context (bpf/contention.bpf.c). */
+	return tid ? "owner_tid" : "interrupted_tid";
+}
 const char *class_name(unsigned int c) { return lookup(class_names, NR_CLASSES, c); }
 const char *class_label(unsigned int c) { return lookup(class_labels, NR_CLASSES, c); }
 const char *site_name(unsigned int s) { return lookup(site_names, NR_SITES, s); }

@@ -57,7 +57,9 @@ struct rec_event {
 	__u32 pid, tid;
 	__u32 flags;		/* LOCK: LCB_F_*; IOCTL: ioctl cmd */
 	__s32 ret;		/* IOCTL: return value */
-	__u32 other_tid;	/* LOCK: lock owner; DSTATE: waker; 0 unknown */
+	/* LOCK: lock owner, or for tid 0 (a wait in interrupt context) the
+	 * thread it interrupted; DSTATE: waker; 0 unknown (or idle). */
+	__u32 other_tid;
 	__u8 kind, cls, site;
 	__u8 blame_cls;		/* IOCTL: lock class waited for longest inside it */
 	__u64 blame_ns;		/* IOCTL: time waited for blame_cls */
@@ -116,6 +118,8 @@ const char *kind_name(unsigned int kind);
 const char *kind_words(unsigned int kind);	/* "lock wait" */
 const char *kind_category(unsigned int kind);	/* "mmlock.lock" */
 const char *kind_title(unsigned int kind);	/* "lock waits" */
+/* What an event's other_tid is: "owner_tid", "interrupted_tid", "waker_tid". */
+const char *other_tid_name(unsigned int kind, __u32 tid);
 const char *class_name(unsigned int cls);	/* "anon_vma_write" */
 const char *class_label(unsigned int cls);	/* "anon_vma write" */
 const char *site_name(unsigned int site);	/* "uffd_move" */

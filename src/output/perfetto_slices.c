@@ -127,7 +127,7 @@ static void ann_wait(struct pb *b, const struct pf_rec *r)
 		if (buf[0])
 			ann_str(b, "lock_flags", buf);
 		if (r->other_tid)
-			ann_int(b, "holder_tid", r->other_tid);
+			ann_int(b, r->tid ? "holder_tid" : "interrupted_tid", r->other_tid);
 	} else {
 		if (r->other_tid)
 			ann_int(b, "waker_tid", r->other_tid);

@@ -108,7 +108,7 @@ static void write_event(struct json_writer *w, const struct rec_event *e)
 		jw_str(w, "class", class_name(e->cls));
 		jw_u64(w, "flags", e->flags);
 		jw_u64(w, "addr", e->addr);
-		jw_u64(w, e->kind == KIND_LOCK ? "owner_tid" : "waker_tid", e->other_tid);
+		jw_u64(w, other_tid_name(e->kind, e->tid), e->other_tid);
 		if (e->kind == KIND_DSTATE)
 			jw_u64(w, "runnable_ns", e->aux_ns);
 	}
@@ -542,7 +542,7 @@ static void read_event(struct reader *r, const struct json_value *o, struct rec_
 		e->cls = get_enum(r, o, "class", class_from_name);
 		e->flags = get_num(r, o, "flags", UINT32_MAX);
 		e->addr = get_num(r, o, "addr", UINT64_MAX);
-		e->other_tid = get_num(r, o, kind == KIND_LOCK ? "owner_tid" : "waker_tid", UINT32_MAX);
+		e->other_tid = get_num(r, o, other_tid_name(kind, e->tid), UINT32_MAX);
 		e->aux_ns = get_num(r, o, "runnable_ns", UINT64_MAX);
 	}
 	if (!r->ret)

@@ -63,6 +63,10 @@ for name, mode in (("default", want_mode), ("plain", "plain")):
     res(name + ": gcsim's threads had spinlock waits", nspin > 0, "none recorded")
     res(name + ": interrupt-context waits are tid 0's, and only tid 0 has them", not misplaced,
         str(misplaced[:5]))
+    irq_ev = [e for e in r["events"] if e["tid"] == 0]
+    res(name + ": every interrupt-context event names the thread it interrupted (interrupted_tid), none an owner",
+        all("interrupted_tid" in e and "owner_tid" not in e for e in irq_ev),
+        str([e for e in irq_ev if "interrupted_tid" not in e][:2]))
     diff = {k: (hist.get(k), ev.get(k)) for k in set(hist) | set(ev) if hist.get(k) != ev.get(k)}
     res(name + ": spin and interrupt events add up to their histograms (count and time)",
         not diff, str(list(diff.items())[:4]))
@@ -91,3 +95,5 @@ for name, mode in (("default", want_mode), ("plain", "plain")):
     res(name + ": every spin wait at a uffd site lies inside an ioctl of its thread", not bad,
         "%d, e.g. %s" % (len(bad), bad[:1]))
 PY
+"$MMLOCK" report "$TMP/default.json" >"$TMP/default.report" 2>&1
+check "default: mmlock report reads the recording back (interrupt events included)" [ $? -eq 0 ]
