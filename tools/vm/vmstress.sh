@@ -21,10 +21,14 @@
 #   VMSTRESS_LOAD_S     gcsim seconds per phase (default 2)
 #   VMSTRESS_HOST_LOAD  busy (default: two busy loops), make (two compile
 #                       loops over mmlock's sources), none
-#   MMLOCK_VM_TCG_THREAD  single (default for x86 guests) or multi (default
-#                       for arm64): multi-threaded TCG executes stale int3s
-#                       of x86 text patching ("Oops: int3" with no BPF loaded,
-#                       the toggle mode shows it; docs/vm-lab.md)
+#   MMLOCK_VM_TCG_THREAD  multi (default) or single. Multi-threaded TCG runs
+#                       the vCPUs truly in parallel (what catches a lock-order
+#                       freeze), but executes stale int3s of x86 text
+#                       patching: a guest killed by "Oops: int3" is booted
+#                       again and the iteration re-run (counted, not a freeze;
+#                       the toggle mode shows the Oops with no BPF loaded;
+#                       docs/vm-lab.md). Single-threaded TCG has no such Oops
+#                       but hid the old ring-buffer deadlock in 5 iterations.
 #   VMSTRESS_LOGDIR     where consoles and stacks are kept (default
 #                       $MMLOCK_VM_CACHE/logs; a freeze's are also copied to /tmp)
 set -uo pipefail
@@ -123,36 +127,62 @@ for id in "${ids[@]}"; do
 	# (TCG under host load), yet a freeze is caught by the 30 s silence limit.
 	phase_s=$((60 + 20 * load_s))
 	nmodes=$(wc -w <<<"$modes")
-	wall=$((120 + iters * nmodes * phase_s))
-	tcg=${MMLOCK_VM_TCG_THREAD:-}
-	[ -n "$tcg" ] || { [ "$a" = x86 ] && tcg=single || tcg=multi; }
-	start_load
-	t0=$SECONDS
-	# shellcheck disable=SC2086
-	MMLOCK_VM_TCG_THREAD=$tcg "$VM_DIR/run.sh" -t "$wall" -w 30 -o "$sum" -l "$log" \
-		-e "VMSTRESS_ITERS=$iters" -e "VMSTRESS_MODES=$modes" -e "VMSTRESS_LOAD_S=$load_s" \
-		-e "VMSTRESS_PHASE_S=$phase_s" \
-		"$id" "$VM_DIR/guest-stress.sh" ${files[$a]} >"$out" 2>"$log.err"
-	rc=$?
-	stop_load
-	secs=$((SECONDS - t0))
+	tcg=${MMLOCK_VM_TCG_THREAD:-multi}
+	last_mode=${modes##* }
+	done_iters=0 artifacts=0 rc=0 secs=0
+	: >"$out.all"
+	# Boot, run the iterations still owed; a guest killed by a stale-int3
+	# Oops (qemu's, see below) is booted again and the iteration it died in
+	# is run again. Anything else ends this kernel's run.
+	while [ "$done_iters" -lt "$iters" ]; do
+		left=$((iters - done_iters))
+		wall=$((120 + left * nmodes * phase_s))
+		start_load
+		t0=$SECONDS
+		# oops=panic: an Oops ends the boot at once, so a later hang is never
+		# taken for the Oops that came first.
+		# shellcheck disable=SC2086
+		MMLOCK_VM_TCG_THREAD=$tcg "$VM_DIR/run.sh" -t "$wall" -w 30 -a oops=panic -o "$sum" -l "$log" \
+			-e "VMSTRESS_ITERS=$left" -e "VMSTRESS_MODES=$modes" -e "VMSTRESS_LOAD_S=$load_s" \
+			-e "VMSTRESS_PHASE_S=$phase_s" \
+			"$id" "$VM_DIR/guest-stress.sh" ${files[$a]} >"$out" 2>"$log.err"
+		rc=$?
+		stop_load
+		secs=$((secs + SECONDS - t0))
+		cat "$out" >>"$out.all"
+		done_iters=$((done_iters + $(grep -c "^ITER [0-9]*/[0-9]* $last_mode ok " "$out")))
+		[ "$rc" = 0 ] && break
+		# Multi-threaded TCG can execute a translation of code another vCPU
+		# already re-patched: the kernel takes an int3 memory no longer holds
+		# and dies ("Oops: int3"), with or without mmlock (the toggle mode
+		# shows it with no BPF loaded; docs/vm-lab.md, "Stale int3"). Not a
+		# freeze of the guest's making: counted, and the run goes on.
+		if [ "$rc" = 124 ] && grep -q 'Oops: int3' "$log" && [ "$artifacts" -lt 25 ]; then
+			artifacts=$((artifacts + 1))
+			cp "$log" "$logdir/stress-$id.int3-$artifacts.log"
+			echo "ITER $((done_iters + 1)) TCG-ARTIFACT: Oops: int3 (stale translation of patched text), guest booted again" >>"$out.all"
+			continue
+		fi
+		break
+	done
+	mv "$out.all" "$out"
 	release=$(sed -n 's/^release=//p' "$sum" 2>/dev/null)
 	status=$(sed -n 's/^status=//p' "$sum" 2>/dev/null)
-	done_line=$(grep '^STRESS-DONE' "$out" | tail -n1)
 	ok_phases=$(grep -c '^ITER .* ok ' "$out")
 	last_start=$(grep '^ITER .* start$' "$out" | tail -n1 | awk '{ print $2, $3 }')
 	what="vmstress/$id (${release:-?}, TCG $tcg)"
-	if [ "$rc" = 0 ] && [ -n "$done_line" ]; then
-		echo "PASS: $what: $iters iterations x ($modes), 0 freezes, ${secs}s"
+	extra=""
+	[ "$artifacts" -gt 0 ] && extra=", $artifacts guest reboots after a TCG stale-int3 Oops (not freezes: docs/vm-lab.md)"
+	if [ "$rc" = 0 ] && [ "$done_iters" -ge "$iters" ]; then
+		echo "PASS: $what: $iters iterations x ($modes), 0 freezes$extra, ${secs}s"
 	elif [ "$rc" = 124 ]; then
 		keep=/tmp/vmstress-$id-$(date +%Y%m%d-%H%M%S)
 		mkdir -p "$keep" && cp "$log" "$log.err" "$out" "$keep/" && cp "$log".stacks "$log".gdb "$keep/" 2>/dev/null
-		# An int3 executed after its patch was gone: qemu's, not the guest's.
-		grep -q 'Oops: int3' "$log" && status="$status: Oops: int3, a stale TCG translation of x86 text patching"
-		echo "FAIL: $what: FROZE ($status) in iteration ${last_start:-? ?} after ${secs}s, $ok_phases phases passed before; logs: $keep"
+		grep -q 'Oops: int3' "$log" && status="$status: Oops: int3 again, after $artifacts reboots"
+		echo "FAIL: $what: FROZE ($status) in iteration ${last_start:-? ?} after ${secs}s, $ok_phases phases passed before$extra; logs: $keep"
 		fail=$((fail + 1))
 	else
-		echo "FAIL: $what: guest stress exited $rc ($status), $(grep -c '^ITER .* FAIL ' "$out") failed phases, ${secs}s"
+		echo "FAIL: $what: guest stress exited $rc ($status), $(grep -c '^ITER .* FAIL ' "$out") failed phases$extra, ${secs}s"
 		fail=$((fail + 1))
 	fi
 	# Per-phase lines and the guest's own notes, indented; the heartbeat is noise.
