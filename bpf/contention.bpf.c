@@ -354,7 +354,7 @@ static __always_inline void test_delay(__u32 ectx)
  * arrives in the few instructions before the mark can still go unseen: its
  * frame is then replaced by the context's next begin, counted.)
  */
-static __always_inline int on_begin(__u32 ectx, __u64 lock, __u32 flags)
+static __always_inline int on_begin(void *ctx, __u32 ectx, __u64 lock, __u32 flags, bool check_ctx)
 {
 	struct cpu_state *cs;
 
@@ -369,6 +369,9 @@ static __always_inline int on_begin(__u32 ectx, __u64 lock, __u32 flags)
 	if (!cs)
 		return 0;
 	ectx &= NR_CTX - 1;
+	/* Preempt-count programs only (the _sp ones told it by the stack). */
+	if (check_ctx && (ectx != CTX_TASK || spinning_wait(flags)) && exec_ctx_disagrees(ctx, ectx))
+		count(CNT_CTX_MISMATCH);
 	cs->active[ROLE_BEGIN][ectx] = 1;
 	begin(cs, ectx, lock, flags);
 	test_delay(ectx);
@@ -398,11 +401,11 @@ static __always_inline int on_end(void *ctx, __u32 ectx, __u64 lock)
  * with the preempt count (NAME) or the stack position (NAME_sp, x86 kernels
  * whose kallsyms lacks per-CPU symbols). The ladder picks one of each pair.
  */
-#define CONTENTION_PROGS(sfx, ctxfn)						\
+#define CONTENTION_PROGS(sfx, ctxfn, check_ctx)						\
 SEC("tp_btf/contention_begin")							\
 int BPF_PROG(contention_begin_btf##sfx, void *lock, unsigned int flags)		\
 {										\
-	return on_begin(ctxfn(ctx), (__u64)lock, flags);				\
+	return on_begin(ctx, ctxfn(ctx), (__u64)lock, flags, check_ctx);				\
 }										\
 SEC("tp_btf/contention_end")							\
 int BPF_PROG(contention_end_btf##sfx, void *lock, int ret)			\
@@ -412,7 +415,7 @@ int BPF_PROG(contention_end_btf##sfx, void *lock, int ret)			\
 SEC("raw_tp/contention_begin")							\
 int BPF_PROG(contention_begin_raw##sfx, void *lock, unsigned int flags)		\
 {										\
-	return on_begin(ctxfn(ctx), (__u64)lock, flags);				\
+	return on_begin(ctx, ctxfn(ctx), (__u64)lock, flags, check_ctx);				\
 }										\
 SEC("raw_tp/contention_end")							\
 int BPF_PROG(contention_end_raw##sfx, void *lock, int ret)			\
@@ -420,5 +423,5 @@ int BPF_PROG(contention_end_raw##sfx, void *lock, int ret)			\
 	return on_end(ctx, ctxfn(ctx), (__u64)lock);				\
 }
 
-CONTENTION_PROGS(, exec_ctx)
-CONTENTION_PROGS(_sp, exec_ctx_sp)
+CONTENTION_PROGS(, exec_ctx, true)
+CONTENTION_PROGS(_sp, exec_ctx_sp, false)

@@ -92,6 +92,23 @@ static __always_inline __u32 exec_ctx(void *ctx)
 
 #if defined(bpf_target_arm64)
 #define exec_ctx_sp exec_ctx	/* arm64 needs no symbol: the _sp programs are the same */
+
+static __always_inline bool exec_ctx_disagrees(void *ctx, __u32 ectx)
+{
+	return false;	/* no second way to tell on arm64 */
+}
+#else
+/*
+ * The preempt-count masks above are constants: a kernel that moves its bits
+ * (a layout change is queued for 7.3) would file waits in the wrong context.
+ * Cross-checked against the stack the tracepoint was hit on, which needs no
+ * layout: task or not must agree. Called where it is cheap enough: for waits
+ * the preempt count puts in interrupt context, and for spinning waits.
+ */
+static __always_inline bool exec_ctx_disagrees(void *ctx, __u32 ectx)
+{
+	return (exec_ctx_sp(ctx) == CTX_TASK) != (ectx == CTX_TASK);
+}
 #endif
 
 #endif /* MMLOCK_EXEC_CTX_BPF_H */

@@ -343,6 +343,7 @@ enum mm_counter {
 	CNT_IOCTL_ENTRY_UNSEEN,	/* uffd ioctl exit whose entry was not seen */
 	CNT_CALL_FULL,		/* mmprobes: `calls` map full, a timed call lost */
 	CNT_HELD_FULL,		/* mmprobes: `held` map full, a hold time lost */
+	CNT_CTX_MISMATCH,	/* preempt count and stack disagree on task vs interrupt */
 	NR_COUNTERS,
 };
 

@@ -114,6 +114,7 @@ static const char *const counter_names[NR_COUNTERS] = {
 	[CNT_SPIN_END_LOST] = "spin_end_lost",
 	[CNT_SPIN_STALE] = "spin_frame_stale",
 	[CNT_RT_WAIT_SKIPPED] = "rt_wait_skipped",
+	[CNT_CTX_MISMATCH] = "exec_ctx_mismatch",
 	[CNT_SWITCH_IN_UNSEEN] = "switch_in_unseen",
 	[CNT_IOCTL_EXIT_UNSEEN] = "ioctl_exit_unseen",
 	[CNT_IOCTL_ENTRY_UNSEEN] = "ioctl_entry_unseen",
@@ -145,6 +146,8 @@ static const char *const counter_meanings[NR_COUNTERS] = {
 	[CNT_SPIN_END_LOST] = "spin waits whose end never came: not counted",
 	[CNT_SPIN_STALE] = "spin wait frames dropped (another task, or a switch since the begin): not counted, never mis-paired",
 	[CNT_RT_WAIT_SKIPPED] = "PREEMPT_RT lock waits not recorded",
+	[CNT_CTX_MISMATCH] = "waits the preempt count and the stack filed in different contexts (task vs interrupt): "
+			     "this kernel's preempt-count layout may not be the one mmlock knows (docs/safety.md)",
 };
 
 static const struct {

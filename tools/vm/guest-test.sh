@@ -86,6 +86,11 @@ if have mmlock && have gcsim; then
 		m=$(json_probe /tmp/auto.json $p)
 		if [ "$m" = tp_btf ]; then pass "$p: tp_btf"; else fail "$p: '$m', expected tp_btf"; fi
 	done
+	# The preempt count's context agrees with the stack's (bpf/exec_ctx.bpf.h):
+	# the masks are constants, a kernel that moved its bits would show here.
+	mis=$(grep -o '"exec_ctx_mismatch": *[0-9]*' /tmp/auto.json | grep -o '[0-9]*$')
+	if [ "${mis:-x}" = 0 ]; then pass "execution context: preempt count and stack agree (exec_ctx_mismatch 0)"
+	else fail "exec_ctx_mismatch ${mis:-missing}: this kernel's preempt-count layout differs"; fi
 	want_exit=$([ $deep = fentry ] && echo fexit || echo kprobe)
 	# The uffd probes prefer kprobes (fentry loses runs on preemptible kernels: src/record/ladder.c).
 	for pm in "uffd_ioctl_enter kprobe" "anon_vma_down_write $deep" "anon_vma_up_write $deep" \
