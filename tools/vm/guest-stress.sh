@@ -102,6 +102,10 @@ go() { echo go >/tmp/go; }
 recorder() {
 	n=$1
 	shift
+	# The last phase's output must be gone before wait_for looks: the
+	# background job's own redirection may come later, and a stale
+	# "recording" line once let a phase stop mmlock while it still loaded.
+	: >/tmp/$n.out
 	mmlock record "$@" --json /tmp/$n.json >/tmp/$n.out 2>&1 &
 	eval "pid_$n=\$!"
 }
@@ -143,6 +147,7 @@ phase_two() {
 
 phase_peer() {
 	start_load
+	: >/tmp/peer.out	# as in recorder(): no stale "attached"
 	contention_peer >/tmp/peer.out 2>&1 &
 	ppid=$!
 	recorder a --min-slice 0
