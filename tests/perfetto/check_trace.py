@@ -23,6 +23,7 @@ Options add expectations:
   --thread TID=NAME       a thread track with this tid and thread_name (repeat)
   --worst-wait TID=TEXT   the longest lock-wait/D-state slice on thread TID
                           has TEXT in its name (repeat)
+  --worst-wait-ns TID=NS  ... and lasts NS nanoseconds (repeat)
   --summary               print counts as JSON on stdout
 Exit status 0 when everything holds; each problem is one "error:" line.
 """
@@ -244,6 +245,7 @@ def main():
     ap.add_argument('--slices', type=int)
     ap.add_argument('--thread', type=kv, action='append', default=[])
     ap.add_argument('--worst-wait', type=kv, action='append', default=[])
+    ap.add_argument('--worst-wait-ns', type=kv, action='append', default=[])
     ap.add_argument('--summary', action='store_true')
     a = ap.parse_args()
 
@@ -268,7 +270,7 @@ def main():
             c.err('no thread track for tid %d' % tid)
         elif name not in names:
             c.err('thread track for tid %d is named %r, expected %r' % (tid, names, name))
-    for tid, text in a.worst_wait:
+    for tid, text in a.worst_wait + [(t, int(ns)) for t, ns in a.worst_wait_ns]:
         tracks = set(c.thread_tracks(tid))
         waits = [s for s in c.slices if s[0] in tracks and
                  any(x in ('mmlock.lock', 'mmlock.dstate') for x in s[4])]
@@ -276,7 +278,11 @@ def main():
             c.err('no lock-wait or D-state slice on tid %d' % tid)
             continue
         worst = max(waits, key=lambda s: (s[2], -s[1]))
-        if text not in worst[3]:
+        if isinstance(text, int):
+            if worst[2] != text:
+                c.err('worst wait on tid %d is %r (%d ns), expected one of %d ns'
+                      % (tid, worst[3], worst[2], text))
+        elif text not in worst[3]:
             c.err('worst wait on tid %d is %r (%d ns), expected %r in its name'
                   % (tid, worst[3], worst[2], text))
     if a.summary:
