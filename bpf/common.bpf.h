@@ -129,7 +129,7 @@ static __always_inline void event_init(struct mm_event *e, __u64 ts, __u64 dur, 
 	e->site = site;
 	e->blame_cls = 0;
 	e->blame_ns = 0;
-	e->preempt_ns = 0;
+	e->by_ns = 0;	/* IOCTL only: by_comm and parts are set (read) for ioctls alone */
 }
 
 /* Submit without waking the consumer: it polls (a wakeup per event perturbs). */

@@ -113,6 +113,7 @@ struct spin_frame {
 	__u64 ts;
 	__u64 task;		/* current at begin */
 	__u64 switches;		/* its nvcsw + nivcsw at begin */
+	__u64 nested_ns;	/* waits of interrupts nested in it (not its own spinning) */
 	__u32 flags;
 	__u8 cls;
 	__u8 pad[3];
