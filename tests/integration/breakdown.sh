@@ -135,3 +135,65 @@ PY
 
 run_load default
 run_load move4 --gc-threads 4 --mutators 0 --no-ui
+
+# diff: under each ioctl row, a part's mean per ioctl and share before and
+# after, and its change word, as computed here from the two files.
+[ -s "$TMP/default.json" ] && [ -s "$TMP/move4.json" ] || exit 0
+"$MMLOCK" diff "$TMP/default.json" "$TMP/move4.json" >"$TMP/diff.txt" 2>&1
+check "breakdown: diff exits 0" [ $? -eq 0 ]
+python3 - "$TMP/default.json" "$TMP/move4.json" "$TMP/diff.txt" <<'PY' || fail "breakdown: diff: the checker stopped (exit $?)"
+import json, sys
+def res(what, ok, why=""):
+    print(("PASS: " if ok else "FAIL: ") + "breakdown: diff: " + what + ("" if ok else ": " + why))
+LABELS = {"on_cpu": "on CPU", "lock_spin": "lock spin", "interrupted": "interrupted",
+          "preempted": "preempted", "runnable": "runnable after wakeup", "unexplained": "unexplained",
+          "sleep": "interruptible sleep", "dstate_other": "D-state, no lock"}
+def label(p):
+    return LABELS.get(p) or "lock sleep " + p[len("lock_sleep_"):].replace("_write", " write").replace("_read", " read")
+side = []
+for f in sys.argv[1:3]:
+    rows = {}
+    for t in json.load(open(f))["threads"]:
+        for h in t["hists"]:
+            if h["kind"] == "ioctl":
+                r = rows.setdefault((t["comm"], h["command"]), {"count": 0, "total": 0, "parts": {}})
+                r["count"] += h["count"]; r["total"] += h["total_ns"]
+                for p, v in h["parts"].items():
+                    r["parts"][p] = r["parts"].get(p, 0) + v
+    side.append(rows)
+def change(b, a):
+    if b <= 0: return "new" if a > 0 else "-"
+    if a <= 0: return "vanished"
+    if a > b * 110 / 100: return "grew"
+    if a < b * 90 / 100: return "shrank"
+    return "same"
+# The diff's rows: "THREAD ioctl COMMAND ..." then part lines until the next row.
+got, key = {}, None
+for line in open(sys.argv[3]):
+    f = line.split()
+    if len(f) > 2 and f[1] == "ioctl" and not line.startswith(" "):
+        key = (line[:16].strip(), f[2]); got[key] = {}
+    elif key and line.startswith(" " * 25) and not line[25:52].startswith("per ioctl"):
+        got[key][line[25:52].strip()] = (line[64:70].strip(), line[82:88].strip(), line[90:].strip())
+    elif not line.startswith(" "):
+        key = None
+want = {}
+for k in set(side[0]) | set(side[1]):
+    b, a = side[0].get(k), side[1].get(k)
+    w = {}
+    for p in set((b or {"parts": {}})["parts"]) | set((a or {"parts": {}})["parts"]):
+        mb = b["parts"].get(p, 0) / b["count"] if b and b["count"] else 0
+        ma = a["parts"].get(p, 0) / a["count"] if a and a["count"] else 0
+        if not mb and not ma and p != "unexplained":
+            continue
+        sb = "%.1f%%" % (100.0 * b["parts"].get(p, 0) / b["total"] if b["total"] else 0) if b and b["count"] else "-"
+        sa = "%.1f%%" % (100.0 * a["parts"].get(p, 0) / a["total"] if a["total"] else 0) if a and a["count"] else "-"
+        w[label(p)] = (sb, sa, change(mb, ma))
+    want[k] = w
+res("an ioctl row with its parts for each thread name x command (%d)" % len(want),
+    set(got) == set(want), "diff %s, files %s" % (sorted(set(got) ^ set(want))[:3], len(want)))
+bad = [(k, p, got.get(k, {}).get(p), v) for k, w in want.items() for p, v in w.items() if got.get(k, {}).get(p) != v]
+extra = [(k, p) for k, g in got.items() for p in g if p not in want.get(k, {})]
+res("each part's shares and change word agree with the two files (%d parts)" % sum(map(len, want.values())),
+    not bad and not extra, str((bad + extra)[:3]))
+PY

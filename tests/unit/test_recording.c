@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "model/recording.h"
+#include "model/verify.h"
 #include "output/recording_json.h"
 
 /* Every ioctl nr a hook can see (_IOC_NR: 8 bits) has a name that reads back. */
@@ -113,6 +114,19 @@ static void test_parts_math(void)
 	CHECK(p[PART_UNEXPLAINED] == 0 && parts_sum(p) == 60);
 }
 
+/* diff's words for a part's change: more than 10% either way, or gone, or new. */
+static void test_diff_change(void)
+{
+	CHECK(!strcmp(diff_change(0, 0), "-"));
+	CHECK(!strcmp(diff_change(0, 5), "new"));
+	CHECK(!strcmp(diff_change(5, 0), "vanished"));
+	CHECK(!strcmp(diff_change(100, 110), "same"));
+	CHECK(!strcmp(diff_change(100, 110.5), "grew"));
+	CHECK(!strcmp(diff_change(100, 90), "same"));
+	CHECK(!strcmp(diff_change(100, 89.5), "shrank"));
+	CHECK(!strcmp(diff_change(1e-3, 1e3), "grew"));
+}
+
 /* A thread's parts merge with its histograms, and an event's parts read back as written. */
 static void test_parts_round_trip(void)
 {
@@ -213,6 +227,7 @@ int main(void)
 	RUN_TEST(test_part_names);
 	RUN_TEST(test_parts_math);
 	RUN_TEST(test_parts_round_trip);
+	RUN_TEST(test_diff_change);
 	RUN_TEST(test_strict);
 	TEST_EXIT();
 }
