@@ -161,6 +161,22 @@ static __always_inline struct thread_state *tstate(__u32 tid, bool create)
 	return ts;
 }
 
+static __always_inline struct cpu_state *cpu_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_states, &zero);
+}
+
+/* The thread runs on this CPU with a uffd ioctl in flight (see cpu_state.io_tid). */
+static __always_inline void note_io_cpu(__u32 tid)
+{
+	struct cpu_state *cs = cpu_state();
+
+	if (cs)
+		cs->io_tid = tid;
+}
+
 /* Site implied by the thread's in-flight uffd ioctl (no stack needed). */
 static __always_inline __u8 context_site(struct thread_state *ts)
 {

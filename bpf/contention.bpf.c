@@ -90,13 +90,6 @@ static __always_inline bool spinning_wait(__u32 flags)
 	return (flags & LCB_F_SPIN) && !(flags & LCB_F_MUTEX);
 }
 
-static __always_inline struct cpu_state *cpu_state(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&cpu_states, &zero);
-}
-
 /* Is program `role` running on this CPU in a context below `ectx` (so the kernel skips it now)? */
 static __always_inline bool active_below(struct cpu_state *cs, int role, __u32 ectx)
 {
@@ -284,11 +277,12 @@ static __always_inline void spin_end(void *ctx, struct cpu_state *cs, __u32 ectx
 	dur = bpf_ktime_get_boot_ns() - f->ts;
 	own = dur - (f->nested_ns < dur ? f->nested_ns : dur);
 	cls = f->cls;
-	/* Lookups only, never an insert here (THE LOCK RULE). */
-	ts = tstate((__u32)bpf_get_current_pid_tgid(), false);
 	if (ectx == CTX_TASK) {
+		ts = tstate(tid, false);	/* lookup only: never an insert here */
 		site = context_site(ts);
 	} else {
+		__u32 cur = (__u32)bpf_get_current_pid_tgid();
+
 		site = ectx == CTX_SOFTIRQ ? SITE_SOFTIRQ : ectx == CTX_HARDIRQ ? SITE_HARDIRQ : SITE_NMI;
 		/* The wait this interrupt nested in (on this CPU, below it) does not own this time. */
 		for (__u32 c = NR_CTX - 1; c > 0; c--)
@@ -296,7 +290,12 @@ static __always_inline void spin_end(void *ctx, struct cpu_state *cs, __u32 ectx
 				cs->f[(c - 1) & (NR_CTX - 1)].nested_ns += dur;
 				break;
 			}
-		/* The interrupted thread's ioctl lost this time to the interrupt. */
+		/*
+		 * The interrupted thread's ioctl lost this time to the interrupt.
+		 * Only a thread that runs here with an ioctl in flight is looked up.
+		 */
+		if (cur && cs->io_tid == cur)
+			ts = tstate(cur, false);
 		if (ts && ts->io.state == IOCTL_IN_KERNEL)
 			__sync_fetch_and_add(&ts->io.parts[PART_INTERRUPTED], own);
 	}

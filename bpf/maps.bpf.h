@@ -124,6 +124,12 @@ enum { ROLE_BEGIN, ROLE_END, NR_ROLES };
 struct cpu_state {
 	struct spin_frame f[NR_CTX];
 	__u8 active[NR_ROLES][NR_CTX];
+	/*
+	 * The last thread that ran here with a uffd ioctl in flight (set at its
+	 * entry and switch-in; stale once it leaves): an interrupt's wait looks
+	 * up the interrupted thread's state only if it is that one.
+	 */
+	__u32 io_tid;
 };
 
 GLOBAL struct {

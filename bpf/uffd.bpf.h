@@ -183,6 +183,8 @@ static __always_inline void ioctl_switch_in(struct task_struct *next, __u32 tid,
 		in->off_ts = 0;
 	}
 	in->on_ts = now;
+	if (in->state == IOCTL_IN_KERNEL)
+		note_io_cpu(tid);
 	if (in->state == IOCTL_RESCHEDULED)
 		ioctl_finish(next, tid, ts, now);
 }
@@ -272,6 +274,7 @@ static __always_inline int ioctl_enter(__u32 cmd, unsigned long arg)
 	in->ts = bpf_ktime_get_boot_ns();
 	in->on_ts = in->ts;
 	in->state = IOCTL_IN_KERNEL;
+	note_io_cpu(tid);
 	return 0;
 }
 
