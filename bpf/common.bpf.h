@@ -129,7 +129,7 @@ static __always_inline void event_init(struct mm_event *e, __u64 ts, __u64 dur, 
 	e->site = site;
 	e->blame_cls = 0;
 	e->blame_ns = 0;
-	e->preempt_ns = 0;
+	e->by_ns = 0;	/* IOCTL only: by_comm and parts are set (read) for ioctls alone */
 }
 
 /* Submit without waking the consumer: it polls (a wakeup per event perturbs). */
@@ -159,6 +159,22 @@ static __always_inline struct thread_state *tstate(__u32 tid, bool create)
 	if (!ts)
 		count(CNT_TSTATE_FULL);
 	return ts;
+}
+
+static __always_inline struct cpu_state *cpu_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_states, &zero);
+}
+
+/* The thread runs on this CPU with a uffd ioctl in flight (see cpu_state.io_tid). */
+static __always_inline void note_io_cpu(__u32 tid)
+{
+	struct cpu_state *cs = cpu_state();
+
+	if (cs)
+		cs->io_tid = tid;
 }
 
 /* Site implied by the thread's in-flight uffd ioctl (no stack needed). */

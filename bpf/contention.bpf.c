@@ -90,13 +90,6 @@ static __always_inline bool spinning_wait(__u32 flags)
 	return (flags & LCB_F_SPIN) && !(flags & LCB_F_MUTEX);
 }
 
-static __always_inline struct cpu_state *cpu_state(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&cpu_states, &zero);
-}
-
 /* Is program `role` running on this CPU in a context below `ectx` (so the kernel skips it now)? */
 static __always_inline bool active_below(struct cpu_state *cs, int role, __u32 ectx)
 {
@@ -215,6 +208,7 @@ static __always_inline void spin_begin(struct cpu_state *cs, __u32 ectx, __u64 l
 	f->cls = classify_lock(lock, flags);
 	f->task = (__u64)t;
 	f->switches = task_switches(t);
+	f->nested_ns = 0;
 	f->ts = bpf_ktime_get_boot_ns();
 	f->lock = lock;
 }
@@ -263,7 +257,7 @@ static __always_inline void spin_end(void *ctx, struct cpu_state *cs, __u32 ectx
 	__u8 cls, site;
 	long nbytes = 0;
 	__s32 stack_id = -1;
-	__u64 dur;
+	__u64 dur, own;
 
 	if (active_below(cs, ROLE_BEGIN, ectx)) {	/* this wait's begin was skipped */
 		if (f->lock)
@@ -285,12 +279,29 @@ static __always_inline void spin_end(void *ctx, struct cpu_state *cs, __u32 ectx
 		return;
 	}
 	dur = bpf_ktime_get_boot_ns() - f->ts;
+	own = dur - (f->nested_ns < dur ? f->nested_ns : dur);
 	cls = f->cls;
 	if (ectx == CTX_TASK) {
 		ts = tstate(tid, false);	/* lookup only: never an insert here */
 		site = context_site(ts);
 	} else {
+		__u32 cur = (__u32)bpf_get_current_pid_tgid();
+
 		site = ectx == CTX_SOFTIRQ ? SITE_SOFTIRQ : ectx == CTX_HARDIRQ ? SITE_HARDIRQ : SITE_NMI;
+		/* The wait this interrupt nested in (on this CPU, below it) does not own this time. */
+		for (__u32 c = NR_CTX - 1; c > 0; c--)
+			if (c <= ectx && cs->f[(c - 1) & (NR_CTX - 1)].lock) {
+				cs->f[(c - 1) & (NR_CTX - 1)].nested_ns += dur;
+				break;
+			}
+		/*
+		 * The interrupted thread's ioctl lost this time to the interrupt.
+		 * Only a thread that runs here with an ioctl in flight is looked up.
+		 */
+		if (cur && cs->io_tid == cur)
+			ts = tstate(cur, false);
+		if (ts && ts->io.state == IOCTL_IN_KERNEL)
+			__sync_fetch_and_add(&ts->io.parts[PART_INTERRUPTED], own);
 	}
 	if (dur >= stack_min_ns) {
 		nbytes = current_stack_raw(ctx, ectx);
@@ -307,8 +318,10 @@ static __always_inline void spin_end(void *ctx, struct cpu_state *cs, __u32 ectx
 	mm_lf_hist_add(tid, KCS(KIND_LOCK, cls, site), dur);
 	if (resilient_locks && stack_id >= 0)
 		stack_add(tid, stack_id, KIND_LOCK, cls, site, dur);
-	if (ts)
+	if (ts && ectx == CTX_TASK) {
 		ioctl_add_wait(ts, cls, dur);
+		ioctl_add_spin(ts, own);
+	}
 	if (want_events && dur >= min_slice_ns)
 		lf_event(f, ectx, lock, dur, tid, cls, site, nbytes);
 }

@@ -35,8 +35,11 @@ static __always_inline void ds_begin(struct thread_state *ts, __u64 now)
 	}
 }
 
-/* Switched in again: the period ends (blocked = out .. wakeup, runnable = wakeup .. in). */
-static __always_inline void ds_end(void *ctx, struct thread_state *ts, struct task_struct *next,
+/*
+ * Switched in again: the period ends (blocked = out .. wakeup, runnable =
+ * wakeup .. in). Returns its class (from the stack if no lock wait said).
+ */
+static __always_inline __u8 ds_end(void *ctx, struct thread_state *ts, struct task_struct *next,
 				   __u32 tid, bool typed, __u64 now)
 {
 	__u64 wake, blocked, runq;
@@ -80,6 +83,7 @@ static __always_inline void ds_end(void *ctx, struct thread_state *ts, struct ta
 		event_submit(e);
 	}
 	ts->ds_ts = 0;
+	return cls;
 }
 
 static __always_inline void wakeup(struct task_struct *p, bool typed)
@@ -92,10 +96,15 @@ static __always_inline void wakeup(struct task_struct *p, bool typed)
 	    (targ_tgid && (typed ? p->tgid : BPF_CORE_READ(p, tgid)) != targ_tgid))
 		return;
 	ts = tstate(tid, false);
-	if (ts && ts->ds_ts && !ts->ds_wake_ts) {
+	if (!ts)
+		return;
+	if (ts->ds_ts && !ts->ds_wake_ts) {
 		ts->ds_wake_ts = bpf_ktime_get_boot_ns();
 		ts->ds_waker = (__u32)bpf_get_current_pid_tgid();
 	}
+	/* Asleep inside a uffd ioctl (D-state or not): its blocked part ends here. */
+	if (ts->io.off_ts && !ts->io.wake_ts)
+		ts->io.wake_ts = ts->ds_ts ? ts->ds_wake_ts : bpf_ktime_get_boot_ns();
 }
 
 /* Filter a task; typed (tp_btf) pointers are read directly, raw ones through helpers. */
@@ -141,7 +150,7 @@ static __always_inline void on_switch(void *ctx, bool preempt, struct task_struc
 		if (ts) {
 			now = bpf_ktime_get_boot_ns();
 			if (ts->io.state != IOCTL_NONE)
-				ioctl_switch_out(prev, ptid, ts, runnable, now,
+				ioctl_switch_out(prev, next, ptid, ts, runnable, dstate, now,
 						 ts->io.state == IOCTL_EXITED && runnable ?
 						 in_ioctl_syscall(prev, typed) : -1);
 			/* Running, yet a D-state period waits for its switch-in: that was not seen. */
@@ -156,12 +165,15 @@ static __always_inline void on_switch(void *ctx, bool preempt, struct task_struc
 	if (want_switch_task(next, typed, &ntid)) {
 		ts = tstate(ntid, false);
 		if (ts) {
+			__u8 ds_cls = CLASS_IO;
+
 			if (!now)
 				now = bpf_ktime_get_boot_ns();
-			if (ts->io.state != IOCTL_NONE)
-				ioctl_switch_in(next, ntid, ts, now);
+			/* First: the ioctl's blocked part takes the class found from the stack. */
 			if (ts->ds_ts)
-				ds_end(ctx, ts, next, ntid, typed, now);
+				ds_cls = ds_end(ctx, ts, next, ntid, typed, now);
+			if (ts->io.state != IOCTL_NONE)
+				ioctl_switch_in(next, ntid, ts, now, ds_cls);
 		}
 	}
 }

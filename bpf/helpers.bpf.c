@@ -112,22 +112,34 @@ __noinline int mm_lf_hist_add(__u32 tid, __u32 kcs, __u64 dur)
 /*
  * A finished uffd ioctl of thread `tid`: counted in the thread's hot
  * histogram if it is of the hot command (the first page-moving command the
- * thread issued) and in its range, else in `hists`.
+ * thread issued) and in its range, else in `hists`; its parts (the
+ * breakdown, ts->io.parts) are summed there too.
  * Returns 1 if the thread's names should be recorded (first count).
  */
 __noinline int mm_ioctl_hist(struct thread_state *ts, __u32 tid, __u32 nr, __u64 dur, __u64 err)
 {
+	struct hist_key key = { .tid = tid, .kind = KIND_IOCTL, .cls = nr & 0xff,
+				.site = mm_uffd_site(nr) };
 	struct hot_ioctls *h;
+	struct hist *hh;
 	__u32 slot;
-	int bound;
+	int bound, created = 0;
 
 	if (!ts)
 		return 0;
 	h = &ts->hot;
 	slot = mm_hist_slot(dur) - HOT_SLOT0;	/* wraps above HOT_SLOTS if below the range */
 	/* Only page-moving commands (not API/REGISTER...) can be hot. */
-	if (slot >= HOT_SLOTS || (h->cmd ? h->cmd != nr + 1 : mm_uffd_site(nr) == SITE_UFFD_OTHER))
-		return mm_hist_add(tid, KCS(KIND_IOCTL, nr, mm_uffd_site(nr)), dur, err);
+	if (slot >= HOT_SLOTS || (h->cmd ? h->cmd != nr + 1 : mm_uffd_site(nr) == SITE_UFFD_OTHER)) {
+		hh = hist_get(&key, &created);
+		if (!hh)
+			return 0;
+		hist_account(hh, dur, err);
+		for (int i = 0; i < NR_PARTS; i++)
+			if (ts->io.parts[i])
+				__sync_fetch_and_add(&hh->parts[i], ts->io.parts[i]);
+		return created;
+	}
 	bound = !h->cmd;
 	h->cmd = nr + 1;
 	h->count++;
@@ -136,6 +148,8 @@ __noinline int mm_ioctl_hist(struct thread_state *ts, __u32 tid, __u32 nr, __u64
 	if (dur > h->max_ns)
 		h->max_ns = dur;
 	h->slots[slot]++;
+	for (int i = 0; i < NR_PARTS; i++)
+		h->parts[i] += ts->io.parts[i];
 	return bound;
 }
 
@@ -162,6 +176,9 @@ __noinline int mm_hot_fold(struct thread_state *ts, __u32 tid)
 	for (int i = 0; i < HOT_SLOTS; i++)
 		if (hot->slots[i])
 			__sync_fetch_and_add(&h->slots[HOT_SLOT0 + i], hot->slots[i]);
+	for (int i = 0; i < NR_PARTS; i++)
+		if (hot->parts[i])
+			__sync_fetch_and_add(&h->parts[i], hot->parts[i]);
 	return 0;
 }
 

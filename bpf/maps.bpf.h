@@ -113,6 +113,7 @@ struct spin_frame {
 	__u64 ts;
 	__u64 task;		/* current at begin */
 	__u64 switches;		/* its nvcsw + nivcsw at begin */
+	__u64 nested_ns;	/* waits of interrupts nested in it (not its own spinning) */
 	__u32 flags;
 	__u8 cls;
 	__u8 pad[3];
@@ -123,6 +124,12 @@ enum { ROLE_BEGIN, ROLE_END, NR_ROLES };
 struct cpu_state {
 	struct spin_frame f[NR_CTX];
 	__u8 active[NR_ROLES][NR_CTX];
+	/*
+	 * The last thread that ran here with a uffd ioctl in flight (set at its
+	 * entry and switch-in; stale once it leaves): an interrupt's wait looks
+	 * up the interrupted thread's state only if it is that one.
+	 */
+	__u32 io_tid;
 };
 
 GLOBAL struct {

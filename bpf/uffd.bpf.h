@@ -12,6 +12,25 @@
 /* A switch-out this soon after the exit is the return path's reschedule. */
 #define RETURN_PATH_NS 50000
 
+/*
+ * Spinning and interrupts happened while it ran: cut them out of its on-CPU
+ * time. Never more than that time (a switch-in not seen shortens it): what
+ * does not fit is left to the remainder, never counted twice.
+ */
+static __always_inline void ioctl_carve(struct inflight *in)
+{
+	__u64 on = in->parts[PART_ON_CPU], spin = in->parts[PART_LOCK_SPIN];
+	__u64 irq = in->parts[PART_INTERRUPTED];
+
+	if (spin > on)
+		spin = on;
+	if (irq > on - spin)
+		irq = on - spin;
+	in->parts[PART_LOCK_SPIN] = spin;
+	in->parts[PART_INTERRUPTED] = irq;
+	in->parts[PART_ON_CPU] = on - spin - irq;
+}
+
 static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struct thread_state *ts,
 					 __u64 end)
 {
@@ -21,6 +40,11 @@ static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struc
 	struct mm_event *e;
 
 	in->state = IOCTL_NONE;
+	/* Running until its end: that stretch was on CPU. */
+	if (in->on_ts && end > in->on_ts)
+		in->parts[PART_ON_CPU] += end - in->on_ts;
+	in->on_ts = 0;
+	ioctl_carve(in);
 	if (mm_ioctl_hist(ts, tid, nr, dur, in->ret < 0 ? 1 : 0) > 0)
 		note_thread(tid, t);
 	e = event_reserve(dur);
@@ -37,9 +61,44 @@ static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struc
 	e->ret = in->ret;
 	e->blame_cls = blame;
 	e->blame_ns = blame_ns;
-	e->preempt_ns = in->preempt_ns;
+	e->other_tid = in->top_by_tid;
+	e->by_ns = in->top_by_ns;
+	__builtin_memcpy(e->by_comm, in->top_by_comm, sizeof(e->by_comm));
+	for (int i = 0; i < NR_PARTS; i++)
+		e->parts[i] = in->parts[i];
 	BPF_CORE_READ_STR_INTO(&e->comm, t, comm);
 	event_submit(e);
+}
+
+/*
+ * Switched out inside the ioctl (or on its return path): its on-CPU stretch
+ * ends. Preempted: remember who was switched in (the first to run instead).
+ * Asleep: the part its blocked time goes to, from the lock wait it sleeps in
+ * (D-state with none: CLASS_IO, refined from the stack at switch-in).
+ */
+static __always_inline void ioctl_off(struct thread_state *ts, struct task_struct *next,
+				      bool runnable, bool dstate, __u64 now)
+{
+	struct inflight *in = &ts->io;
+	__u32 d = ts->depth;
+
+	if (in->on_ts && now > in->on_ts)
+		in->parts[PART_ON_CPU] += now - in->on_ts;
+	in->on_ts = 0;
+	in->off_ts = 0;
+	in->preempt_ts = 0;
+	if (runnable) {
+		in->preempt_ts = now;
+		in->by_tid = BPF_CORE_READ(next, pid);
+		BPF_CORE_READ_STR_INTO(&in->by_comm, next, comm);
+		return;
+	}
+	in->off_ts = now;
+	in->wake_ts = 0;
+	if (d > 0 && d <= WAIT_DEPTH)
+		in->off_slot = ts->w[(d - 1) & (WAIT_DEPTH - 1)].cls;
+	else
+		in->off_slot = dstate ? CLASS_IO : PART_SLEEP;
 }
 
 /*
@@ -62,9 +121,9 @@ static __always_inline void ioctl_resumed_unseen(struct task_struct *t, __u32 ti
  * registers say so), 0 if not (preempted in user space after returning, or
  * in another syscall), -1 if unknown (raw_tp: no typed task).
  */
-static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid,
-					     struct thread_state *ts, bool runnable, __u64 now,
-					     int syscall_path)
+static __always_inline void ioctl_switch_out(struct task_struct *prev, struct task_struct *next,
+					     __u32 tid, struct thread_state *ts, bool runnable,
+					     bool dstate, __u64 now, int syscall_path)
 {
 	struct inflight *in = &ts->io;
 
@@ -73,12 +132,12 @@ static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid
 		/* Still set: its switch-in was not seen, and that preemption's length is unknown. */
 		if (in->preempt_ts)
 			count(CNT_SWITCH_IN_UNSEEN);
-		in->preempt_ts = runnable ? now : 0;
+		ioctl_off(ts, next, runnable, dstate, now);
 		break;
 	case IOCTL_EXITED:
 		if (runnable && now - in->exit_ts < RETURN_PATH_NS && syscall_path) {
 			in->state = IOCTL_RESCHEDULED;
-			in->preempt_ts = now;
+			ioctl_off(ts, next, true, false, now);
 		}
 		else
 			ioctl_finish(prev, tid, ts, in->exit_ts);
@@ -89,16 +148,43 @@ static __always_inline void ioctl_switch_out(struct task_struct *prev, __u32 tid
 	}
 }
 
-/* sched_switch, next side: a rescheduled return path ends at switch-in. */
+/*
+ * sched_switch, next side: the time off CPU goes to its part, and a
+ * rescheduled return path ends here. ds_cls: the D-state period's class
+ * from its stack (CLASS_IO if none was ending).
+ */
 static __always_inline void ioctl_switch_in(struct task_struct *next, __u32 tid,
-					    struct thread_state *ts, __u64 now)
+					    struct thread_state *ts, __u64 now, __u8 ds_cls)
 {
 	struct inflight *in = &ts->io;
 
 	if (in->preempt_ts) {
-		in->preempt_ns += now - in->preempt_ts;
+		__u64 d = now - in->preempt_ts;
+
+		in->parts[PART_PREEMPTED] += d;
+		if (d > in->top_by_ns) {
+			in->top_by_ns = d;
+			in->top_by_tid = in->by_tid;
+			__builtin_memcpy(in->top_by_comm, in->by_comm, sizeof(in->top_by_comm));
+		}
 		in->preempt_ts = 0;
 	}
+	if (in->off_ts) {
+		__u64 wake = in->wake_ts, i = in->off_slot;
+
+		if (!wake || wake < in->off_ts || wake > now)
+			wake = now;
+		if (i == CLASS_IO)
+			i = ds_cls;
+		/* The mask in asm (see ioctl_add_wait): every slot that can be set is below 16. */
+		asm volatile("%0 &= %1" : "+r"(i) : "i"(WAIT_CLASSES - 1));
+		in->parts[i] += wake - in->off_ts;
+		in->parts[PART_RUNNABLE] += now - wake;
+		in->off_ts = 0;
+	}
+	in->on_ts = now;
+	if (in->state == IOCTL_IN_KERNEL)
+		note_io_cpu(tid);
 	if (in->state == IOCTL_RESCHEDULED)
 		ioctl_finish(next, tid, ts, now);
 }
@@ -114,6 +200,13 @@ static __always_inline void ioctl_add_wait(struct thread_state *ts, __u8 cls, __
 		ts->io.wait_ns[i] += dur;
 		ts->io.waited |= 1U << i;
 	}
+}
+
+/* A task-context spin wait inside the ioctl; own_ns: without interrupts nested in it. */
+static __always_inline void ioctl_add_spin(struct thread_state *ts, __u64 own_ns)
+{
+	if (ts->io.state == IOCTL_IN_KERNEL)
+		ts->io.parts[PART_LOCK_SPIN] += own_ns;
 }
 
 /* Pages asked for: uffdio_copy/move {dst, src, len, ...}; others {{start, len}, ...}. */
@@ -168,13 +261,20 @@ static __always_inline int ioctl_enter(__u32 cmd, unsigned long arg)
 			in->wait_ns[c] = 0;
 		in->waited = 0;
 	}
-	in->preempt_ts = in->preempt_ns = 0;
+	in->preempt_ts = in->off_ts = 0;
+	for (int i = 0; i < NR_PARTS; i++)
+		in->parts[i] = 0;
+	in->top_by_ns = 0;
+	in->top_by_tid = 0;
+	__builtin_memset(in->top_by_comm, 0, sizeof(in->top_by_comm));
 	in->len = 0;
 	in->ret = 0;
 	in->arg = arg;
 	in->cmd = cmd;
 	in->ts = bpf_ktime_get_boot_ns();
+	in->on_ts = in->ts;
 	in->state = IOCTL_IN_KERNEL;
+	note_io_cpu(tid);
 	return 0;
 }
 
@@ -198,6 +298,10 @@ static __always_inline int ioctl_exit(long ret, __u32 cmd)
 		in->preempt_ts = 0;
 	}
 	in->exit_ts = bpf_ktime_get_boot_ns();
+	/* Running, but since when is unknown if its switch-in was not seen: left unexplained. */
+	in->off_ts = 0;
+	if (!in->on_ts)
+		in->on_ts = in->exit_ts;
 	in->ret = ret;
 	/* The ioctl's struct is still valid here; read it only for an event. */
 	if (want_events && in->exit_ts - in->ts >= min_slice_ns)

@@ -136,12 +136,31 @@ struct hist_key {
 	__u8 pad;
 };
 
+/*
+ * Where a uffd ioctl's wall time went ([breakdown], docs/breakdown.md). The
+ * parts are cut at the thread's switch points, so they do not overlap:
+ * slots 0 .. NR_CLASSES - 1 hold blocked time (switched out, not yet woken)
+ * by the class of what it waited for (CLASS_IO: D-state with no lock seen),
+ * the others the rest. What no probe saw is the remainder (userspace's
+ * "unexplained"): dur - the sum of all parts.
+ */
+enum mm_part {
+	PART_SLEEP = NR_CLASSES,	/* blocked in an interruptible sleep */
+	PART_ON_CPU,		/* running, outside the parts below */
+	PART_LOCK_SPIN,		/* spinning in a task-context spin wait (its interrupts excluded) */
+	PART_INTERRUPTED,	/* waits in interrupt context that interrupted it */
+	PART_PREEMPTED,		/* switched out runnable .. switched in */
+	PART_RUNNABLE,		/* woken .. switched in */
+	NR_PARTS,
+};
+
 struct hist {
 	__u64 count;
 	__u64 total_ns;
 	__u64 max_ns;
 	__u64 aux_ns;	/* KIND_DSTATE: runnable-after-wakeup time; IOCTL: errors */
 	__u32 slots[HIST_SLOTS];
+	__u64 parts[NR_PARTS];	/* IOCTL: summed over its ioctls (enum mm_part) */
 };
 
 /* One thread seen by the BPF side (first event that created a hist key). */
@@ -179,14 +198,17 @@ struct mm_event {
 	__u32 flags;		/* LOCK: LCB_F_*; IOCTL: full cmd */
 	__s32 stack_id;		/* -1: none */
 	__s32 ret;		/* IOCTL: return value */
-	__u32 other_tid;	/* LOCK: owner if known; DSTATE: waker */
+	__u32 other_tid;	/* LOCK: owner if known; DSTATE: waker; IOCTL: see by_ns */
 	__u8 kind;
 	__u8 cls;
 	__u8 site;
 	__u8 blame_cls;		/* IOCTL: the lock class it waited for longest */
 	char comm[MMLOCK_COMM_LEN];
 	__u64 blame_ns;		/* IOCTL: time waited for blame_cls */
-	__u64 preempt_ns;	/* IOCTL: time preempted (runnable, not running) */
+	/* IOCTL: the task switched in at its longest preemption, and that preemption. */
+	__u64 by_ns;
+	char by_comm[MMLOCK_COMM_LEN];
+	__u64 parts[NR_PARTS];	/* IOCTL: where its time went (enum mm_part) */
 };
 
 /*
@@ -212,10 +234,21 @@ struct inflight {
 	__u32 cmd;
 	__u32 state;		/* enum inflight_state */
 	__u64 preempt_ts;	/* switched out while runnable, 0 if not */
-	__u64 preempt_ns;	/* total time preempted */
 	__u32 waited;		/* bit c set: wait_ns[c] is not zero */
 	__u32 pad;
 	__u64 wait_ns[WAIT_CLASSES];	/* lock waits inside this ioctl, by class */
+	/* The breakdown (enum mm_part), cut at the thread's switch points. */
+	__u64 on_ts;		/* running in it since, 0 if off CPU or unknown */
+	__u64 off_ts;		/* switched out asleep (not preempted), 0 if not */
+	__u64 wake_ts;		/* that sleep's wakeup, 0 until woken */
+	__u32 off_slot;		/* that sleep's part: a class, or PART_SLEEP */
+	__u32 by_tid;		/* switched in at the current preemption */
+	__u32 top_by_tid;	/* ... at the longest one so far */
+	__u32 pad2;
+	__u64 top_by_ns;
+	char by_comm[MMLOCK_COMM_LEN];
+	char top_by_comm[MMLOCK_COMM_LEN];
+	__u64 parts[NR_PARTS];
 };
 
 /* A lock wait in progress: contention_begin .. contention_end (nested 2 deep). */
@@ -250,6 +283,7 @@ struct hot_ioctls {
 	__u64 total_ns;
 	__u64 max_ns;
 	__u32 slots[HOT_SLOTS];
+	__u64 parts[NR_PARTS];
 };
 
 /*

@@ -20,6 +20,8 @@ invariant (tests/run.sh counts them) and exits 1 if any failed.
    the recording, the longest any thread can have lived in it.
  - every histogram's bucket counts sum to its count.
  - every event lies inside the recording's time window.
+ - every uffd ioctl's parts (its breakdown) sum to its dur_ns, and every
+   thread x command's to its total_ns; "unexplained" is always there.
 """
 import argparse
 import bisect
@@ -99,6 +101,13 @@ def main():
     res("no wait at a uffd site longer than its thread's longest ioctl", not longer, "; ".join(longer[:5]))
     res("no thread's D-state time exceeds the recording", not over, "; ".join(over[:5]))
     res("histogram buckets sum to count", not badsum, "; ".join(badsum[:5]))
+    parts = [("event", e["tid"], e["dur_ns"], e.get("parts")) for e in rec["events"] if e["kind"] == "ioctl"]
+    parts += [("hist", t["tid"], h["total_ns"], h.get("parts")) for t in rec["threads"]
+              for h in t["hists"] if h["kind"] == "ioctl"]
+    badparts = ["%s of tid %d: %s, %s" % (w, tid, p and sum(p.values()), total) for w, tid, total, p in parts
+                if not p or "unexplained" not in p or sum(p.values()) != total]
+    res("every ioctl's and thread x command's parts sum to its time (%d)" % len(parts), not badparts,
+        "; ".join(badparts[:5]))
     late = [e for e in rec["events"] if e["ts_ns"] < start or e["ts_ns"] + e["dur_ns"] > end]
     res("every event lies inside the recording", not late,
         "%d outside, first: %s" % (len(late), late[:1]))

@@ -11,7 +11,10 @@
 static const char usage_diff[] =
 "Usage: mmlock diff [OPTIONS] BEFORE.json AFTER.json\n"
 "Compare two recordings per thread name, class and site (threads are matched\n"
-"by name: tids differ between runs).\n"
+"by name: tids differ between runs). Under each uffd ioctl row: where one\n"
+"ioctl's time went on average, part by part (on CPU, lock spin, lock sleep per\n"
+"class, runnable, preempted, ...), and whether each part grew, shrank, vanished\n"
+"or is new (more than 10% either way).\n"
 "  -c, --comm NAME        only threads named NAME\n"
 "      --max-regression PCT  exit 1 if a worst wait grew by more than PCT%\n"
 "Example: mmlock diff before.json after.json\n";
@@ -23,6 +26,35 @@ static const char *pct(__u64 before, __u64 after, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%+.0f%%", 100.0 * ((double)after - before) / before);
 	return buf;
+}
+
+/*
+ * Under an ioctl row: where one ioctl's time went on average, part by part,
+ * before and after (a recording's length and ioctl count differ between
+ * runs: means and shares compare, totals do not).
+ */
+static void print_parts(const struct rec_hist *b, const struct rec_hist *a)
+{
+	bool head = false;
+
+	for (unsigned int p = 0; p < NR_REC_PARTS; p++) {
+		double mb = b->count ? (double)b->parts[p] / b->count : 0;
+		double ma = a->count ? (double)a->parts[p] / a->count : 0;
+		char s1[16], s2[16];
+
+		if (!mb && !ma && p != PART_UNEXPLAINED)
+			continue;
+		if (!head) {
+			printf("%-16s %-7s %-27s %10s %6s %10s %6s  %s\n", "", "", "per ioctl: PART",
+			       "BEFORE", "SHARE", "AFTER", "SHARE", "CHANGE");
+			head = true;
+		}
+		snprintf(s1, sizeof(s1), "%.1f%%", b->total_ns ? 100.0 * b->parts[p] / b->total_ns : 0);
+		snprintf(s2, sizeof(s2), "%.1f%%", a->total_ns ? 100.0 * a->parts[p] / a->total_ns : 0);
+		printf("%-16s %-7s %-27s %10s %6s %10s %6s  %s\n", "", "", part_label(p),
+		       b->count ? NS((__u64)mb) : "-", b->count ? s1 : "-",
+		       a->count ? NS((__u64)ma) : "-", a->count ? s2 : "-", diff_change(mb, ma));
+	}
 }
 
 /* The table; returns how many rows regressed by more than maxreg% (< 0: not asked). */
@@ -48,6 +80,8 @@ static int print_rows(const struct diff_rows *d, long long maxreg)
 			printf("%-16s %-7s %-16s %-10s   failed %llu of %llu -> %llu of %llu\n", "", "", "", "",
 			       (unsigned long long)b->aux_ns, (unsigned long long)b->count,
 			       (unsigned long long)a->aux_ns, (unsigned long long)a->count);
+		if (b->kind == KIND_IOCTL)
+			print_parts(b, a);
 		/* A wait that is new in AFTER is a regression too. */
 		if (maxreg >= 0 && (b->kind == KIND_LOCK || b->kind == KIND_DSTATE) && a->max_ns &&
 		    a->max_ns > b->max_ns * (100 + maxreg) / 100)

@@ -58,6 +58,9 @@ void hist_add_sample(struct rec_hist *h, __u64 v, __u64 aux)
 	if (v > h->max_ns)
 		h->max_ns = v;
 	h->slots[hist_slot(v)]++;
+	/* An ioctl's parts sum to its time: with no breakdown given, all of it is unexplained. */
+	if (h->kind == KIND_IOCTL)
+		h->parts[PART_UNEXPLAINED] += v;
 }
 
 void hist_merge(struct rec_hist *dst, const struct rec_hist *src)
@@ -69,4 +72,6 @@ void hist_merge(struct rec_hist *dst, const struct rec_hist *src)
 		dst->max_ns = src->max_ns;
 	for (unsigned int i = 0; i < HIST_SLOTS; i++)
 		dst->slots[i] += src->slots[i];
+	for (unsigned int i = 0; i < NR_REC_PARTS; i++)
+		dst->parts[i] += src->parts[i];
 }

@@ -14,6 +14,10 @@
 
 #define REC_FORMAT_VERSION	1
 
+/* The breakdown's parts (enum mm_part), and the remainder no probe saw. */
+#define PART_UNEXPLAINED	NR_PARTS
+#define NR_REC_PARTS		(NR_PARTS + 1)
+
 /* One histogram of one thread: kind x class x site (see include/mmlock.h). */
 struct rec_hist {
 	__u8 kind;		/* enum mm_kind */
@@ -24,6 +28,7 @@ struct rec_hist {
 	__u64 max_ns;
 	__u64 aux_ns;		/* DSTATE: runnable after wakeup; IOCTL: errors */
 	__u32 slots[HIST_SLOTS];
+	__u64 parts[NR_REC_PARTS];	/* IOCTL: where the time went, summed (see parts.c) */
 };
 
 /* A symbolized kernel stack, innermost frame first ("func+0xoff"). */
@@ -57,13 +62,17 @@ struct rec_event {
 	__u32 pid, tid;
 	__u32 flags;		/* LOCK: LCB_F_*; IOCTL: ioctl cmd */
 	__s32 ret;		/* IOCTL: return value */
-	/* LOCK: lock owner, or for tid 0 (a wait in interrupt context) the
-	 * thread it interrupted; DSTATE: waker; 0 unknown (or idle). */
-	__u32 other_tid;
 	__u8 kind, cls, site;
 	__u8 blame_cls;		/* IOCTL: lock class waited for longest inside it */
 	__u64 blame_ns;		/* IOCTL: time waited for blame_cls */
-	__u64 preempt_ns;	/* IOCTL: time preempted while inside it */
+	__u64 preempt_ns;	/* IOCTL: time preempted while inside it (= its preempted part) */
+	/* IOCTL: switched in at its longest preemption (other_tid, by_comm), for by_ns. */
+	/* LOCK: lock owner, or for tid 0 (a wait in interrupt context) the
+	 * thread it interrupted; DSTATE: waker; 0 unknown (or idle). */
+	__u32 other_tid;
+	char by_comm[MMLOCK_COMM_LEN];
+	__u64 by_ns;
+	__u64 parts[NR_REC_PARTS];	/* IOCTL: where its time went; sums to dur_ns */
 	int nframes;		/* symbolized stack, 0 if none */
 	char **frames;
 };
@@ -141,6 +150,24 @@ int class_from_name(const char *s);		/* -1 if unknown */
 int site_from_name(const char *s);
 int kind_from_name(const char *s);
 int uffd_cmd_from_name(const char *s);
+
+/*
+ * parts.c: the breakdown of uffd ioctls. Names are "on_cpu", "lock_spin",
+ * "lock_sleep_<class>", "dstate_other", "sleep", "runnable", "preempted",
+ * "interrupted", "unexplained"; NULL / -1 out of range or unknown.
+ */
+const char *part_name(unsigned int part);
+const char *part_label(unsigned int part);	/* "lock sleep anon_vma write" */
+int part_from_name(const char *s);
+/* Spin and interrupt time cut out of on-CPU time, as the BPF side does at the ioctl's end. */
+void parts_carve(__u64 *parts);
+/*
+ * Set parts[PART_UNEXPLAINED] so that all parts sum to total. Named parts
+ * above total (impossible from the BPF side) are trimmed, on-CPU first;
+ * returns 1 then, else 0.
+ */
+int parts_settle(__u64 *parts, __u64 total);
+__u64 parts_sum(const __u64 *parts);		/* all NR_REC_PARTS */
 
 /* hist.c: bucket math shared by the report, JSON and Perfetto writers. */
 unsigned int hist_slot(__u64 v);

@@ -87,3 +87,16 @@ void diff_add(struct diff_rows *d, const struct recording *rec, int side, const 
 		}
 	}
 }
+
+const char *diff_change(double before, double after)
+{
+	if (before <= 0)
+		return after > 0 ? "new" : "-";
+	if (after <= 0)
+		return "vanished";
+	if (after > before * (100 + DIFF_SAME_PCT) / 100)
+		return "grew";
+	if (after < before * (100 - DIFF_SAME_PCT) / 100)
+		return "shrank";
+	return "same";
+}

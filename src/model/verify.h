@@ -36,4 +36,12 @@ struct diff_rows {
 /* Merge one recording's hists into the rows as side 0 (before) or 1 (after). */
 void diff_add(struct diff_rows *d, const struct recording *rec, int side, const char *comm);
 
+/*
+ * How a value changed from before to after, in words: "new", "vanished",
+ * "grew" / "shrank" (by more than DIFF_SAME_PCT%), "same", or "-" (zero in
+ * both). For the breakdown rows of `diff`.
+ */
+#define DIFF_SAME_PCT	10
+const char *diff_change(double before, double after);
+
 #endif

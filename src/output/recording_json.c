@@ -22,6 +22,16 @@ static void write_frames(struct json_writer *w, const char *key, char **frames, 
 	jw_arr_end(w);
 }
 
+/* The breakdown: named parts that are not zero, and the remainder always. */
+static void write_parts(struct json_writer *w, const __u64 *parts)
+{
+	jw_obj_begin(w, "parts");
+	for (unsigned int i = 0; i < NR_REC_PARTS; i++)
+		if (parts[i] || i == PART_UNEXPLAINED)
+			jw_u64(w, part_name(i), parts[i]);
+	jw_obj_end(w);
+}
+
 static void write_hist(struct json_writer *w, const struct rec_hist *h)
 {
 	jw_obj_begin(w, NULL);
@@ -39,8 +49,10 @@ static void write_hist(struct json_writer *w, const struct rec_hist *h)
 	jw_u64(w, "p99_ns", hist_percentile(h, 99));
 	if (h->kind == KIND_DSTATE)
 		jw_u64(w, "runnable_ns", h->aux_ns);
-	if (h->kind == KIND_IOCTL)
+	if (h->kind == KIND_IOCTL) {
 		jw_u64(w, "errors", h->aux_ns);
+		write_parts(w, h->parts);
+	}
 	if (h->kind == KIND_TRYLOCK)
 		jw_u64(w, "failed", h->aux_ns);
 	jw_arr_begin(w, "hist");
@@ -104,6 +116,10 @@ static void write_event(struct json_writer *w, const struct rec_event *e)
 		jw_str(w, "blame_class", class_name(e->blame_cls));
 		jw_u64(w, "blame_ns", e->blame_ns);
 		jw_u64(w, "preempted_ns", e->preempt_ns);
+		jw_u64(w, "preempted_by_tid", e->other_tid);
+		jw_str(w, "preempted_by_comm", e->by_comm);
+		jw_u64(w, "preempted_by_ns", e->by_ns);
+		write_parts(w, e->parts);
 	} else {
 		jw_str(w, "class", class_name(e->cls));
 		jw_u64(w, "flags", e->flags);
@@ -402,6 +418,45 @@ static int read_frames(struct reader *r, const struct json_value *o, const char 
 	return n;
 }
 
+/*
+ * The breakdown of an ioctl or of a thread's ioctls of one command: known
+ * part names, "unexplained" present, and the parts sum to `total` exactly.
+ * Absent in recordings older than the breakdown: all of it is unexplained then.
+ */
+static void read_parts(struct reader *r, const struct json_value *o, __u64 *parts, __u64 total,
+		       const char *total_key)
+{
+	const struct json_value *p = get_typed(r, o, "parts", JSON_OBJECT);
+	unsigned __int128 sum = 0;
+	__u64 seen = 0;
+
+	if (!p || r->ret) {
+		parts[PART_UNEXPLAINED] = total;	/* an older recording: no breakdown */
+		return;
+	}
+	for (size_t i = 0; !r->ret && i < json_len(p); i++) {
+		const char *key = json_key_at(p, i);
+		int k = part_from_name(key);
+
+		if (k < 0 || seen & 1ULL << k) {
+			bad(r, "parts", k < 0 ? "unknown part '%s'" : "part '%s' twice", key);
+			return;
+		}
+		seen |= 1ULL << k;
+		parts[k] = get_num(r, p, key, UINT64_MAX);
+		sum += parts[k];
+	}
+	if (r->ret)
+		return;
+	if (!json_get(p, part_name(PART_UNEXPLAINED)))
+		bad(r, "parts", "no \"%s\" (it is always written)", part_name(PART_UNEXPLAINED));
+	else if (sum > UINT64_MAX)
+		bad(r, "parts", "sum past 2^64, not %s %llu", total_key, (unsigned long long)total);
+	else if (sum != total)
+		bad(r, "parts", "sum to %llu, not %s %llu", (unsigned long long)sum, total_key,
+		    (unsigned long long)total);
+}
+
 static void read_hist(struct reader *r, const struct json_value *o, struct rec_thread *t)
 {
 	const struct json_value *buckets;
@@ -435,6 +490,8 @@ static void read_hist(struct reader *r, const struct json_value *o, struct rec_t
 	h->max_ns = get_num(r, o, "max_ns", UINT64_MAX);
 	h->aux_ns = get_num(r, o, kind == KIND_IOCTL ? "errors" :
 			    kind == KIND_TRYLOCK ? "failed" : "runnable_ns", UINT64_MAX);
+	if (kind == KIND_IOCTL)
+		read_parts(r, o, h->parts, h->total_ns, "total_ns");
 	for (size_t i = 0; !r->ret && i < json_len(buckets); i++) {
 		const struct json_value *b = json_at(buckets, i);
 		__u64 lo = json_u64(json_at(b, 0), UINT64_MAX), hi = json_u64(json_at(b, 1), 0);
@@ -538,6 +595,10 @@ static void read_event(struct reader *r, const struct json_value *o, struct rec_
 			       get_enum(r, o, "blame_class", class_from_name) : CLASS_OTHER;
 		e->blame_ns = get_num(r, o, "blame_ns", UINT64_MAX);
 		e->preempt_ns = get_num(r, o, "preempted_ns", UINT64_MAX);
+		e->other_tid = get_num(r, o, "preempted_by_tid", UINT32_MAX);
+		get_name(r, o, "preempted_by_comm", e->by_comm, sizeof(e->by_comm));
+		e->by_ns = get_num(r, o, "preempted_by_ns", e->dur_ns);
+		read_parts(r, o, e->parts, e->dur_ns, "dur_ns");
 	} else {
 		e->cls = get_enum(r, o, "class", class_from_name);
 		e->flags = get_num(r, o, "flags", UINT32_MAX);

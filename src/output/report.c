@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
 #include <string.h>
 #include "output/report.h"
 #include "lib/util.h"
@@ -93,16 +94,112 @@ static const struct rec_event *worst_ioctl(const struct recording *rec, __u32 ti
 	return w;
 }
 
+/* Part indexes of parts[] with time, largest first; unexplained always, last. */
+static int parts_order(const __u64 *parts, int *idx)
+{
+	int n = 0;
+
+	for (int i = 0; i < NR_PARTS; i++)
+		if (parts[i])
+			idx[n++] = i;
+	for (int i = 1; i < n; i++)	/* insertion sort: at most NR_PARTS */
+		for (int j = i; j > 0 && parts[idx[j]] > parts[idx[j - 1]]; j--) {
+			int x = idx[j];
+
+			idx[j] = idx[j - 1];
+			idx[j - 1] = x;
+		}
+	idx[n++] = PART_UNEXPLAINED;
+	return n;
+}
+
 static void print_worst_ioctl(FILE *f, const struct rec_event *e, const struct recording *rec)
 {
-	__u64 other = e->dur_ns - (e->blame_ns + e->preempt_ns < e->dur_ns ?
-				   e->blame_ns + e->preempt_ns : e->dur_ns);
+	int idx[NR_REC_PARTS], n = parts_order(e->parts, idx);
 
-	fprintf(f, "  worst ioctl: %s %s at +%s: ", uffd_cmd_name(e->cls),
+	fprintf(f, "  worst ioctl: %s %s at +%s:", uffd_cmd_name(e->cls),
 		NS(e->dur_ns), NS(e->ts_ns - rec->start_ns));
-	if (e->blame_ns)
-		fprintf(f, "waited %s for %s, ", NS(e->blame_ns), class_label(e->blame_cls));
-	fprintf(f, "preempted %s, running or other %s\n", NS(e->preempt_ns), NS(other));
+	for (int i = 0; i < n; i++) {
+		fprintf(f, "%s %s %s", i ? "," : "", part_label(idx[i]), NS(e->parts[idx[i]]));
+		if (idx[i] == PART_PREEMPTED && e->other_tid)
+			fprintf(f, " (longest %s by %s %u)", NS(e->by_ns),
+				e->by_comm[0] ? e->by_comm : "tid", e->other_tid);
+	}
+	fputc('\n', f);
+}
+
+/* Per command: where the thread's ioctl time went, each part in ms and % of the total. */
+static void print_breakdown(FILE *f, const struct rec_thread *t)
+{
+	for (size_t i = 0; i < t->nhists; i++) {
+		const struct rec_hist *h = &t->hists[i];
+		int idx[NR_REC_PARTS], n;
+
+		if (h->kind != KIND_IOCTL || !h->total_ns)
+			continue;
+		n = parts_order(h->parts, idx);
+		fprintf(f, "  where the time went: %s, %llu ioctls, %s\n", uffd_cmd_name(h->cls),
+			(unsigned long long)h->count, NS(h->total_ns));
+		for (int j = 0; j < n; j++)
+			fprintf(f, "    %-32s %10.3f ms %6.1f%%\n", part_label(idx[j]),
+				h->parts[idx[j]] / 1e6, 100.0 * h->parts[idx[j]] / h->total_ns);
+	}
+}
+
+#define TOP_PREEMPTORS 5
+
+struct preemptor {
+	__u32 tid;
+	const char *comm;
+	__u64 ns, n;
+};
+
+static int cmp_preemptor(const void *a, const void *b)
+{
+	const struct preemptor *x = a, *y = b;
+
+	return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+/*
+ * Who ran instead, over the thread's kept ioctls (events): the task switched
+ * in at each one's longest preemption, summed by tid. Shorter preemptions and
+ * ioctls below --min-slice are not in it.
+ */
+static void print_preemptors(FILE *f, const struct recording *rec, const struct rec_thread *t)
+{
+	struct preemptor *p = NULL;
+	size_t n = 0, cap = 0;
+	__u64 all = 0;
+
+	for (size_t i = 0; i < rec->nevents; i++) {
+		const struct rec_event *e = &rec->events[i];
+		size_t j;
+
+		if (e->kind != KIND_IOCTL || e->tid != t->tid || !e->other_tid || !e->by_ns)
+			continue;
+		for (j = 0; j < n && p[j].tid != e->other_tid; j++)
+			;
+		if (j == n) {
+			if (grow_array((void **)&p, &cap, n + 1, sizeof(*p)))
+				break;	/* out of memory: the line shows what was summed */
+			p[n++] = (struct preemptor){ .tid = e->other_tid, .comm = e->by_comm };
+		}
+		p[j].ns += e->by_ns;
+		p[j].n++;
+		all += e->by_ns;
+	}
+	if (n) {
+		qsort(p, n, sizeof(*p), cmp_preemptor);
+		fprintf(f, "  preempted by (longest preemption of each kept ioctl, %s in all):", NS(all));
+		for (size_t j = 0; j < n && j < TOP_PREEMPTORS; j++)
+			fprintf(f, "%s %s %u %s (%llu×)", j ? "," : "", p[j].comm[0] ? p[j].comm : "?",
+				p[j].tid, NS(p[j].ns), (unsigned long long)p[j].n);
+		if (n > TOP_PREEMPTORS)
+			fprintf(f, ", %zu more", n - TOP_PREEMPTORS);
+		fputc('\n', f);
+	}
+	free(p);
 }
 
 static void print_thread(FILE *f, const struct recording *rec, const struct rec_thread *t,
@@ -135,6 +232,8 @@ static void print_thread(FILE *f, const struct recording *rec, const struct rec_
 				report_hist(f, &t->hists[i], "      ");
 		}
 	}
+	print_breakdown(f, t);
+	print_preemptors(f, rec, t);
 	if (wi)
 		print_worst_ioctl(f, wi, rec);
 	if (w && !ro->all_hists) {

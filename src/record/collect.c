@@ -253,6 +253,8 @@ static int fold_hot(struct rec_thread *t, const struct hot_ioctls *hot)
 	if (!h)
 		return -ENOMEM;
 	memcpy(&part.slots[HOT_SLOT0], hot->slots, sizeof(hot->slots));
+	memcpy(part.parts, hot->parts, sizeof(hot->parts));
+	parts_settle(part.parts, part.total_ns);
 	hist_merge(h, &part);
 	return 0;
 }
@@ -260,14 +262,22 @@ static int fold_hot(struct rec_thread *t, const struct hot_ioctls *hot)
 /* A uffd ioctl that returned to user space but was not yet ended in the kernel. */
 static int flush_ioctl(struct rec_thread *t, const struct inflight *in)
 {
-	struct rec_hist *h;
+	struct rec_hist *h, part = {};
+	__u64 dur = in->exit_ts - in->ts;
 
 	if (in->state != IOCTL_EXITED && in->state != IOCTL_RESCHEDULED)
 		return 0;
 	h = thread_hist(t, KIND_IOCTL, in->cmd & 0xff, mm_uffd_site(in->cmd & 0xff));
 	if (!h)
 		return -ENOMEM;
-	hist_add_sample(h, in->exit_ts - in->ts, in->ret < 0);
+	/* Ended at its exit, as the BPF side would: running from its last switch-in to there. */
+	hist_add_sample(&part, dur, in->ret < 0);
+	memcpy(part.parts, in->parts, sizeof(in->parts));
+	if (in->on_ts && in->exit_ts > in->on_ts)
+		part.parts[PART_ON_CPU] += in->exit_ts - in->on_ts;
+	parts_carve(part.parts);
+	parts_settle(part.parts, dur);
+	hist_merge(h, &part);
 	return 0;
 }
 
@@ -350,6 +360,10 @@ static int add_hist(void *ctx, const void *k, const void *v)
 	h->max_ns = val->max_ns;
 	h->aux_ns = val->aux_ns;
 	memcpy(h->slots, val->slots, sizeof(h->slots));
+	if (key->kind == KIND_IOCTL) {
+		memcpy(h->parts, val->parts, sizeof(val->parts));
+		parts_settle(h->parts, h->total_ns);
+	}
 	return 0;
 }
 

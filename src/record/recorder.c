@@ -168,7 +168,14 @@ static void add_event(struct session *s, const struct mm_event *e, char **frames
 	ev.site = e->site;
 	ev.blame_cls = e->blame_cls;
 	ev.blame_ns = e->blame_ns;
-	ev.preempt_ns = e->preempt_ns;
+	if (e->kind == KIND_IOCTL) {
+		memcpy(ev.parts, e->parts, sizeof(e->parts));
+		parts_settle(ev.parts, ev.dur_ns);
+		ev.preempt_ns = ev.parts[PART_PREEMPTED];
+		ev.by_ns = e->by_ns;
+		memcpy(ev.by_comm, e->by_comm, sizeof(ev.by_comm));
+		ev.by_comm[sizeof(ev.by_comm) - 1] = 0;
+	}
 	ev.nframes = nframes;
 	ev.frames = frames;
 	if (s->sink->event) {

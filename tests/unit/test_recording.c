@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "model/recording.h"
+#include "model/verify.h"
 #include "output/recording_json.h"
 
 /* Every ioctl nr a hook can see (_IOC_NR: 8 bits) has a name that reads back. */
@@ -55,6 +56,122 @@ static void test_round_trip(void)
 		const struct rec_hist *h = &b.threads[0].hists[i];
 
 		CHECK(h->kind == KIND_IOCTL && h->count == 1 && h->max_ns == 1000u + h->cls);
+		/* No breakdown given: all of it unexplained, and that survives the trip. */
+		CHECK(h->parts[PART_UNEXPLAINED] == h->total_ns && parts_sum(h->parts) == h->total_ns);
+	}
+	recording_free(&a);
+	recording_free(&b);
+	unlink(path);
+}
+
+/* Every part has a name that reads back; lock parts are named by their class. */
+static void test_part_names(void)
+{
+	for (unsigned int i = 0; i < NR_REC_PARTS; i++) {
+		CHECK(part_name(i) && part_label(i));
+		CHECK(part_name(i) && part_from_name(part_name(i)) == (int)i);
+	}
+	CHECK(!strcmp(part_name(CLASS_ANON_VMA_WRITE), "lock_sleep_anon_vma_write"));
+	CHECK(!strcmp(part_name(CLASS_SPIN), "lock_sleep_spin"));	/* not lock_spin */
+	CHECK(!strcmp(part_name(PART_LOCK_SPIN), "lock_spin"));
+	CHECK(!strcmp(part_name(PART_UNEXPLAINED), "unexplained"));
+	CHECK(part_name(NR_REC_PARTS) == NULL && part_from_name("lock_sleep_") == -1);
+}
+
+/* The parts arithmetic: carving mirrors the BPF side; settling always sums to the total. */
+static void test_parts_math(void)
+{
+	__u64 p[NR_REC_PARTS] = {};
+
+	/* Spin and interrupts are cut out of on-CPU time, never beyond it. */
+	p[PART_ON_CPU] = 100;
+	p[PART_LOCK_SPIN] = 30;
+	p[PART_INTERRUPTED] = 20;
+	parts_carve(p);
+	CHECK(p[PART_ON_CPU] == 50 && p[PART_LOCK_SPIN] == 30 && p[PART_INTERRUPTED] == 20);
+	memset(p, 0, sizeof(p));
+	p[PART_ON_CPU] = 10;
+	p[PART_LOCK_SPIN] = 8;
+	p[PART_INTERRUPTED] = 5;
+	parts_carve(p);
+	CHECK(p[PART_ON_CPU] == 0 && p[PART_LOCK_SPIN] == 8 && p[PART_INTERRUPTED] == 2);
+
+	/* The remainder is what no part holds. */
+	memset(p, 0, sizeof(p));
+	p[PART_PREEMPTED] = 700;
+	p[CLASS_ANON_VMA_WRITE] = 200;
+	p[PART_UNEXPLAINED] = 12345;	/* stale: recomputed */
+	CHECK(parts_settle(p, 1000) == 0);
+	CHECK(p[PART_UNEXPLAINED] == 100 && parts_sum(p) == 1000);
+
+	/* Named parts above the total are trimmed, on-CPU first, then the next ones. */
+	memset(p, 0, sizeof(p));
+	p[PART_ON_CPU] = 50;
+	p[PART_LOCK_SPIN] = 30;
+	p[CLASS_FOLIO] = 40;
+	CHECK(parts_settle(p, 60) == 1);
+	CHECK(p[PART_ON_CPU] == 0 && p[PART_LOCK_SPIN] == 20 && p[CLASS_FOLIO] == 40);
+	CHECK(p[PART_UNEXPLAINED] == 0 && parts_sum(p) == 60);
+}
+
+/* diff's words for a part's change: more than 10% either way, or gone, or new. */
+static void test_diff_change(void)
+{
+	CHECK(!strcmp(diff_change(0, 0), "-"));
+	CHECK(!strcmp(diff_change(0, 5), "new"));
+	CHECK(!strcmp(diff_change(5, 0), "vanished"));
+	CHECK(!strcmp(diff_change(100, 110), "same"));
+	CHECK(!strcmp(diff_change(100, 110.5), "grew"));
+	CHECK(!strcmp(diff_change(100, 90), "same"));
+	CHECK(!strcmp(diff_change(100, 89.5), "shrank"));
+	CHECK(!strcmp(diff_change(1e-3, 1e3), "grew"));
+}
+
+/* A thread's parts merge with its histograms, and an event's parts read back as written. */
+static void test_parts_round_trip(void)
+{
+	char path[] = "/tmp/mmlock-test-parts.XXXXXX", err[512];
+	struct recording a = {}, b;
+	struct rec_hist *h, add = { .kind = KIND_IOCTL, .count = 1, .total_ns = 5000 };
+	struct rec_event *e;
+	struct rec_thread *t;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	close(fd);
+	a.end_ns = 1;
+	t = recording_thread(&a, 7);
+	h = t ? thread_hist(t, KIND_IOCTL, UFFD_CMD_MOVE, SITE_UFFD_MOVE) : NULL;
+	a.events = calloc(1, sizeof(*a.events));
+	CHECK(h && a.events);
+	if (!h || !a.events)
+		return;
+	hist_add_sample(h, 3000, 0);	/* unexplained 3000 */
+	add.parts[PART_PREEMPTED] = 4000;
+	add.parts[PART_UNEXPLAINED] = 1000;
+	hist_merge(h, &add);
+	CHECK(h->total_ns == 8000 && parts_sum(h->parts) == 8000);
+	e = &a.events[a.nevents++];
+	e->kind = KIND_IOCTL;
+	e->cls = UFFD_CMD_MOVE;
+	e->site = SITE_UFFD_MOVE;
+	e->tid = 7;
+	e->dur_ns = 2000000;
+	e->parts[PART_PREEMPTED] = 1500000;
+	e->parts[CLASS_ANON_VMA_WRITE] = 400000;
+	e->other_tid = 9;
+	e->by_ns = 1500000;
+	strcpy(e->by_comm, "kworker/0:1");
+	CHECK(parts_settle(e->parts, e->dur_ns) == 0);
+	CHECK(recording_write_json(&a, path, err, sizeof(err)) == 0);
+	CHECK(recording_read_json(&b, path, err, sizeof(err)) == 0);
+	CHECK(b.nthreads == 1 && b.threads[0].nhists == 1 && b.nevents == 1);
+	if (b.nthreads == 1 && b.nevents == 1) {
+		CHECK(!memcmp(b.threads[0].hists[0].parts, h->parts, sizeof(h->parts)));
+		CHECK(!memcmp(b.events[0].parts, e->parts, sizeof(e->parts)));
+		CHECK(b.events[0].parts[PART_UNEXPLAINED] == 100000);
+		CHECK(b.events[0].other_tid == 9 && b.events[0].by_ns == 1500000);
+		CHECK(!strcmp(b.events[0].by_comm, "kworker/0:1"));
 	}
 	recording_free(&a);
 	recording_free(&b);
@@ -77,6 +194,19 @@ static void test_strict(void)
 		  "t: end_ns: before start_ns" },
 		{ "{\"tool\":\"mmlock\",\"format\":1,\"threads\":[{\"tid\":1,\"stacks\":[{\"kind\":\"lock\",\"class\":\"spin\",\"site\":\"nowhere\"}]}]}",
 		  "t: threads[0].stacks[0].site: unknown name 'nowhere'" },
+#define EV(parts) "{\"tool\":\"mmlock\",\"format\":1,\"threads\":[],\"events\":[{\"kind\":\"ioctl\"," \
+	"\"site\":\"uffd_move\",\"command\":\"UFFDIO_MOVE\",\"dur_ns\":10,\"parts\":{" parts "}}]}"
+		{ EV("\"on_cpu\":4,\"unexplained\":5"), "t: events[0].parts: sum to 9, not dur_ns 10" },
+		{ EV("\"on_cpu\":10"), "t: events[0].parts: no \"unexplained\"" },
+		{ EV("\"on_cpu\":5,\"on_cpu\":5,\"unexplained\":0"), "t: events[0].parts: part 'on_cpu' twice" },
+		{ EV("\"lock_sleep_nothing\":10,\"unexplained\":0"),
+		  "t: events[0].parts: unknown part 'lock_sleep_nothing'" },
+		{ EV("\"on_cpu\":18446744073709551615,\"preempted\":11,\"unexplained\":0"),
+		  "t: events[0].parts: sum past 2^64, not dur_ns 10" },
+		{ "{\"tool\":\"mmlock\",\"format\":1,\"threads\":[{\"tid\":1,\"hists\":[{\"kind\":\"ioctl\","
+		  "\"command\":\"UFFDIO_MOVE\",\"site\":\"uffd_move\",\"total_ns\":3,\"parts\":{\"unexplained\":2}}]}]}",
+		  "t: threads[0].hists[0].parts: sum to 2, not total_ns 3" },
+#undef EV
 	};
 	struct recording r;
 	char err[512];
@@ -94,6 +224,10 @@ int main(void)
 {
 	RUN_TEST(test_uffd_names);
 	RUN_TEST(test_round_trip);
+	RUN_TEST(test_part_names);
+	RUN_TEST(test_parts_math);
+	RUN_TEST(test_parts_round_trip);
+	RUN_TEST(test_diff_change);
 	RUN_TEST(test_strict);
 	TEST_EXIT();
 }
