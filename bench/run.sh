@@ -43,8 +43,8 @@
 #                   the syscalls:sys_enter/exit_ioctl tracepoints (test aid
 #                   MMLOCK_REFUSE_ATTACH refuses the raw_syscalls tp_btf pair; the
 #                   ladder has no raw_tp variant for them)
-#       mmlock-nouffd  the default recording without uffd latency probes (all
-#                   refused): what the sched/lock programs alone cost
+#       mmlock-lowtax  `mmlock record --uffd-probes none`, the low-tax mode: no
+#                   uffd latency probes, what the sched/lock programs alone cost
 #       bpftrace    bench/ioctl_hist.bt: the same per-ioctl histogram with
 #                   syscalls:sys_enter_ioctl/sys_exit_ioctl, filtered by pid
 #       bpftrace-raw  bench/ioctl_hist_raw.bt: the same on raw_syscalls
@@ -103,7 +103,7 @@ if [ $QUICK = 1 ]; then
 	TAX_SECS=${BENCH_TAX_SECS:-0.2}; LOSS_DUR=${BENCH_LOSS_DUR:-2}; LOSS_REPS=${BENCH_LOSS_REPS:-1}
 else
 	DUR=${BENCH_DUR:-2.5}; REPS=${BENCH_REPS:-8}; DROP_DUR=${BENCH_DROP_DUR:-60}
-	CONFIGS=${BENCH_CONFIGS:-"none hook-floor hook-state hook-clock mmlock mmlock-p mmlock-tp mmlock-nouffd mmlock-pf0 bpftrace bpftrace-raw perf-lock"}
+	CONFIGS=${BENCH_CONFIGS:-"none hook-floor hook-state hook-clock mmlock mmlock-p mmlock-tp mmlock-lowtax mmlock-pf0 bpftrace bpftrace-raw perf-lock"}
 	TAX_SECS=${BENCH_TAX_SECS:-0.5}; LOSS_DUR=${BENCH_LOSS_DUR:-5}; LOSS_REPS=${BENCH_LOSS_REPS:-2}
 fi
 TAX_CPU=${BENCH_TAX_CPU:-1}
@@ -142,14 +142,13 @@ sysctl -q kernel.bpf_stats_enabled=0
 # are filled in by bench.py once gcsim is ready).
 # The uffd probe programs (bpf/uffd.bpf.c) refused to force the ladder's choice.
 UFFD_BTF=uffd_ioctl_enter_btf,uffd_ioctl_exit_btf
-UFFD_TP=uffd_ioctl_enter,uffd_ioctl_exit
 tracer_args() {
 	case $1 in
 	none)       echo "" ;;
 	mmlock)     echo "--marker ^mmlock:.recording -- $MMLOCK record -o {TMP}/m.json" ;;
 	mmlock-p)   echo "--marker ^mmlock:.recording -- $MMLOCK record -p {OTHER} -o {TMP}/m.json" ;;
 	mmlock-tp)  echo "--marker ^mmlock:.recording -- env MMLOCK_REFUSE_ATTACH=$UFFD_BTF $MMLOCK record -o {TMP}/m.json" ;;
-	mmlock-nouffd) echo "--marker ^mmlock:.recording -- env MMLOCK_REFUSE_ATTACH=$UFFD_BTF,$UFFD_TP $MMLOCK record -o {TMP}/m.json" ;;
+	mmlock-lowtax) echo "--marker ^mmlock:.recording -- $MMLOCK record --uffd-probes none -o {TMP}/m.json" ;;
 	mmlock-pf0) echo "--marker ^mmlock:.recording -- $MMLOCK record --perfetto {TMP}/t.pftrace --min-slice 0" ;;
 	hook-floor) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR 0" ;;
 	hook-state) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR 1" ;;

@@ -350,6 +350,7 @@ static void fill_meta(struct session *s)
 	rec->min_slice_ns = o->min_slice_ns;
 	rec->stack_min_ns = o->stack_min_ns;
 	rec->plain_locks = !s->resilient;
+	rec->no_uffd_probes = o->no_uffd_probes;
 }
 
 /* The loaded object's inputs and outputs: the marker map, the stack cache, the rings. */
@@ -399,7 +400,8 @@ static int setup(struct session *s, char *err, size_t errlen)
 	} else {
 		s->target_pid = o->pid;
 	}
-	ret = ladder_load(&s->ladder, o->family, o->btf_path, configure, s, err, errlen);
+	ret = ladder_load(&s->ladder, o->family, o->no_uffd_probes, o->btf_path, configure, s, err,
+			  errlen);
 	if (stop)
 		return interrupted(err, errlen);
 	if (ret)
