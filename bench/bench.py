@@ -16,12 +16,13 @@
       and its new maps (bytes_memlock) are listed.
       With no tracer arguments the run is the untraced baseline.
 
-  bench.py tax   --loop L --cpu CPU --secs S --config NAME --rep I
+  bench.py tax   --loop L --cpu CPU --secs S --config NAME --rep I [--bpf-stats]
                  [--marker RE | --settle S] -- TRACER ARGS...
       What the tracer costs processes it does not trace, as a JSON line: start a
       sleeping process ({PID} and {OTHER} in the tracer's arguments: the "target"
       that does nothing), start the tracer and wait until it is attached, then run
       bench/syscall_loop (L) getppid, fionread and pipe for S s each, pinned to CPU.
+      With --bpf-stats, the tracer's programs' run_cnt/run_time_ns per loop.
 
   bench.py loss  --config NAME --interval I --rep R MMLOCK.json GCSIM.json
       uffd ioctls lost by one recording, as a JSON line: per gcsim thread and
@@ -30,6 +31,7 @@
   bench.py links                     BPF links attached now, by type (one line)
   bench.py stats FILE.jsonl          the throughput/CPU table (markdown)
   bench.py taxstats FILE.jsonl       the tax-on-the-system table (markdown)
+  bench.py taxbpf FILE.jsonl         per-program BPF cost in the tax loops (markdown)
   bench.py lossstats FILE.jsonl      the lost-ioctls table (markdown)
   bench.py bpfstats FILE.jsonl       per-program BPF cost table (markdown)
   bench.py counters MMLOCK.json      mmlock's drop counters, one line
@@ -242,14 +244,16 @@ def tax_measured(args, state):
     tmp = state["tmp"] = tempfile.mkdtemp(prefix="mmlock-bench.")
     res = {"config": opts["config"], "rep": int(opts["rep"]), "cpu": opts["cpu"]}
     tr = None
+    base0 = prog_snapshot() if opts["bpf_stats"] else {}
     if tracer:
         other = start_sleeper(state)
         tracer = [a.replace("{PID}", str(other)).replace("{OTHER}", str(other))
                   .replace("{TMP}", tmp) for a in tracer]
         tr = start_tracer(tracer, tmp, opts, state, res)
         time.sleep(float(opts["settle"]))
-    tax = {}
+    tax, progs = {}, {}
     for mode in TAX_MODES:
+        p0 = prog_snapshot() if opts["bpf_stats"] else {}
         out = subprocess.run(["taskset", "-c", opts["cpu"], opts["loop"], mode, opts["secs"]],
                              capture_output=True, text=True)
         f = out.stdout.split()
@@ -257,7 +261,15 @@ def tax_measured(args, state):
             die(f"syscall_loop {mode} failed ({out.returncode}): {out.stderr.strip()}")
         tax[mode] = {"ops": int(f[2]), "wall_ns": int(f[4]), "cpu_ns": int(f[6]),
                      "p10_ns": float(f[8]), "p50_ns": float(f[10])}
+        if opts["bpf_stats"]:
+            p1 = prog_snapshot()
+            progs[mode] = [{"name": p.get("name", "?"),
+                            "run_cnt": p1[i].get("run_cnt", 0) - p.get("run_cnt", 0),
+                            "run_time_ns": p1[i].get("run_time_ns", 0) - p.get("run_time_ns", 0)}
+                           for i, p in p0.items() if i in p1 and i not in base0]
     res["tax"] = tax
+    if opts["bpf_stats"]:
+        res["progs"] = progs
     if tr:
         tstatus, _ = tr.stop()
         res["tracer_rc"] = os.waitstatus_to_exitcode(tstatus)
@@ -546,6 +558,34 @@ def cmd_taxstats(path):
         print()
 
 
+def cmd_taxbpf(path):
+    """Per program, what each tracer's BPF costs the untraced loop (bpf_stats runs of
+    the tax step): ns per run, and runs per operation (per getppid, per context switch)."""
+    rows = [r for r in load(path) if "progs" in r]
+    cfgs = []
+    for r in rows:
+        if r["config"] not in cfgs:
+            cfgs.append(r["config"])
+    for mode in ("getppid", "pipe"):
+        by = {}
+        for r in rows:
+            ops = max(r["tax"][mode]["ops"], 1)
+            for p in r["progs"].get(mode, []):
+                if p["run_cnt"]:
+                    by.setdefault(p["name"], {})[r["config"]] = (p["run_time_ns"] / p["run_cnt"],
+                                                                 p["run_cnt"] / ops)
+        print(f"{mode}: ns per run (runs per {'call' if mode == 'getppid' else 'context switch'}), "
+              "programs of the tracer only")
+        print()
+        print("| program | " + " | ".join(cfgs) + " |")
+        print("|---|" + "---|" * len(cfgs))
+        for name in sorted(by):
+            cells = [f"{by[name][c][0]:,.0f} ({by[name][c][1]:.2f})" if c in by[name] else "–"
+                     for c in cfgs]
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        print()
+
+
 def cmd_lossstats(path):
     rows = load(path)
     print("| config | uffd probes | -i | run | s | ioctls (gcsim) | recorded (mmlock) | lost | "
@@ -581,6 +621,7 @@ def cmd_bpfstats(path):
                   f"{p['run_time_ns'] / max(r['ioctls'], 1):.0f} |")
         print(f"| {r['shape']} | {r['config']} | **all** | | | **{tot / max(r['ioctls'], 1):.0f}** "
               f"({r['ioctls']} ioctls, {r['pages_per_s']:,.0f} pages/s) |")
+    bpf_by_program(rows)
     print()
     print("| config | BPF maps (bytes_memlock) | total MiB |")
     print("|---|---|---|")
@@ -593,6 +634,39 @@ def cmd_bpfstats(path):
         tot = sum(m["bytes_memlock"] for m in ms)
         desc = ", ".join(f"{m['name']} {m['bytes_memlock'] / 1024:.0f}K" for m in ms)
         print(f"| {r['config']} | {desc} | {tot / 2**20:.1f} |")
+
+
+def bpf_by_program(rows):
+    """The mmlock configurations side by side, per program name: ns per run
+    (run_time_ns / run_cnt) and runs per workload ioctl, e.g. mmlock-before
+    against mmlock in the same bench run."""
+    cfgs = []
+    for r in rows:
+        if r["config"].startswith("mmlock") and r["config"] not in cfgs:
+            cfgs.append(r["config"])
+    if len(cfgs) < 2:
+        return
+    print()
+    print("Per program (name), the mmlock configurations side by side: ns per run "
+          "(run_time_ns / run_cnt), and runs per workload ioctl.")
+    for shape in sorted({r["shape"] for r in rows}):
+        by = {}
+        for r in rows:
+            if r["shape"] != shape or r["config"] not in cfgs:
+                continue
+            for p in r["progs"]:
+                if p["run_cnt"]:
+                    by.setdefault(p["name"], {})[r["config"]] = (
+                        p["run_time_ns"] / p["run_cnt"], p["run_cnt"] / max(r["ioctls"], 1))
+        print()
+        print(f"Shape {shape}:")
+        print()
+        print("| program | " + " | ".join(cfgs) + " |")
+        print("|---|" + "---|" * len(cfgs))
+        for name in sorted(by):
+            cells = [f"{by[name][c][0]:,.0f} ns ({by[name][c][1]:.2f}/ioctl)" if c in by[name] else "–"
+                     for c in cfgs]
+            print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def cmd_links():
@@ -637,6 +711,8 @@ def main():
         cmd_loss(rest)
     elif cmd == "taxstats":
         cmd_taxstats(rest[0])
+    elif cmd == "taxbpf":
+        cmd_taxbpf(rest[0])
     elif cmd == "lossstats":
         cmd_lossstats(rest[0])
     elif cmd == "bpfstats":

@@ -9,7 +9,8 @@
 #   BENCH_RES (results directory, default OUT/bench), BENCH_SHAPES (default "1 4"),
 #   BENCH_TAX_SECS (s per tax loop; 0 = no tax step), BENCH_TAX_CPU (default 1),
 #   BENCH_LOSS_DUR (s per loss run; 0 = no loss step), BENCH_LOSS_REPS,
-#   BENCH_LOSS_MECHS (default "tp_btf tracepoint").
+#   BENCH_LOSS_MECHS (default "tp_btf tracepoint"), BENCH_BEFORE (the mmlock
+#   binary of config mmlock-before).
 #
 # What it measures (all in one run; needs root):
 #  1. Workload throughput and CPU per ioctl under each tracer, as ratios to an
@@ -27,6 +28,9 @@
 #       none        untraced
 #       mmlock      `mmlock record` (system-wide, defaults; per-ioctl latency is
 #                   always on in mmlock's default recording)
+#       mmlock-before  `mmlock record` of another build, BENCH_BEFORE (a mmlock
+#                   binary, e.g. from an older commit's worktree): before/after
+#                   in the same interleaved run
 #       mmlock-pf0  `mmlock record --perfetto F --min-slice 0` (every ioctl and
 #                   wait becomes a ring-buffer event)
 #       hook-floor  bench/hookfloor: the two raw_syscalls tp_btf hooks mmlock's
@@ -43,8 +47,8 @@
 #                   the syscalls:sys_enter/exit_ioctl tracepoints (test aid
 #                   MMLOCK_REFUSE_ATTACH refuses the raw_syscalls tp_btf pair; the
 #                   ladder has no raw_tp variant for them)
-#       mmlock-nouffd  the default recording without uffd latency probes (all
-#                   refused): what the sched/lock programs alone cost
+#       mmlock-lowtax  `mmlock record --uffd-probes none`, the low-tax mode: no
+#                   uffd latency probes, what the sched/lock programs alone cost
 #       bpftrace    bench/ioctl_hist.bt: the same per-ioctl histogram with
 #                   syscalls:sys_enter_ioctl/sys_exit_ioctl, filtered by pid
 #       bpftrace-raw  bench/ioctl_hist_raw.bt: the same on raw_syscalls
@@ -93,6 +97,13 @@ for b in mmlock gcsim bench/hookfloor bench/syscall_loop; do
 	cp "$OUT/$b" "$SNAP/${b#bench/}"
 done
 MMLOCK=$SNAP/mmlock
+BEFORE=
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	[ -x "$BENCH_BEFORE" ] || { echo "bench: BENCH_BEFORE=$BENCH_BEFORE is not an executable" >&2; exit 1; }
+	BEFORE=$SNAP/mmlock-before
+	cp "$BENCH_BEFORE" "$BEFORE"
+	BEFORE_DESC="$("$BEFORE" --version 2>&1 | head -1), commit $(git -C "$(dirname "$BENCH_BEFORE")" rev-parse --short HEAD 2>/dev/null || echo '?')"
+fi
 GCSIM=$SNAP/gcsim
 HOOKFLOOR=$SNAP/hookfloor
 LOOP=$SNAP/syscall_loop
@@ -103,7 +114,7 @@ if [ $QUICK = 1 ]; then
 	TAX_SECS=${BENCH_TAX_SECS:-0.2}; LOSS_DUR=${BENCH_LOSS_DUR:-2}; LOSS_REPS=${BENCH_LOSS_REPS:-1}
 else
 	DUR=${BENCH_DUR:-2.5}; REPS=${BENCH_REPS:-8}; DROP_DUR=${BENCH_DROP_DUR:-60}
-	CONFIGS=${BENCH_CONFIGS:-"none hook-floor hook-state hook-clock mmlock mmlock-p mmlock-tp mmlock-nouffd mmlock-pf0 bpftrace bpftrace-raw perf-lock"}
+	CONFIGS=${BENCH_CONFIGS:-"none hook-floor hook-state hook-clock mmlock mmlock-p mmlock-tp mmlock-lowtax mmlock-pf0 bpftrace bpftrace-raw perf-lock"}
 	TAX_SECS=${BENCH_TAX_SECS:-0.5}; LOSS_DUR=${BENCH_LOSS_DUR:-5}; LOSS_REPS=${BENCH_LOSS_REPS:-2}
 fi
 TAX_CPU=${BENCH_TAX_CPU:-1}
@@ -120,6 +131,7 @@ for c in $CONFIGS; do
 	case $c in
 	bpftrace*) have bpftrace || { echo "bench: no bpftrace, skipping $c" >&2; CONFIGS=${CONFIGS/$c/}; } ;;
 	perf-lock) have perf || { echo "bench: no perf, skipping it" >&2; CONFIGS=${CONFIGS/perf-lock/}; } ;;
+	mmlock-before) [ -n "$BEFORE" ] || { echo "bench: mmlock-before needs BENCH_BEFORE=MMLOCK" >&2; exit 1; } ;;
 	esac
 done
 
@@ -128,10 +140,12 @@ mkdir -p "$RES"
 RUNS=$RES/runs.jsonl
 STATS=$RES/bpfstats.jsonl
 TAX=$RES/tax.jsonl
+TAXSTATS=$RES/taxstats.jsonl
 LOSS=$RES/loss.jsonl
 : >"$RUNS"
 : >"$STATS"
 : >"$TAX"
+: >"$TAXSTATS"
 : >"$LOSS"
 
 OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
@@ -142,14 +156,14 @@ sysctl -q kernel.bpf_stats_enabled=0
 # are filled in by bench.py once gcsim is ready).
 # The uffd probe programs (bpf/uffd.bpf.c) refused to force the ladder's choice.
 UFFD_BTF=uffd_ioctl_enter_btf,uffd_ioctl_exit_btf
-UFFD_TP=uffd_ioctl_enter,uffd_ioctl_exit
 tracer_args() {
 	case $1 in
 	none)       echo "" ;;
 	mmlock)     echo "--marker ^mmlock:.recording -- $MMLOCK record -o {TMP}/m.json" ;;
 	mmlock-p)   echo "--marker ^mmlock:.recording -- $MMLOCK record -p {OTHER} -o {TMP}/m.json" ;;
 	mmlock-tp)  echo "--marker ^mmlock:.recording -- env MMLOCK_REFUSE_ATTACH=$UFFD_BTF $MMLOCK record -o {TMP}/m.json" ;;
-	mmlock-nouffd) echo "--marker ^mmlock:.recording -- env MMLOCK_REFUSE_ATTACH=$UFFD_BTF,$UFFD_TP $MMLOCK record -o {TMP}/m.json" ;;
+	mmlock-before) echo "--marker ^mmlock:.recording -- $BEFORE record -o {TMP}/m.json" ;;
+	mmlock-lowtax) echo "--marker ^mmlock:.recording -- $MMLOCK record --uffd-probes none -o {TMP}/m.json" ;;
 	mmlock-pf0) echo "--marker ^mmlock:.recording -- $MMLOCK record --perfetto {TMP}/t.pftrace --min-slice 0" ;;
 	hook-floor) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR 0" ;;
 	hook-state) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR 1" ;;
@@ -172,11 +186,13 @@ run_one() {
 		--rep "$rep" "${pin[@]}" "$@" $(tracer_args "$cfg")
 }
 
-# run_tax CONFIG REP: the tax step (5) under CONFIG's tracer
+# run_tax CONFIG REP [--bpf-stats]: the tax step (5) under CONFIG's tracer
 run_tax() {
+	local cfg=$1 rep=$2
+	shift 2
 	# shellcheck disable=SC2046
-	"${PY[@]}" tax --loop "$LOOP" --cpu "$TAX_CPU" --secs "$TAX_SECS" --config "$1" \
-		--rep "$2" $(tracer_args "$1")
+	"${PY[@]}" tax --loop "$LOOP" --cpu "$TAX_CPU" --secs "$TAX_SECS" --config "$cfg" \
+		--rep "$rep" "$@" $(tracer_args "$cfg")
 }
 
 START=$(date +%s)
@@ -209,6 +225,11 @@ for cfg in $CONFIGS; do
 		run_one "$cfg" "$shape" 0 --bpf-stats >>"$STATS" ||
 			echo "bench: bpf_stats run $cfg shape $shape failed" >&2
 	done
+done
+# and in the tax loops: what each program costs the untraced process, per program
+[ "$TAX_SECS" != 0 ] && for cfg in $CONFIGS; do
+	case $cfg in none|perf-lock|bpftrace*) continue ;; esac
+	run_tax "$cfg" 0 --bpf-stats >>"$TAXSTATS" || echo "bench: bpf_stats tax run $cfg failed" >&2
 done
 sysctl -q kernel.bpf_stats_enabled="$OLD_STATS"
 echo "bench: bpf_stats runs done ($(($(date +%s) - START)) s)" >&2
@@ -271,7 +292,8 @@ static_size() {
 	echo "- load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- others' BPF links at start / end: $LINKS0 / $("${PY[@]}" links) (they tax every configuration, the untraced one too)"
 	echo "- $("$MMLOCK" --version 2>&1 | head -1), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty)')"
-	echo "- command: bench/run.sh $*  (BENCH_DUR=$DUR BENCH_REPS=$REPS BENCH_PIN1=$PIN1 BENCH_DROP_DUR=$DROP_DUR BENCH_SHAPES=\"$SHAPES\" BENCH_CONFIGS=\"$CONFIGS\" BENCH_TAX_SECS=$TAX_SECS BENCH_TAX_CPU=$TAX_CPU BENCH_LOSS_DUR=$LOSS_DUR BENCH_LOSS_REPS=$LOSS_REPS BENCH_LOSS_MECHS=\"$LOSS_MECHS\")"
+	[ -n "$BEFORE" ] && echo "- mmlock-before: $BENCH_BEFORE ($BEFORE_DESC)"
+	echo "- command: bench/run.sh $*  (${BENCH_BEFORE:+BENCH_BEFORE=$BENCH_BEFORE }BENCH_DUR=$DUR BENCH_REPS=$REPS BENCH_PIN1=$PIN1 BENCH_DROP_DUR=$DROP_DUR BENCH_SHAPES=\"$SHAPES\" BENCH_CONFIGS=\"$CONFIGS\" BENCH_TAX_SECS=$TAX_SECS BENCH_TAX_CPU=$TAX_CPU BENCH_LOSS_DUR=$LOSS_DUR BENCH_LOSS_REPS=$LOSS_REPS BENCH_LOSS_MECHS=\"$LOSS_MECHS\")"
 	echo
 	echo "## 1. Workload under each tracer (ratios to the untraced run of the same repetition)"
 	echo
@@ -313,6 +335,12 @@ static_size() {
 	echo "per round trip). uffd probes: the mechanism mmlock's ladder chose for its uffd ioctl probes."
 	echo
 	if [ -s "$TAX" ]; then "${PY[@]}" taxstats "$TAX"; else echo "(no tax step: BENCH_TAX_SECS=0)"; fi
+	if [ -s "$TAXSTATS" ]; then
+		echo "BPF run time per program during the tax loops (one more run per tracer with"
+		echo "kernel.bpf_stats_enabled=1, which adds two clock reads to every run):"
+		echo
+		"${PY[@]}" taxbpf "$TAXSTATS"
+	fi
 	echo
 	echo "## 6. uffd ioctls lost per probe mechanism: \`mmlock record -q -o J [-i 0.1] -- gcsim --duration $LOSS_DUR --json G\`"
 	echo

@@ -146,12 +146,28 @@ static __always_inline bool is_anon_vma_root(__u64 sem)
 	return (__u64)BPF_CORE_READ(av, root) == (__u64)av;
 }
 
+/* The thread's word in tstate_bits, NULL if its tid is beyond the bitmap. */
+static __always_inline __u64 *tstate_word(__u32 tid)
+{
+	__u32 k = tid / 64;
+
+	return bpf_map_lookup_elem(&tstate_bits, &k);
+}
+
 /* The thread's state; created (zeroed) if `create`. NULL if absent or map full. */
 static __always_inline struct thread_state *tstate(__u32 tid, bool create)
 {
 	static const struct thread_state zero;
-	struct thread_state *ts = bpf_map_lookup_elem(&tstates, &tid);
+	__u64 *w = tstate_word(tid), bit = 1ULL << (tid & 63);
+	struct thread_state *ts;
 
+	/* Bit clear: no state (an array load instead of a hash lookup). Set before the insert. */
+	if (w && !(*w & bit)) {
+		if (!create)
+			return NULL;
+		__sync_fetch_and_or(w, bit);
+	}
+	ts = bpf_map_lookup_elem(&tstates, &tid);
 	if (ts || !create)
 		return ts;
 	bpf_map_update_elem(&tstates, &tid, &zero, BPF_NOEXIST);

@@ -117,7 +117,12 @@ static __always_inline bool want_switch_task(struct task_struct *t, bool typed, 
 		return false;
 	if (!targ_tgid && !targ_tid && !filter_comm)
 		return true;
-	return want(t, typed ? t->tgid : BPF_CORE_READ(t, tgid), pid);
+	if (!typed)
+		return want(t, BPF_CORE_READ(t, tgid), pid);
+	/* Typed: every test a plain load, no helper call (the untraced switch costs only this). */
+	if ((targ_tgid && t->tgid != targ_tgid) || (targ_tid && pid != targ_tid))
+		return false;
+	return !filter_comm || comm_eq(t->comm) || comm_eq(t->group_leader->comm);
 }
 
 /*
@@ -136,6 +141,12 @@ static __always_inline int in_ioctl_syscall(struct task_struct *t, bool typed)
 	return regs && (long)SYSCALL_NR(regs) == NR_IOCTL;
 }
 
+/* Does a switch of this thread have anything to end or account (an ioctl, a D-state period)? */
+static __always_inline bool ts_busy(const struct thread_state *ts)
+{
+	return ts->io.state != IOCTL_NONE || ts->ds_ts;
+}
+
 static __always_inline void on_switch(void *ctx, bool preempt, struct task_struct *prev,
 				      struct task_struct *next, unsigned int prev_state, bool typed)
 {
@@ -147,7 +158,8 @@ static __always_inline void on_switch(void *ctx, bool preempt, struct task_struc
 
 	if (want_switch_task(prev, typed, &ptid)) {
 		ts = tstate(ptid, dstate);
-		if (ts) {
+		/* Nothing in flight and not going to sleep: no clock read (slow under a hypervisor). */
+		if (ts && (dstate || ts_busy(ts))) {
 			now = bpf_ktime_get_boot_ns();
 			if (ts->io.state != IOCTL_NONE)
 				ioctl_switch_out(prev, next, ptid, ts, runnable, dstate, now,
@@ -164,7 +176,7 @@ static __always_inline void on_switch(void *ctx, bool preempt, struct task_struc
 	}
 	if (want_switch_task(next, typed, &ntid)) {
 		ts = tstate(ntid, false);
-		if (ts) {
+		if (ts && ts_busy(ts)) {
 			__u8 ds_cls = CLASS_IO;
 
 			if (!now)

@@ -15,18 +15,23 @@ __u32 deep_probed = 0;
 static __always_inline void thread_exit(struct task_struct *t, __u32 tid)
 {
 	struct thread_state *ts = tstate(tid, false);
+	__u64 *w;
 
 	/* Only where the deeper probes are attached can these maps hold anything. */
 	if (deep_probed)
 		probes_forget(tid);
-	if (!ts)
-		return;
-	if (ts->io.state == IOCTL_EXITED)
-		ioctl_finish(t, tid, ts, ts->io.exit_ts);
-	else if (ts->io.state == IOCTL_RESCHEDULED)	/* running, so back from it */
-		ioctl_resumed_unseen(t, tid, ts);
-	mm_hot_fold(ts, tid);
-	bpf_map_delete_elem(&tstates, &tid);
+	if (ts) {
+		if (ts->io.state == IOCTL_EXITED)
+			ioctl_finish(t, tid, ts, ts->io.exit_ts);
+		else if (ts->io.state == IOCTL_RESCHEDULED)	/* running, so back from it */
+			ioctl_resumed_unseen(t, tid, ts);
+		mm_hot_fold(ts, tid);
+		bpf_map_delete_elem(&tstates, &tid);
+	}
+	/* After the delete: a set bit only costs a lookup, a clear one would hide a state. */
+	w = tstate_word(tid);
+	if (w && (*w & (1ULL << (tid & 63))))
+		__sync_fetch_and_and(w, ~(1ULL << (tid & 63)));
 }
 
 TASK_TRACEPOINT_PROGS(sched_process_exit, thread_exit, thread_exit)

@@ -36,6 +36,10 @@ static const char usage_record[] =
 "  -q, --quiet            no terminal report\n"
 "Kernel:\n"
 "      --mode MODE        auto (default), fentry, kprobe or tracepoint\n"
+"      --uffd-probes WHICH  auto (default): time every uffd ioctl; none: the low-tax\n"
+"                         mode, no syscall hooks (where the uffd probes would be\n"
+"                         raw_syscalls, every syscall of every process pays for them):\n"
+"                         lock waits and D-state only, uffd sites from stacks\n"
 "      --btf FILE         kernel BTF, for kernels without /sys/kernel/btf/vmlinux\n"
 "  -v, --verbose          say which mechanism each probe got and why (twice: libbpf log)\n"
 "\n"
@@ -43,9 +47,11 @@ static const char usage_record[] =
 "  mmlock record -p $(pidof app) -d 10\n"
 "  mmlock record -c gcsim -d 10 --json out.json\n"
 "  mmlock record -i 1\n"
+"  mmlock record --uffd-probes none -d 60 -o day.json\n"
 "  mmlock record --perfetto gc.pftrace --json gc.json -- ./gcsim --duration 5\n";
 
-enum { O_PERFETTO = 256, O_MIN_SLICE, O_STACK_MIN, O_MODE, O_BTF, O_MAX_EVENTS, O_CHECK };
+enum { O_PERFETTO = 256, O_MIN_SLICE, O_STACK_MIN, O_MODE, O_BTF, O_MAX_EVENTS, O_CHECK,
+       O_UFFD_PROBES };
 
 /* The outputs of one recording: the terminal report, --json, --perfetto, --check. */
 struct outputs {
@@ -191,6 +197,11 @@ static int record_option(int c, struct record_opts *o, long long *check_ns)
 		if ((o->family = parse_family(optarg)) < 0)
 			return bad_usage("bad --mode '%s' (auto, fentry, kprobe, tracepoint)", optarg);
 		break;
+	case O_UFFD_PROBES:
+		if (strcmp(optarg, "auto") && strcmp(optarg, "none"))
+			return bad_usage("bad --uffd-probes '%s' (auto, none)", optarg);
+		o->no_uffd_probes = !strcmp(optarg, "none");
+		break;
 	case O_BTF:
 		o->btf_path = optarg;
 		break;
@@ -223,6 +234,7 @@ int cmd_record(int argc, char **argv)
 		{ "stacks", no_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "mode", required_argument, NULL, O_MODE },
+		{ "uffd-probes", required_argument, NULL, O_UFFD_PROBES },
 		{ "btf", required_argument, NULL, O_BTF },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },

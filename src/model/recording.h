@@ -108,6 +108,7 @@ struct recording {
 	__u64 min_slice_ns;	/* events >= this were kept */
 	__u64 stack_min_ns;	/* stacks taken for waits >= this */
 	bool plain_locks;	/* the kernel's BPF locks are not resilient: see THE LOCK RULE */
+	bool no_uffd_probes;	/* --uffd-probes none: no uffd ioctl probes (low tax) */
 	__u64 counters[NR_COUNTERS];	/* drops and map-full events, see mm_counter */
 	__u64 live_states;	/* per-thread BPF states left at the end (live threads) */
 	__u64 events_dropped;	/* events not kept in memory (max_events) */

@@ -163,6 +163,7 @@ static void write_meta(struct json_writer *w, const struct recording *rec)
 	jw_u64(w, "thread_states_at_end", rec->live_states);
 	jw_u64(w, "stack_min_ns", rec->stack_min_ns);
 	jw_str(w, "bpf_locks", rec->plain_locks ? "plain" : "resilient");
+	jw_str(w, "uffd_probes", rec->no_uffd_probes ? "none" : "auto");
 	jw_obj_begin(w, "counters");
 	for (int i = 0; i < NR_COUNTERS; i++)
 		jw_u64(w, counter_name(i), rec->counters[i]);
@@ -699,6 +700,10 @@ static void read_root(struct reader *r, const struct json_value *root, struct re
 	if (*s && strcmp(s, "plain") && strcmp(s, "resilient"))
 		bad(r, "bpf_locks", "not \"plain\" or \"resilient\"");
 	rec->plain_locks = !strcmp(s, "plain");
+	s = get_str(r, root, "uffd_probes");	/* absent in older recordings: auto */
+	if (*s && strcmp(s, "auto") && strcmp(s, "none"))
+		bad(r, "uffd_probes", "not \"auto\" or \"none\"");
+	rec->no_uffd_probes = !strcmp(s, "none");
 	v = get_typed(r, root, "counters", JSON_OBJECT);
 	snprintf(r->where, sizeof(r->where), "counters");
 	for (int i = 0; i < NR_COUNTERS; i++)

@@ -301,6 +301,10 @@ static void print_header(FILE *f, const struct recording *rec)
 	if (rec->events_dropped)
 		fputs("  events_not_kept: events beyond --max-events left out of the JSON; histograms complete\n", f);
 	print_unmeasured(f, rec);
+	if (rec->no_uffd_probes)
+		fputs("low-tax mode (--uffd-probes none): no syscall hooks; kept: lock waits, D-state, "
+		      "their uffd site from stacks (waits >= --stack-min); lost: uffd ioctl latency, "
+		      "per-ioctl blame, waits inside an ioctl\n", f);
 	if (rec->plain_locks)
 		fputs("given up: stacks of spinlock and interrupt waits outside events (this kernel's BPF "
 		      "locks are not resilient: such waits are recorded lock-free)\n", f);

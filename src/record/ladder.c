@@ -185,6 +185,23 @@ static bool kernel_has_preempt_count(void)
 #endif
 }
 
+/* A probe of the uffd ioctls (the syscall hooks among them): what --uffd-probes none leaves out. */
+static bool uffd_probe(const char *probe)
+{
+	return !strncmp(probe, "uffd_ioctl_", 11);
+}
+
+/* Is program `prog` a candidate of a uffd ioctl probe (probe_table)? */
+static bool uffd_prog(const char *prog)
+{
+	for (size_t i = 0; i < NR_PROBES; i++)
+		for (int c = 0; uffd_probe(probe_table[i].name) && c < LADDER_MAX_CANDS; c++)
+			for (int k = 0; k < LADDER_MAX_PROGS && probe_table[i].cands[c][k]; k++)
+				if (!strcmp(probe_table[i].cands[c][k], prog))
+					return true;
+	return false;
+}
+
 /* A contention program of the pair this kernel does not need (see kernel_has_preempt_count). */
 static bool other_context_variant(const struct bpf_program *p, bool preempt_count)
 {
@@ -201,7 +218,7 @@ static bool other_context_variant(const struct bpf_program *p, bool preempt_coun
  * Why a program stays off goes to refusal[].
  */
 static void set_autoloads(struct mmlock_bpf *skel, int family, const bool *disabled,
-			  bool kprobes, bool preempt_count)
+			  bool kprobes, bool preempt_count, bool no_uffd)
 {
 	struct bpf_program *p;
 	int i = 0;
@@ -209,6 +226,12 @@ static void set_autoloads(struct mmlock_bpf *skel, int family, const bool *disab
 	bpf_object__for_each_program(p, skel->obj) {
 		bool off = i >= MAX_PROGS || disabled[i] ||
 			   (family != FAMILY_ANY && mech_family(p) != family);
+
+		if (!off && no_uffd && uffd_prog(bpf_program__name(p))) {
+			off = true;
+			if (i < MAX_PROGS)
+				snprintf(refusal[i], sizeof(refusal[i]), "%s", LADDER_NO_UFFD_WHY);
+		}
 
 		if (!off && !kprobes && mech_family(p) == FAMILY_KPROBE) {
 			off = true;
@@ -254,7 +277,7 @@ static void disable_refused(struct mmlock_bpf *skel, struct bpf_program *p, int 
 	}
 }
 
-int ladder_load(struct ladder *l, int family, const char *btf_path,
+int ladder_load(struct ladder *l, int family, bool no_uffd_probes, const char *btf_path,
 		ladder_configure_fn configure, void *arg, char *err, size_t errlen)
 {
 	bool disabled[MAX_PROGS] = {}, kprobes = kernel_has_kprobes();
@@ -263,6 +286,7 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 	int i, ret;
 
 	memset(l, 0, sizeof(*l));
+	l->no_uffd_probes = no_uffd_probes;
 	memset(refusal, 0, sizeof(refusal));
 	libbpf_set_print(libbpf_print);
 	if (!kprobes)
@@ -277,7 +301,7 @@ int ladder_load(struct ladder *l, int family, const char *btf_path,
 			snprintf(err, errlen, "cannot open BPF object: %s", last_warn[0] ? last_warn : strerror(-ret));
 			return ret;
 		}
-		set_autoloads(l->skel, family, disabled, kprobes, preempt_count);
+		set_autoloads(l->skel, family, disabled, kprobes, preempt_count, no_uffd_probes);
 		ret = configure(l->skel, arg);
 		if (ret) {
 			snprintf(err, errlen, "cannot configure BPF object: %s", strerror(-ret));
@@ -445,6 +469,11 @@ int ladder_attach(struct ladder *l, char *err, size_t errlen)
 
 		snprintf(res->name, sizeof(res->name), "%s", pr->name);
 		snprintf(res->mechanism, sizeof(res->mechanism), "none");
+		if (l->no_uffd_probes && uffd_probe(pr->name)) {
+			snprintf(res->refused, sizeof(res->refused), "%s", LADDER_NO_UFFD_WHY);
+			vnote("probe %s: %s", pr->name, LADDER_NO_UFFD_WHY);
+			continue;
+		}
 		if (e >= 0 && probe_none(&l->result[e])) {
 			snprintf(res->refused, sizeof(res->refused), "not attached: %s did not attach",
 				 l->result[e].name);

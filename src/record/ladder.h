@@ -28,6 +28,7 @@ struct ladder_probe {
 
 struct ladder {
 	struct mmlock_bpf *skel;
+	bool no_uffd_probes;	/* --uffd-probes none: the uffd ioctl probes are left out */
 	struct bpf_link *(*links)[LADDER_MAX_PROGS];	/* per probe; NULL if none */
 	struct rec_probe *result;	/* one per probe */
 	size_t nprobes;
@@ -39,11 +40,15 @@ typedef int (*ladder_configure_fn)(struct mmlock_bpf *skel, void *arg);
 
 int parse_family(const char *s);	/* "auto" "fentry" "kprobe" "tracepoint"; -1 bad */
 
+/* Why the uffd ioctl probes are missing with --uffd-probes none (the report shows it). */
+#define LADDER_NO_UFFD_WHY "left out by --uffd-probes none"
+
 /*
  * Open, configure, load (with fallback on load failure). btf_path may be
- * NULL. Returns 0 or -errno with a one-line message in err.
+ * NULL. no_uffd_probes: neither load nor attach the uffd ioctl probes.
+ * Returns 0 or -errno with a one-line message in err.
  */
-int ladder_load(struct ladder *l, int family, const char *btf_path,
+int ladder_load(struct ladder *l, int family, bool no_uffd_probes, const char *btf_path,
 		ladder_configure_fn configure, void *arg, char *err, size_t errlen);
 /* Attach every probe (fallback on attach failure); error if none attached. */
 int ladder_attach(struct ladder *l, char *err, size_t errlen);

@@ -108,6 +108,19 @@ static __u32 lf_ring_slots(const struct record_opts *o)
 	return o->min_slice_ns < 100000 ? 4096 : 256;
 }
 
+/* Words of tstate_bits: a bit per tid up to pid_max (the BPF default, 4M tids, if unreadable). */
+static __u32 tstate_words(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+	long pid_max = 0;
+
+	if (!f || fscanf(f, "%ld", &pid_max) != 1 || pid_max <= 0 || pid_max > 4194304)
+		pid_max = 4194304;
+	if (f)
+		fclose(f);
+	return (pid_max + 63) / 64;
+}
+
 static int configure(struct mmlock_bpf *skel, void *arg)
 {
 	struct session *s = arg;
@@ -130,7 +143,8 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 		s->resilient = kernel_has_resilient_locks(o->btf_path);
 	skel->rodata->resilient_locks = s->resilient;
 	skel->rodata->lf_ring_slots = lf_ring_slots(o);
-	if (bpf_map__set_max_entries(skel->maps.lf_ring, libbpf_num_possible_cpus() * lf_ring_slots(o)))
+	if (bpf_map__set_max_entries(skel->maps.lf_ring, libbpf_num_possible_cpus() * lf_ring_slots(o)) ||
+	    bpf_map__set_max_entries(skel->maps.tstate_bits, tstate_words()))
 		return -1;
 	/* Test aid: fewer stack-id bits, so that ids collide (tests/integration/stack_ids.sh). */
 	bits = getenv("MMLOCK_STACK_ID_BITS") ? atoi(getenv("MMLOCK_STACK_ID_BITS")) : 0;
@@ -343,6 +357,7 @@ static void fill_meta(struct session *s)
 	rec->min_slice_ns = o->min_slice_ns;
 	rec->stack_min_ns = o->stack_min_ns;
 	rec->plain_locks = !s->resilient;
+	rec->no_uffd_probes = o->no_uffd_probes;
 }
 
 /* The loaded object's inputs and outputs: the marker map, the stack cache, the rings. */
@@ -392,7 +407,8 @@ static int setup(struct session *s, char *err, size_t errlen)
 	} else {
 		s->target_pid = o->pid;
 	}
-	ret = ladder_load(&s->ladder, o->family, o->btf_path, configure, s, err, errlen);
+	ret = ladder_load(&s->ladder, o->family, o->no_uffd_probes, o->btf_path, configure, s, err,
+			  errlen);
 	if (stop)
 		return interrupted(err, errlen);
 	if (ret)

@@ -17,6 +17,7 @@ struct record_opts {
 	__u64 max_events;		/* events kept in memory for --json */
 	long long check_ns;		/* --check threshold; < 0: no check */
 	int family;			/* enum mech_family (--mode) */
+	bool no_uffd_probes;		/* --uffd-probes none: the low-tax mode */
 	const char *btf_path;
 	const char *json_path;
 	const char *perfetto_path;
