@@ -577,13 +577,17 @@ def cmd_taxbpf(path):
         print(f"{mode}: ns per run (runs per {'call' if mode == 'getppid' else 'context switch'}), "
               "programs of the tracer only")
         print()
-        print("| program | " + " | ".join(cfgs) + " |")
-        print("|---|" + "---|" * len(cfgs))
-        for name in sorted(by):
-            cells = [f"{by[name][c][0]:,.0f} ({by[name][c][1]:.2f})" if c in by[name] else "–"
-                     for c in cfgs]
-            print(f"| {name} | " + " | ".join(cells) + " |")
+        prog_table(by, cfgs, "{:,.0f} ({:.2f})")
         print()
+
+
+def prog_table(by, cfgs, fmt):
+    """A markdown table: one row a BPF program, one column a config; by[name][config] = (ns per run, runs per op)."""
+    print("| program | " + " | ".join(cfgs) + " |")
+    print("|---|" + "---|" * len(cfgs))
+    for name in sorted(by):
+        cells = [fmt.format(*by[name][c]) if c in by[name] else "–" for c in cfgs]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def cmd_lossstats(path):
@@ -661,12 +665,7 @@ def bpf_by_program(rows):
         print()
         print(f"Shape {shape}:")
         print()
-        print("| program | " + " | ".join(cfgs) + " |")
-        print("|---|" + "---|" * len(cfgs))
-        for name in sorted(by):
-            cells = [f"{by[name][c][0]:,.0f} ns ({by[name][c][1]:.2f}/ioctl)" if c in by[name] else "–"
-                     for c in cfgs]
-            print(f"| {name} | " + " | ".join(cells) + " |")
+        prog_table(by, cfgs, "{:,.0f} ns ({:.2f}/ioctl)")
 
 
 def cmd_links():
