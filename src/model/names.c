@@ -146,8 +146,9 @@ static const char *const counter_meanings[NR_COUNTERS] = {
 	[CNT_SPIN_END_LOST] = "spin waits whose end never came: not counted",
 	[CNT_SPIN_STALE] = "spin wait frames dropped (another task, or a switch since the begin): not counted, never mis-paired",
 	[CNT_RT_WAIT_SKIPPED] = "PREEMPT_RT lock waits not recorded",
-	[CNT_CTX_MISMATCH] = "waits the preempt count and the stack filed in different contexts (task vs interrupt): "
-			     "this kernel's preempt-count layout may not be the one mmlock knows (docs/safety.md)",
+	[CNT_CTX_MISMATCH] = ("waits the preempt count and the stack filed in different contexts (task vs "
+			      "interrupt): this kernel's preempt-count layout may not be the one mmlock knows "
+			      "(docs/safety.md)"),
 };
 
 static const struct {
