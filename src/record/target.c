@@ -11,29 +11,27 @@
 #include <unistd.h>
 #include "record/target.h"
 
-int target_check_pid(__u32 pid, char *err, size_t errlen)
+/* /proc/ID resolves for any process or thread id, listed or not. */
+static int target_check(__u32 id, const char *what, char *err, size_t errlen)
 {
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	snprintf(path, sizeof(path), "/proc/%u/status", id);
 	if (access(path, F_OK)) {
-		snprintf(err, errlen, "no process with pid %u", pid);
+		snprintf(err, errlen, "no %s %u", what, id);
 		return -ESRCH;
 	}
 	return 0;
 }
 
+int target_check_pid(__u32 pid, char *err, size_t errlen)
+{
+	return target_check(pid, "process with pid", err, errlen);
+}
+
 int target_check_tid(__u32 tid, char *err, size_t errlen)
 {
-	char path[64];
-
-	/* /proc/TID resolves for any thread id, listed or not. */
-	snprintf(path, sizeof(path), "/proc/%u/status", tid);
-	if (access(path, F_OK)) {
-		snprintf(err, errlen, "no thread with tid %u", tid);
-		return -ESRCH;
-	}
-	return 0;
+	return target_check(tid, "thread with tid", err, errlen);
 }
 
 static bool read_comm(const char *path, char *buf, size_t len)

@@ -175,10 +175,15 @@ for id in "${ids[@]}"; do
 		# finds no int3 in memory, takes it for one another CPU just removed
 		# and re-executes it, for ever (with the runqueue lock held: the other
 		# vCPU may spin on it). Told by the vCPU stacks, see stale_int3_hang.
-		if [ "$rc" = 124 ] && [ "$artifacts" -lt 25 ] && { grep -q 'Oops: int3' "$log" || stale_int3_hang "$log.stacks"; }; then
+		int3=""
+		if [ "$rc" = 124 ]; then
+			if grep -q 'Oops: int3' "$log"; then int3='Oops: int3'
+			elif stale_int3_hang "$log.stacks"; then int3='int3 loop, no BPF on any stack'; fi
+		fi
+		if [ -n "$int3" ] && [ "$artifacts" -lt 25 ]; then
 			artifacts=$((artifacts + 1))
 			cp "$log" "$logdir/stress-$id.int3-$artifacts.log"
-			echo "ITER $((done_iters + 1)) TCG-ARTIFACT: $(grep -q 'Oops: int3' "$log" && echo 'Oops: int3' || echo 'int3 loop on every vCPU, no BPF on any stack') (stale translation of patched text), guest booted again" >>"$out.all"
+			echo "ITER $((done_iters + 1)) TCG-ARTIFACT: $int3 (stale translation of patched text), guest booted again" >>"$out.all"
 			[ -r "$log.stacks" ] && cp "$log.stacks" "$logdir/stress-$id.int3-$artifacts.stacks"
 			continue
 		fi
@@ -197,7 +202,7 @@ for id in "${ids[@]}"; do
 	elif [ "$rc" = 124 ]; then
 		keep=/tmp/vmstress-$id-$(date +%Y%m%d-%H%M%S)
 		mkdir -p "$keep" && cp "$log" "$log.err" "$out" "$keep/" && cp "$log".stacks "$log".gdb "$keep/" 2>/dev/null
-		grep -q 'Oops: int3' "$log" && status="$status: Oops: int3 again, after $artifacts reboots"
+		[ -n "$int3" ] && status="$status: $int3 again, after $artifacts reboots"
 		echo "FAIL: $what: FROZE ($status) in iteration ${last_start:-? ?} after ${secs}s, $ok_phases phases passed before$extra; logs: $keep"
 		fail=$((fail + 1))
 	else
