@@ -24,7 +24,8 @@
 #   MMLOCK_VM_TCG_THREAD  multi (default) or single. Multi-threaded TCG runs
 #                       the vCPUs truly in parallel (what catches a lock-order
 #                       freeze), but executes stale int3s of x86 text
-#                       patching: a guest killed by "Oops: int3" is booted
+#                       patching: a guest killed by it ("Oops: int3", an
+#                       int3 loop, or a soft lockup on a jump label) is booted
 #                       again and the iteration re-run (counted, not a freeze;
 #                       the toggle mode shows the Oops with no BPF loaded;
 #                       docs/vm-lab.md). Single-threaded TCG has no such Oops
@@ -34,6 +35,8 @@
 set -uo pipefail
 # shellcheck source=tools/vm/lib.sh disable=SC1091
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tools/vm/tcg-artifact.sh disable=SC1091
+. "$(dirname "$0")/tcg-artifact.sh"
 
 build=1 ids=()
 while [ $# -gt 0 ]; do
@@ -117,20 +120,6 @@ start_load() {
 	esac
 }
 
-# stale_int3_hang STACKS: the gdbstub dump of a hung guest shows the TCG
-# stale-int3 loop (docs/vm-lab.md), not a BPF lock: a vCPU in the int3
-# handler (its pc, or the innermost word of its stack), the others in it too
-# or spinning on a lock that one holds (the runqueue lock: the patch site is
-# in __schedule), and no BPF program (bpf_prog_*) on any vCPU's stack. Every
-# lock freeze mmlock ever caused had its programs on the stacks.
-stale_int3_hang() {
-	[ -r "$1" ] || return 1
-	grep -q 'bpf_prog_' "$1" && return 1
-	awk '/^vCPU [0-9]+: / { cpu++; first = 1; if ($0 ~ /<(asm_)?exc_int3\+/) hit = 1; next }
-	     first && /^    [0-9a-f]+ / { first = 0; if ($2 ~ /^(asm_)?exc_int3\+/) hit = 1 }
-	     END { exit !(cpu > 0 && hit) }' "$1"
-}
-
 echo "vmstress: kernels: ${ids[*]}; $iters iterations of: $modes; host load: $host_load"
 fail=0
 for id in "${ids[@]}"; do
@@ -178,7 +167,8 @@ for id in "${ids[@]}"; do
 		int3=""
 		if [ "$rc" = 124 ]; then
 			if grep -q 'Oops: int3' "$log"; then int3='Oops: int3'
-			elif stale_int3_hang "$log.stacks"; then int3='int3 loop, no BPF on any stack'; fi
+			elif stale_int3_hang "$log.stacks"; then int3='int3 loop, no BPF on any stack'
+			elif stale_patch_lockup "$log"; then int3='soft lockup on a jump label, same RIP on every CPU, no BPF'; fi
 		fi
 		if [ -n "$int3" ] && [ "$artifacts" -lt 25 ]; then
 			artifacts=$((artifacts + 1))

@@ -1,0 +1,48 @@
+# shellcheck shell=bash
+# Tells a guest killed by qemu's multi-threaded TCG (a vCPU executing a stale
+# translation of kernel text another vCPU re-patched: docs/vm-lab.md, "Stale
+# int3") from a freeze of the guest's own making. Sourced by vmstress.sh;
+# tested on kept consoles and vCPU dumps by tests/integration/vm_artifact.sh.
+# Each rule requires that no BPF program is on any stack: every lock freeze
+# mmlock ever caused had its programs there.
+
+# stale_int3_hang STACKS: the gdbstub dump of a hung guest shows the TCG
+# stale-int3 loop (docs/vm-lab.md), not a BPF lock: a vCPU in the int3
+# handler (its pc, or the innermost word of its stack), the others in it too
+# or spinning on a lock that one holds (the runqueue lock: the patch site is
+# in __schedule), and no BPF program (bpf_prog_*) on any vCPU's stack.
+stale_int3_hang() {
+	[ -r "$1" ] || return 1
+	grep -q 'bpf_prog_' "$1" && return 1
+	awk '/^vCPU [0-9]+: / { cpu++; first = 1; if ($0 ~ /<(asm_)?exc_int3\+/) hit = 1; next }
+	     first && /^    [0-9a-f]+ / { first = 0; if ($2 ~ /^(asm_)?exc_int3\+/) hit = 1 }
+	     END { exit !(cpu > 0 && hit) }' "$1"
+}
+
+# stale_patch_lockup LOG: the soft-lockup form of the same artifact (6.1,
+# seen with interrupts on, at a static-key site in the syscall entry): after
+# the "soft lockup" report, every CPU's last kernel-mode RIP (its task
+# context, below any interrupt that took the backtrace) is one and the same
+# address, the instruction there is a jump label's (jmp rel8/rel32, a 2- or
+# 5-byte nop, or the int3 of a patch in progress) that cannot loop by
+# itself, and no BPF program is on any backtrace. A lock freeze spins in a
+# lock's slow path instead, with interrupts off: no report at all.
+stale_patch_lockup() {
+	[ -r "$1" ] || return 1
+	awk '/soft lockup - CPU#/ { on = 1 }
+	     !on || /MMLOCK-VM-KSYM/ { next }
+	     /bpf_prog_/ { bpf = 1 }
+	     / CPU: [0-9]+ PID: / { if (cur != "") last[n++] = cur; cur = "" }
+	     / RIP: 0010:/ { rip = $0; sub(/.* RIP: 0010:/, "", rip); want = 1; next }
+	     want && / Code: / {
+		want = 0; code = $0; sub(/.*</, "", code)
+		if (code ~ /^(eb|e9|cc)> / || code ~ /^0f> 1f 44 00 00/ || code ~ /^66> 90/) cur = rip
+		else cur = "!" rip
+	     }
+	     END {
+		if (cur != "") last[n++] = cur
+		if (bpf || n < 2) exit 1
+		for (i = 0; i < n; i++) if (last[i] ~ /^!/ || last[i] != last[0]) exit 1
+		exit 0
+	     }' "$1"
+}
