@@ -69,6 +69,8 @@ enum role { ROLE_GC, ROLE_UI, ROLE_MUTATOR, ROLE_HANDLER };
 
 enum uffd_ioc { IOC_MOVE, IOC_COPY, IOC_ZEROPAGE, IOC_WAKE, IOC_NR };
 
+#define SLOWEST_N 8
+
 struct ioctl_stats {
 	uint64_t count;
 	uint64_t errors;
@@ -76,6 +78,15 @@ struct ioctl_stats {
 	uint64_t total_ns;
 	uint64_t max_at_ns;	/* CLOCK_MONOTONIC start of the slowest call */
 	struct latency_hist hist;
+	/*
+	 * The SLOWEST_N slowest calls, slowest first (start, duration). The
+	 * clock window of a call also holds any preemption in user space next
+	 * to ioctl(), which no kernel tracer sees: on a loaded machine the
+	 * slowest window may be such a preemption, and a tracer's slowest
+	 * ioctl is then another of these.
+	 */
+	struct { uint64_t at_ns, dur_ns; } slowest[SLOWEST_N];
+	unsigned int nslowest;
 };
 
 /* One thread of the workload and everything it measured. */

@@ -272,6 +272,25 @@ size_t claim_chunk(size_t *first)
 	return n < space.batch ? n : space.batch;
 }
 
+/* Keeps st->slowest sorted, slowest first; after warm-up almost every call
+ * returns at the first comparison. */
+static void note_slow_call(struct ioctl_stats *st, uint64_t at, uint64_t dur)
+{
+	unsigned int i = st->nslowest;
+
+	if (i == SLOWEST_N) {
+		if (dur <= st->slowest[SLOWEST_N - 1].dur_ns)
+			return;
+		i--;
+	} else {
+		st->nslowest++;
+	}
+	for (; i > 0 && st->slowest[i - 1].dur_ns < dur; i--)
+		st->slowest[i] = st->slowest[i - 1];
+	st->slowest[i].at_ns = at;
+	st->slowest[i].dur_ns = dur;
+}
+
 int uffd_ioctl_timed(struct worker *w, enum uffd_ioc which,
 		     unsigned long req, void *arg)
 {
@@ -288,6 +307,7 @@ int uffd_ioctl_timed(struct worker *w, enum uffd_ioc which,
 	if (!st->hist.count || t1 - t0 > st->hist.max)
 		st->max_at_ns = t0;
 	hist_add(&st->hist, t1 - t0);
+	note_slow_call(st, t0, t1 - t0);
 	if (ret) {
 		if (err == EEXIST)
 			st->eexist++;

@@ -59,13 +59,18 @@ static void json_ioctl(FILE *f, const struct ioctl_stats *st)
 
 	fprintf(f, "{\"count\": %llu, \"errors\": %llu, \"eexist\": %llu, "
 		"\"total_ns\": %llu, \"max_ns\": %llu, \"max_at_ns\": %llu, \"p50_ns\": %llu, "
-		"\"p90_ns\": %llu, \"p99_ns\": %llu}",
+		"\"p90_ns\": %llu, \"p99_ns\": %llu, \"slowest\": [",
 		(unsigned long long)st->count, (unsigned long long)st->errors,
 		(unsigned long long)st->eexist, (unsigned long long)st->total_ns,
 		(unsigned long long)h->max, (unsigned long long)st->max_at_ns,
 		(unsigned long long)hist_quantile(h, 0.50),
 		(unsigned long long)hist_quantile(h, 0.90),
 		(unsigned long long)hist_quantile(h, 0.99));
+	for (unsigned int i = 0; i < st->nslowest; i++)
+		fprintf(f, "%s[%llu, %llu]", i ? ", " : "",
+			(unsigned long long)st->slowest[i].at_ns,
+			(unsigned long long)st->slowest[i].dur_ns);
+	fputs("]}", f);
 }
 
 static void json_worker(FILE *f, const struct worker *w)
