@@ -22,7 +22,13 @@
 #
 # Usage: tools/vm/run.sh [options] ID GUEST_SCRIPT [FILE|DIR...]
 #   ID           a kernels.conf id; x86 ids may end in -nohv (-cpu max,-hypervisor)
-#   -t SECS      wall-clock limit for the whole boot+run (default $MMLOCK_VM_TIMEOUT or 180)
+#   -t SECS      wall-clock limit for the whole boot+run (default $MMLOCK_VM_TIMEOUT or 180),
+#                at this host's load. TCG runs a guest as fast as the host's
+#                CPUs are free, so the limit stretches with the highest 1-min
+#                load average seen per host CPU during the run (x1 up to x4;
+#                MMLOCK_VM_TIMEOUT_SCALE=N fixes the factor): a loaded host
+#                makes a guest slow, not hung. Hangs are still caught as fast
+#                as before, by the silence limit and the lockup reports.
 #   -w SECS      console-silence limit once booted (default $MMLOCK_VM_SILENCE or 120;
 #                0 = off). The guest script must print something at least that often.
 #   -e VAR=VAL   environment for the guest script (repeatable)
@@ -44,6 +50,9 @@ set -euo pipefail
 
 timeout_s=${MMLOCK_VM_TIMEOUT:-180} silence_s=${MMLOCK_VM_SILENCE:-120}
 mem=1024 smp=2 append_extra="" log="" summary="" quiet=""
+scale_fixed=${MMLOCK_VM_TIMEOUT_SCALE:-}
+case "$scale_fixed" in ''|[1-9]|[1-9][0-9]) ;; *) echo "run.sh: MMLOCK_VM_TIMEOUT_SCALE must be an integer from 1 to 99" >&2; exit 2 ;; esac
+host_cpus=$(nproc)
 envs=()
 while getopts "t:w:e:m:s:a:l:o:qh" opt; do
 	case "$opt" in
@@ -116,20 +125,20 @@ qemu+=(-m "$mem" -smp "$smp" -nodefaults -no-user-config -display none -monitor 
 mkdir -p "$(dirname "$log")"
 : >"$log"
 rm -f "$log.stacks" "$log.gdb"
-vm_log "$id: booting $release, -cpu $cpu (timeout ${timeout_s}s, silence ${silence_s}s, gdb :$gdb_port, console log $log)"
+vm_log "$id: booting $release, -cpu $cpu (timeout ${timeout_s}s x${scale_fixed:-host load, 1-4}, silence ${silence_s}s, gdb :$gdb_port, console log $log)"
 echo "MMLOCK-VM-HOST id=$id release=$release cpu=$cpu cmdline=$cmdline" >>"$log"
 
 # qemu writes the console into a FIFO that this shell reads with a 1 s
 # timeout, so the watchdogs run even when the guest prints nothing.
 mkfifo "$work/console"
 # timeout: a backstop in case this shell dies without its EXIT trap.
-timeout -k 5 $((timeout_s + 60)) "${qemu[@]}" </dev/null >"$work/console" 2>&1 &
+timeout -k 5 $((timeout_s * ${scale_fixed:-4} + 60)) "${qemu[@]}" </dev/null >"$work/console" 2>&1 &
 qpid=$!
 exec 3<"$work/console" 4>>"$log"
 
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 t0=$EPOCHREALTIME
-last=$t0
+last=$t0 scale=1
 boot_s="" result_s="" rc_line="" hang="" lockup=""
 state=boot partial=""
 kmsg_re='^\[ *[0-9]+\.[0-9]+\] '
@@ -180,8 +189,15 @@ while :; do
 		hang="console silent for ${lim}s${lockup:+ after: $lockup}"
 		break
 	fi
-	if awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$timeout_s" 'BEGIN { exit !(b - a > l) }'; then
-		hang="timeout after ${timeout_s}s${lockup:+ after: $lockup}"
+	if [ -n "$scale_fixed" ]; then
+		scale=$scale_fixed
+	else
+		read -r load1 _ </proc/loadavg
+		scale=$(awk -v l="$load1" -v n="$host_cpus" -v s="$scale" 'BEGIN {
+			f = int(l / n); if (f < l / n) f++; if (f > 4) f = 4; if (f < s) f = s; print f }')
+	fi
+	if awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$((timeout_s * scale))" 'BEGIN { exit !(b - a > l) }'; then
+		hang="timeout after $((timeout_s * scale))s (${timeout_s}s x$scale for the host's load)${lockup:+ after: $lockup}"
 		break
 	fi
 done
@@ -241,7 +257,7 @@ elif [ -n "$warn" ] || [ -n "$panic" ]; then
 		rc=125
 	fi
 fi
-vm_log "$id: $release rc=$rc boot=${boot_s:-?}s run_end=${result_s:-?}s total=${total_s}s ($status)"
+vm_log "$id: $release rc=$rc boot=${boot_s:-?}s run_end=${result_s:-?}s total=${total_s}s, time limit x$scale ($status)"
 if [ -n "$summary" ]; then
 	cat >"$summary" <<EOS
 id=$id
@@ -254,6 +270,7 @@ lockup=$lockup
 boot_s=${boot_s:-}
 result_s=${result_s:-}
 total_s=$total_s
+timeout_scale=$scale
 qemu_pid=$qpid
 log=$log
 EOS

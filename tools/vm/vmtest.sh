@@ -20,7 +20,8 @@
 #   --no-build     use the binaries already in build/ARCH-static/
 #   --guest FILE   guest script instead of tools/vm/guest-test.sh
 # Environment: MMLOCK_VM_CACHE (kernels, logs; default /var/cache/mmlock-vm),
-#   MMLOCK_VM_TIMEOUT (per guest, default 180 s), CI.
+#   MMLOCK_VM_TIMEOUT (per guest, default 180 s, stretched x1-x4 by the host's
+#   load: tools/vm/run.sh), CI.
 set -uo pipefail
 # shellcheck source=tools/vm/lib.sh disable=SC1091
 . "$(dirname "$0")/lib.sh"
