@@ -30,9 +30,12 @@ struct part_eval {
 	bool tested;		/* both sides had runs with the ioctl */
 };
 
+/* A trylock has a count and failures, no duration; only trylocks have failures. */
 static bool has_metric(const struct set_row *r, unsigned int m)
 {
-	return m != METRIC_FAILED || r->kind == KIND_TRYLOCK;
+	if (r->kind == KIND_TRYLOCK)
+		return m == METRIC_COUNT || m == METRIC_FAILED;
+	return m != METRIC_FAILED;
 }
 
 static bool metric_is_ns(unsigned int m)
