@@ -17,8 +17,9 @@
 #   --no-build   use the binaries already in build/ARCH-static/ and build/ARCH/
 #   BEFORE_ID AFTER_ID  kernel ids of tools/vm/kernels.conf, one architecture
 #                (default x86-6.17 x86-7.2; x86-6.12 is a second "before")
-# Exit status: mmlock diff's (0, or 1 never: no --max-regression is asked),
-# 1 if a guest failed or a kernel gave fewer recordings than asked.
+# Exit status: 0 if both kernels gave N recordings and the diff ran (it asks
+# no --max-regression: the verdict is printed, not judged); 1 if a guest
+# failed or gave fewer recordings; 2 if mmlock diff refused the recordings.
 set -uo pipefail
 # shellcheck source=tools/vm/lib.sh disable=SC1091
 . "$(dirname "$0")/lib.sh"
