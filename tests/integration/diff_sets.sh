@@ -31,6 +31,7 @@ mkdir -p "$TMP/move" "$TMP/copy"
 t0=$SECONDS
 for i in $(seq $N); do
 	for m in move copy; do
+		# shellcheck disable=SC2086 # $LOAD is a word list
 		"$MMLOCK" record -q --json "$TMP/$m/run$i.json" -- \
 			"$GCSIM" $LOAD --ioctl $m --duration 2 >/dev/null 2>"$TMP/$m.err"
 		rc=$?

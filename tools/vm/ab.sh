@@ -48,7 +48,9 @@ host=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 out=$dir/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out/before" "$out/after" || vm_die "cannot create $out"
 t_start=$SECONDS
-"$VM_TOP/tools/install-deps.sh" --vm $([ "$arch" = arm64 ] && echo --arm64) >/dev/null ||
+deps=(--vm)
+[ "$arch" = arm64 ] && deps+=(--arm64)
+"$VM_TOP/tools/install-deps.sh" "${deps[@]}" >/dev/null ||
 	vm_die "tools/install-deps.sh --vm failed"
 "$VM_DIR/fetch-kernel.sh" "$(vm_base_id "$before")" "$(vm_base_id "$after")" 2>&1 | grep -v ': cached ' | sed 's/^/  /'
 if [ -n "$build" ]; then
@@ -114,4 +116,4 @@ for r in t:
 PY
 echo "ab: recordings and verdict in $out ($((SECONDS - t_start)) s)"
 [ "$drc" -le 1 ] || rc_all=$drc
-exit $rc_all
+exit "$rc_all"

@@ -20,6 +20,7 @@ echo 1 >/proc/sys/kernel/printk 2>/dev/null
 i=1
 while [ "$i" -le "$n" ]; do
 	# Histograms are what the diff reads: no events (--max-events 0) keeps the console short.
+	# shellcheck disable=SC2086 # $G is a word list
 	mmlock record -q --max-events 0 --json /tmp/ab.json -- $G --json /tmp/g.json >/tmp/ab.out 2>&1
 	rc=$?
 	if [ $rc -eq 0 ] && [ -s /tmp/ab.json ]; then
