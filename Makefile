@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # mmlock: one Makefile. `make`, `make demo`, `make test`, `make bench`,
-# `make ARCH=arm64 STATIC=1`, `make vmtest`, `V=1` for verbose,
+# `make ARCH=arm64 STATIC=1`, `make vmtest`, `make ab`, `V=1` for verbose,
 # `make SAN=1` (ASan + UBSan userspace in build/<arch>-san), `make fuzz`, `make soak`.
 
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -223,6 +223,12 @@ heldout: deps
 
 vmtest: deps
 	$(Q)tools/vm/vmtest.sh
+
+# Verdicts over repeated runs on two VM-lab kernels (AB_RUNS, AB_SECONDS, AB_DIR;
+# tools/vm/ab.sh, docs/verify.md). Slow (qemu TCG): not part of `make test`.
+.PHONY: ab
+ab: deps
+	$(Q)tools/vm/ab.sh
 
 clean:
 	$(Q)rm -rf build

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -198,6 +199,101 @@ void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, cons
 {
 	if (n > 1)
 		qsort(base, n, size, cmp);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Append a copy of path to the list. */
+static int push_path(struct path_list *l, const char *path)
+{
+	char *p;
+
+	if (grow_array(&l->paths, &l->cap, l->n + 1, sizeof(*l->paths)))
+		return -ENOMEM;
+	if (!(p = strdup(path)))
+		return -ENOMEM;
+	l->paths[l->n++] = p;
+	return 0;
+}
+
+/* The regular files named *suffix in dir, sorted; one list entry each. */
+static int push_dir(struct path_list *l, const char *dir, const char *suffix, char *err,
+		    size_t errlen)
+{
+	size_t first = l->n, slen = strlen(suffix);
+	DIR *dp = opendir(dir);
+	struct dirent *e;
+	int ret = 0;
+
+	if (!dp) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	while (!ret && (e = readdir(dp))) {
+		size_t len = strlen(e->d_name);
+		struct stat st;
+		char *p;
+
+		if (e->d_name[0] == '.' || len <= slen || strcmp(e->d_name + len - slen, suffix))
+			continue;
+		/* Skip what is not a regular file (a subdirectory named x.json...). */
+		if (asprintf(&p, "%s/%s", dir, e->d_name) < 0) {
+			ret = -ENOMEM;
+			break;
+		}
+		if (!stat(p, &st) && S_ISREG(st.st_mode))
+			ret = push_path(l, p);
+		free(p);
+	}
+	closedir(dp);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	if (l->n == first) {
+		snprintf(err, errlen, "%s: no files named *%s in this directory", dir, suffix);
+		return -ENOENT;
+	}
+	sort_array(l->paths + first, l->n - first, sizeof(*l->paths), cmp_str);
+	return 0;
+}
+
+int path_list_add(struct path_list *l, const char *arg, const char *suffix, char *err,
+		  size_t errlen)
+{
+	struct stat st;
+	int ret;
+
+	if (stat(arg, &st)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", arg, strerror(-ret));
+		return ret;
+	}
+	if (S_ISDIR(st.st_mode))
+		return push_dir(l, arg, suffix, err, errlen);
+	ret = push_path(l, arg);
+	if (ret)
+		snprintf(err, errlen, "%s: %s", arg, strerror(-ret));
+	return ret;
+}
+
+void path_list_free(struct path_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->paths[i]);
+	free(l->paths);
+	memset(l, 0, sizeof(*l));
+}
+
+bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
 int atomic_open(struct atomic_file *af, const char *path, char *err, size_t errlen)

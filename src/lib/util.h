@@ -44,6 +44,21 @@ int grow_array(void *p, size_t *cap, size_t need, size_t elem);
 void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 
 /*
+ * The files named on a command line, for commands that take sets of them:
+ * path_list_add() appends a file as given, or a directory's regular files
+ * named *suffix (sorted by name; none is an error). 0, or -errno with
+ * "PATH: why" in err.
+ */
+struct path_list {
+	char **paths;
+	size_t n, cap;
+};
+int path_list_add(struct path_list *l, const char *arg, const char *suffix, char *err,
+		  size_t errlen);
+void path_list_free(struct path_list *l);
+bool is_dir(const char *path);
+
+/*
  * Atomic output: open "path.tmp.PID.XXXXXX" for writing; atomic_close()
  * flushes, fsyncs and renames it over path, or unlinks it on error / abort.
  * path must be absent or a regular file (not a device, directory or symlink).

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Bucket math of the log2 x 4 latency histogram (layout: include/mmlock.h). */
+#include <errno.h>
+#include <stdint.h>
 #include "hist_slot.h"
 #include "model/recording.h"
 
@@ -74,4 +76,20 @@ void hist_merge(struct rec_hist *dst, const struct rec_hist *src)
 		dst->slots[i] += src->slots[i];
 	for (unsigned int i = 0; i < NR_REC_PARTS; i++)
 		dst->parts[i] += src->parts[i];
+}
+
+int hist_merge_exact(struct rec_hist *dst, const struct rec_hist *src)
+{
+	/* Check everything first: a refused merge leaves dst as it was. */
+	if (dst->count > UINT64_MAX - src->count || dst->total_ns > UINT64_MAX - src->total_ns ||
+	    dst->aux_ns > UINT64_MAX - src->aux_ns)
+		return -EOVERFLOW;
+	for (unsigned int i = 0; i < HIST_SLOTS; i++)
+		if (dst->slots[i] > UINT32_MAX - src->slots[i])
+			return -EOVERFLOW;
+	for (unsigned int i = 0; i < NR_REC_PARTS; i++)
+		if (dst->parts[i] > UINT64_MAX - src->parts[i])
+			return -EOVERFLOW;
+	hist_merge(dst, src);
+	return 0;
 }

@@ -177,6 +177,12 @@ __u64 hist_slot_hi(unsigned int slot);		/* exclusive */
 /* Percentile (0..100) read at the slot midpoint, clamped to max_ns. */
 __u64 hist_percentile(const struct rec_hist *h, double pct);
 void hist_merge(struct rec_hist *dst, const struct rec_hist *src);
+/*
+ * The same, for sets of recordings: slot by slot (one bucket layout, so the
+ * merged percentiles are those of all samples together), or -EOVERFLOW with
+ * dst unchanged if a count would wrap.
+ */
+int hist_merge_exact(struct rec_hist *dst, const struct rec_hist *src);
 void hist_add_sample(struct rec_hist *h, __u64 v, __u64 aux);	/* one value */
 
 /* recording.c */

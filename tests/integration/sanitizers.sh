@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The userspace under ASan + UBSan (make SAN=1, built by `make test` into
-# $OUT-san): the unit tests and the bad-input matrix with no finding. Any
+# $OUT-san): the unit tests, the bad-input matrix and the sets of written
+# recordings (diff_sets_input.sh) with no finding. Any
 # finding is fatal there (-fno-sanitize-recover), so it shows as a failed
 # unit test or as a bad-input case with the wrong exit code or more than one
 # line on stderr; the reports are searched too.
@@ -25,12 +26,15 @@ for t in "$SAN_OUT"/tests/test_*; do
 		pass "sanitizers: $n"
 	fi
 done
-OUT=$SAN_OUT bash "$TOP/tests/integration/bad_input.sh" >"$TMP/bad.log" 2>&1
-npass=$(grep -c '^PASS: ' "$TMP/bad.log")
-nfail=$(grep -c '^FAIL: ' "$TMP/bad.log")
-if [ "$nfail" -ne 0 ] || [ -n "$(findings "$TMP/bad.log")" ]; then
-	fail "sanitizers: bad_input: $nfail of $((npass + nfail)) cases failed: $(findings "$TMP/bad.log")"
-	grep -E '^FAIL: ' "$TMP/bad.log" | head -n 20
-else
-	pass "sanitizers: bad_input: $npass cases, no finding"
-fi
+# The bad-input matrix, and the sets of written recordings (diff/check over sets).
+for b in bad_input diff_sets_input; do
+	OUT=$SAN_OUT bash "$TOP/tests/integration/$b.sh" >"$TMP/$b.log" 2>&1
+	npass=$(grep -c '^PASS: ' "$TMP/$b.log")
+	nfail=$(grep -c '^FAIL: ' "$TMP/$b.log")
+	if [ "$nfail" -ne 0 ] || [ -n "$(findings "$TMP/$b.log")" ]; then
+		fail "sanitizers: $b: $nfail of $((npass + nfail)) cases failed: $(findings "$TMP/$b.log")"
+		grep -E '^FAIL: ' "$TMP/$b.log" | head -n 20
+	else
+		pass "sanitizers: $b: $npass cases, no finding"
+	fi
+done
