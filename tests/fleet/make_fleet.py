@@ -89,7 +89,8 @@ def derive(src, dev, arm, seed, rnd):
     if arm == "after":
         r["kernel"] = src["kernel"] + "+copy-arm"
     r["clock"]["realtime_ns"] += dev * 1_000_000_000
-    stall = rnd.random() < (0.3 if arm == "before" else 0.05)
+    # Device 0 always stalls, so that even a small fleet has both answers.
+    stall = dev == 0 or rnd.random() < (0.3 if arm == "before" else 0.05)
     for t in r["threads"]:
         t["hists"] = [h for h in t["hists"]]
         for h in t["hists"]:
