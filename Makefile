@@ -222,8 +222,10 @@ soak: all
 fleet: deps
 	$(Q)tools/install-deps.sh --fleet
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)FLEET_DEVICES=$(or $(FLEET_DEVICES),500) FLEET_MAX_EXPORT_S=60 FLEET_SEED=$(or $(FLEET_SEED),2026) \
-		tests/run.sh $(OUT) integration/fleet.sh
+	$(Q)OUT=$(abspath $(OUT)) TOP=$(CURDIR) FLEET_DEVICES=$(or $(FLEET_DEVICES),500) \
+		FLEET_MAX_EXPORT_S=60 FLEET_SEED=$(or $(FLEET_SEED),2026) \
+		bash tests/integration/fleet.sh | tee $(OUT)/fleet.log
+	$(Q)! grep -E '^(FAIL|SKIP): ' $(OUT)/fleet.log
 
 # Held-out truth campaign beside perf lock (HELDOUT_RUNS, default 3).
 .PHONY: heldout
