@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # mmlock: one Makefile. `make`, `make demo`, `make test`, `make bench`,
 # `make ARCH=arm64 STATIC=1`, `make vmtest`, `make ab`, `V=1` for verbose,
-# `make SAN=1` (ASan + UBSan userspace in build/<arch>-san), `make fuzz`, `make soak`.
+# `make SAN=1` (ASan + UBSan userspace in build/<arch>-san), `make fuzz`, `make soak`,
+# `make fleet` (1,000 recordings through DuckDB and ClickHouse).
 
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 STATIC ?=
@@ -214,6 +215,17 @@ fuzz: $(FUZZ_OUT)/fuzz_recording
 
 soak: all
 	$(Q)SOAK_SECONDS=$(SOAK_SECONDS) tools/soak.sh $(OUT)
+
+# The fleet engines at scale (docs/fleet.md): 500 devices x before/after,
+# 1,000 recordings exported (at most 60 s) and judged by DuckDB and ClickHouse.
+.PHONY: fleet
+fleet: deps
+	$(Q)tools/install-deps.sh --fleet
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)OUT=$(abspath $(OUT)) TOP=$(CURDIR) FLEET_DEVICES=$(or $(FLEET_DEVICES),500) \
+		FLEET_MAX_EXPORT_S=60 FLEET_SEED=$(or $(FLEET_SEED),2026) \
+		bash tests/integration/fleet.sh | tee $(OUT)/fleet.log
+	$(Q)! grep -E '^(FAIL|SKIP): ' $(OUT)/fleet.log
 
 # Held-out truth campaign beside perf lock (HELDOUT_RUNS, default 3).
 .PHONY: heldout

@@ -20,6 +20,7 @@ static const char usage_main[] =
 "  perfetto   convert a saved recording to a Perfetto trace\n"
 "  check      fail (exit 1) if any thread stalled >= a threshold (per run of a set)\n"
 "  diff       compare two recordings, or two sets of runs with a verdict per row\n"
+"  export     write recordings as flat tables for DuckDB, ClickHouse (--ndjson)\n"
 "\n"
 "Run 'mmlock COMMAND --help' for a command's options. Exit codes: 0 ok,\n"
 "1 check failed, 2 usage or input error, 3 kernel or permission problem,\n"
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
 	static char prog[32];
 
 	if (!cmd)
-		return bad_usage("%s", "no command given: record, report, perfetto, check or diff");
+		return bad_usage("%s", "no command given: record, report, perfetto, check, diff or export");
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		fputs(usage_main, stdout);
 		return EXIT_OK;
@@ -66,5 +67,7 @@ int main(int argc, char **argv)
 		return cmd_check(argc, argv);
 	if (!strcmp(cmd, "diff"))
 		return cmd_diff(argc, argv);
+	if (!strcmp(cmd, "export"))
+		return cmd_export(argc, argv);
 	return bad_usage("unknown command '%s'", cmd);
 }

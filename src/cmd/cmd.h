@@ -8,6 +8,7 @@ int cmd_report(int argc, char **argv);
 int cmd_perfetto(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* "mmlock: <fmt with arg> (see --help)" on stderr; returns EXIT_USAGE. */
 int bad_usage(const char *fmt, const char *arg);

@@ -34,6 +34,12 @@ static const char usage_record[] =
 "      --check[=TIME]     exit 1 if any thread stalled >= TIME (default 30ms)\n"
 "  -s, --stacks           print the top kernel stacks of every thread\n"
 "  -q, --quiet            no terminal report\n"
+"Fleet (saved in the recording, see docs/fleet.md and 'mmlock export'):\n"
+"      --label KEY=VALUE  tag the recording (repeatable, at most 32): KEY is 1 to 63\n"
+"                         of A-Z a-z 0-9 _ . - (a letter or _ first), VALUE at most\n"
+"                         255 bytes; e.g. --label arm=before --label build=X\n"
+"      --device ID        the device's id (default: Android's ro.serialno, else\n"
+"                         /etc/machine-id, else the hostname)\n"
 "Kernel:\n"
 "      --mode MODE        auto (default), fentry, kprobe or tracepoint\n"
 "      --uffd-probes WHICH  auto (default): time every uffd ioctl; none: the low-tax\n"
@@ -48,10 +54,11 @@ static const char usage_record[] =
 "  mmlock record -c gcsim -d 10 --json out.json\n"
 "  mmlock record -i 1\n"
 "  mmlock record --uffd-probes none -d 60 -o day.json\n"
-"  mmlock record --perfetto gc.pftrace --json gc.json -- ./gcsim --duration 5\n";
+"  mmlock record --perfetto gc.pftrace --json gc.json -- ./gcsim --duration 5\n"
+"  mmlock record -c app -d 30 -o r.json --label arm=after --label build=$BUILD\n";
 
 enum { O_PERFETTO = 256, O_MIN_SLICE, O_STACK_MIN, O_MODE, O_BTF, O_MAX_EVENTS, O_CHECK,
-       O_UFFD_PROBES };
+       O_UFFD_PROBES, O_LABEL, O_DEVICE };
 
 /* The outputs of one recording: the terminal report, --json, --perfetto, --check. */
 struct outputs {
@@ -130,6 +137,25 @@ static int record_with_outputs(const struct record_opts *o)
 	return record_main(o, &sink);
 }
 
+_Static_assert(REC_MAX_LABELS == 32, "--help and record_label() say 32");
+
+/* --label KEY=VALUE into o: -1 to go on, else the exit code. */
+static int record_label(struct record_opts *o, const char *kv)
+{
+	struct rec_label l;
+	char err[384];
+
+	if (label_parse(kv, &l, err, sizeof(err)))
+		return bad_usage("%s", err);
+	for (size_t i = 0; i < o->nlabels; i++)
+		if (!strcmp(o->labels[i].key, l.key))
+			return bad_usage("label '%s' given twice", l.key);
+	if (o->nlabels >= REC_MAX_LABELS)
+		return bad_usage("more than %s labels", "32");
+	o->labels[o->nlabels++] = l;
+	return -1;
+}
+
 /* One option into o (a flat table of cases): -1 to go on, else the exit code. */
 static int record_option(int c, struct record_opts *o, long long *check_ns)
 {
@@ -205,6 +231,14 @@ static int record_option(int c, struct record_opts *o, long long *check_ns)
 	case O_BTF:
 		o->btf_path = optarg;
 		break;
+	case O_LABEL:
+		return record_label(o, optarg);
+	case O_DEVICE:
+		if (device_bad(optarg))
+			return bad_usage("bad --device '%s' (1 to 127 bytes, no control characters)",
+					 optarg);
+		o->device = optarg;
+		break;
 	case 'v':
 		verbose++;
 		break;
@@ -236,6 +270,8 @@ int cmd_record(int argc, char **argv)
 		{ "mode", required_argument, NULL, O_MODE },
 		{ "uffd-probes", required_argument, NULL, O_UFFD_PROBES },
 		{ "btf", required_argument, NULL, O_BTF },
+		{ "label", required_argument, NULL, O_LABEL },
+		{ "device", required_argument, NULL, O_DEVICE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}

@@ -128,9 +128,10 @@ static int check_target(const char *path, char *err, size_t errlen)
 
 /*
  * Temp files being written, for atomic_unlink_all() in a signal handler that
- * is about to _exit (a second Ctrl-C while the outputs are written).
+ * is about to _exit (a second Ctrl-C while the outputs are written). Room
+ * for every output open at once: record's two, export's four tables.
  */
-static char *volatile live_tmp[4];
+static char *volatile live_tmp[8];
 
 static void track_tmp(char *tmp, bool add)
 {

@@ -30,6 +30,7 @@ void recording_free(struct recording *rec)
 	free(rec->events);
 	free(rec->samples);
 	free(rec->probes);
+	free(rec->labels);
 	memset(rec, 0, sizeof(*rec));
 }
 

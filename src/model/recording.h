@@ -14,6 +14,25 @@
 
 #define REC_FORMAT_VERSION	1
 
+/*
+ * The histogram layout, by name: log2 x 4 buckets (include/mmlock.h,
+ * hist.c). Fleet engines merge buckets across recordings only when this
+ * matches; a new layout gets a new name, never the same one.
+ */
+#define HIST_LAYOUT_ID		"log2x4-v1"
+
+/* Fleet identity (docs/fleet.md): --label KEY=VALUE and --device ID. */
+#define REC_LABEL_KEY_LEN	64	/* 1..63 bytes [A-Za-z0-9_.-], a letter or _ first */
+#define REC_LABEL_VALUE_LEN	256	/* 0..255 bytes, no control characters */
+#define REC_MAX_LABELS		32
+#define REC_DEVICE_LEN		128	/* 1..127 bytes, no control characters */
+#define REC_ID_LEN		37	/* a UUID: 36 characters */
+
+struct rec_label {
+	char key[REC_LABEL_KEY_LEN];
+	char value[REC_LABEL_VALUE_LEN];
+};
+
 /* The breakdown's parts (enum mm_part), and the remainder no probe saw. */
 #define PART_UNEXPLAINED	NR_PARTS
 #define NR_REC_PARTS		(NR_PARTS + 1)
@@ -94,6 +113,11 @@ struct rec_probe {
 };
 
 struct recording {
+	/* Empty in recordings made before the fleet fields (they read as such). */
+	char id[REC_ID_LEN];		/* random UUID of this recording */
+	char device[REC_DEVICE_LEN];	/* --device, or the machine's id (lib/ident.c) */
+	struct rec_label *labels;	/* --label, sorted by key, keys unique */
+	size_t nlabels, labels_cap;	/* cap: grow_array's */
 	char tool_version[16];
 	char kernel[128];	/* uname -r */
 	char arch[32];		/* uname -m */
@@ -184,6 +208,25 @@ void hist_merge(struct rec_hist *dst, const struct rec_hist *src);
  */
 int hist_merge_exact(struct rec_hist *dst, const struct rec_hist *src);
 void hist_add_sample(struct rec_hist *h, __u64 v, __u64 aux);	/* one value */
+
+/*
+ * labels.c: "KEY=VALUE" into l (0, or -1 with the reason in err); the checks
+ * of a key, a value and a device id (NULL if fine, else why not).
+ */
+int label_parse(const char *kv, struct rec_label *l, char *err, size_t errlen);
+const char *label_key_bad(const char *key);
+const char *label_value_bad(const char *value);
+const char *device_bad(const char *device);
+/* Add a label, kept sorted by key; -EEXIST for a key given twice, -E2BIG past REC_MAX_LABELS. */
+int recording_add_label(struct recording *rec, const struct rec_label *l);
+/*
+ * Who made this recording: a new random id, device (NULL: the machine's
+ * own, lib/ident.c) and a copy of labels. 0 or -errno.
+ */
+int recording_identify(struct recording *rec, const char *device,
+		       const struct rec_label *labels, size_t nlabels);
+/* A "KEY=VALUE" label string of l into buf (the export's flat form). */
+const char *label_str(const struct rec_label *l, char *buf, size_t len);
 
 /* recording.c */
 void recording_free(struct recording *rec);

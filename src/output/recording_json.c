@@ -139,6 +139,16 @@ static void write_meta(struct json_writer *w, const struct recording *rec)
 {
 	jw_str(w, "tool", "mmlock");
 	jw_u64(w, "format", REC_FORMAT_VERSION);
+	/* Who made it (docs/fleet.md); older recordings have none of these. */
+	if (rec->id[0])
+		jw_str(w, "id", rec->id);
+	if (rec->device[0])
+		jw_str(w, "device", rec->device);
+	jw_obj_begin(w, "labels");
+	for (size_t i = 0; i < rec->nlabels; i++)
+		jw_str(w, rec->labels[i].key, rec->labels[i].value);
+	jw_obj_end(w);
+	jw_str(w, "hist_layout", HIST_LAYOUT_ID);
 	jw_str(w, "version", rec->tool_version);
 	jw_str(w, "kernel", rec->kernel);
 	jw_str(w, "arch", rec->arch);
@@ -663,11 +673,68 @@ static void read_probe(struct reader *r, const struct json_value *o, struct rec_
 		}									\
 	} while (0)
 
+static bool is_uuid(const char *s)
+{
+	for (int i = 0; i < 36; i++, s++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? *s != '-' : !strchr("0123456789abcdefABCDEF", *s) || !*s)
+			return false;
+	}
+	return !*s;
+}
+
+/* The fleet identity: absent in recordings older than it, checked when present. */
+static void read_identity(struct reader *r, const struct json_value *root, struct recording *rec)
+{
+	const struct json_value *labels = get_typed(r, root, "labels", JSON_OBJECT);
+	const char *s, *why;
+
+	s = get_str(r, root, "id");
+	if (*s && !is_uuid(s))
+		bad(r, "id", "not a UUID");
+	else
+		snprintf(rec->id, sizeof(rec->id), "%s", s);
+	s = get_str(r, root, "device");
+	if (*s && (why = device_bad(s)))
+		bad(r, "device", "%s", why);
+	else
+		snprintf(rec->device, sizeof(rec->device), "%s", s);
+	s = get_str(r, root, "hist_layout");
+	/* The buckets below are mapped onto this build's layout: another one cannot be. */
+	if (*s && strcmp(s, HIST_LAYOUT_ID))
+		bad(r, "hist_layout", "'%s', not this mmlock's %s", s, HIST_LAYOUT_ID);
+	for (size_t i = 0; !r->ret && i < json_len(labels); i++) {
+		const char *key = json_key_at(labels, i);
+		struct rec_label l;
+		int ret;
+
+		snprintf(r->where, sizeof(r->where), "labels");
+		s = get_str(r, labels, key);
+		why = label_key_bad(key) ?: label_value_bad(s);
+		if (why) {
+			bad(r, key, "%s", why);
+			break;
+		}
+		snprintf(l.key, sizeof(l.key), "%s", key);
+		snprintf(l.value, sizeof(l.value), "%s", s);
+		ret = recording_add_label(rec, &l);
+		if (ret == -ENOMEM)
+			r->ret = ret;
+		else if (ret == -EEXIST)
+			bad(r, key, "given twice");
+		else if (ret)
+			bad(r, key, "more than %d labels", REC_MAX_LABELS);
+	}
+	r->where[0] = 0;
+}
+
 static void read_root(struct reader *r, const struct json_value *root, struct recording *rec)
 {
 	const struct json_value *threads, *v;
 	const char *s;
 
+	read_identity(r, root, rec);
 	get_name(r, root, "version", rec->tool_version, sizeof(rec->tool_version));
 	get_name(r, root, "kernel", rec->kernel, sizeof(rec->kernel));
 	get_name(r, root, "arch", rec->arch, sizeof(rec->arch));

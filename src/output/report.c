@@ -277,6 +277,14 @@ static void print_header(FILE *f, const struct recording *rec)
 		fprintf(f, ", comm %s", rec->filter_comm);
 	if (!rec->filter_pid && !rec->filter_tid && !rec->filter_comm[0])
 		fprintf(f, ", system-wide");
+	/* Whose it is (record --device/--label): one recording among a fleet's. */
+	if (rec->device[0] || rec->id[0]) {
+		fprintf(f, "\ndevice %s, recording %s", rec->device[0] ? rec->device : "?",
+			rec->id[0] ? rec->id : "?");
+		for (size_t i = 0; i < rec->nlabels; i++)
+			fprintf(f, "%s%s=%s", i ? " " : ", labels ", rec->labels[i].key,
+				rec->labels[i].value);
+	}
 	fputs("\nprobes:", f);
 	for (size_t i = 0; i < rec->nprobes; i++)
 		fprintf(f, " %s=%s", rec->probes[i].name, rec->probes[i].mechanism);

@@ -427,6 +427,12 @@ static int setup(struct session *s, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	fill_meta(s);
+	/* Who made it, for fleet engines (docs/fleet.md): labels were checked by cmd/record.c. */
+	ret = recording_identify(&s->rec, o->device, o->labels, o->nlabels);
+	if (ret) {
+		snprintf(err, errlen, "cannot make a recording id: %s", strerror(-ret));
+		return EXIT_KERNEL;
+	}
 	if (s->sink->open && (ret = s->sink->open(s->sink->ctx, &s->rec, err, errlen)))
 		return ret;
 	if (stop)

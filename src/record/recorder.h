@@ -24,6 +24,9 @@ struct record_opts {
 	bool stacks;			/* print top stacks */
 	bool quiet;			/* no terminal report */
 	char **cmd;			/* command to start and trace, or NULL */
+	const char *device;		/* --device, or NULL: the machine's id */
+	struct rec_label labels[REC_MAX_LABELS];	/* --label, keys unique */
+	size_t nlabels;
 };
 
 /*

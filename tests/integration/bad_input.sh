@@ -22,7 +22,7 @@ expect() {
 		pass "$name"
 	fi
 }
-mkdir -p "$TMP/out"
+mkdir -p "$TMP/out" "$TMP/exp"
 good=$TMP/good.json
 echo '{"tool":"mmlock","format":1,"start_ns":1,"end_ns":2,"threads":[{"tid":7,"comm":"t",
  "hists":[{"kind":"lock","class":"anon_vma_write","site":"uffd_move","count":1,"max_ns":1500,
@@ -76,6 +76,14 @@ case_ "clock a number" "clock: not an object" "{$T,\"threads\":[],\"clock\":5}"
 case_ "counter negative" "counters.ringbuf_drop" "{$T,\"threads\":[],\"counters\":{\"ringbuf_drop\":-3}}"
 case_ "not an object" "not an mmlock recording" "[1,2,3]"
 case_ "too deep" "nesting deeper than 64" "$(printf '[%.0s' $(seq 70))"
+# The fleet identity (record --label/--device, docs/fleet.md): absent is fine, wrong is not.
+case_ "id not a UUID" "id: not a UUID" "{$T,\"id\":\"1234\",\"threads\":[]}"
+case_ "another histogram layout" "hist_layout: 'log2x8-v2'" "{$T,\"hist_layout\":\"log2x8-v2\",\"threads\":[]}"
+case_ "label key starts with a digit" "labels.9x: a key starts" "{$T,\"labels\":{\"9x\":\"v\"},\"threads\":[]}"
+case_ "label value not a string" "labels.arm: not a string" "{$T,\"labels\":{\"arm\":1},\"threads\":[]}"
+case_ "labels not an object" "labels: not an object" "{$T,\"labels\":[\"arm=x\"],\"threads\":[]}"
+case_ "label given twice" "labels.arm: given twice" "{$T,\"labels\":{\"arm\":\"a\",\"arm\":\"b\"},\"threads\":[]}"
+case_ "device with a control character" "device: a device id has no control" "{$T,\"device\":\"a\\u0001b\",\"threads\":[]}"
 
 n=0
 for c in "${cases[@]}"; do
@@ -88,7 +96,9 @@ for c in "${cases[@]}"; do
 	expect "check: $name" 2 "$f: " "$MMLOCK" check "$f"
 	expect "diff (second file): $name" 2 "$f: " "$MMLOCK" diff "$good" "$f"
 	expect "diff (first file): $name" 2 "$f: " "$MMLOCK" diff "$f" "$good"
+	expect "export (second file): $name" 2 "$f: " "$MMLOCK" export --ndjson "$TMP/exp" "$good" "$f"
 done
+check "export wrote nothing for any bad file" [ -z "$(ls -A "$TMP/exp")" ]
 
 # Files that are not recordings at all: bounded, refused before reading.
 expect "report /dev/zero" 2 "/dev/zero: not a regular file" timeout 10 "$MMLOCK" report /dev/zero
@@ -128,6 +138,24 @@ expect "getopt: unknown long option of report" 2 "mmlock: report:" "$MMLOCK" rep
 expect "getopt: missing argument of diff" 2 "mmlock: diff:" "$MMLOCK" diff -c
 expect "getopt: unknown option of check" 2 "mmlock: check:" "$MMLOCK" check -Z x
 expect "getopt: unknown option of perfetto" 2 "mmlock: perfetto:" "$MMLOCK" perfetto -Z
+expect "getopt: unknown option of export" 2 "mmlock: export:" "$MMLOCK" export -Z
+expect "export without --ndjson" 2 "needs --ndjson" "$MMLOCK" export "$good"
+expect "export without recordings" 2 "one or more recording" "$MMLOCK" export --ndjson "$TMP/exp"
+expect "export --ndjson a file" 2 "not a directory" "$MMLOCK" export --ndjson "$good" "$good"
+expect "export the same recording twice" 2 "the same recording" \
+	"$MMLOCK" export --ndjson "$TMP/exp" "$good" "$good"
+check "export wrote nothing for a repeated recording" [ -z "$(ls -A "$TMP/exp")" ]
+# record --label / --device: refused at the option, before anything is loaded.
+long=$(printf 'k%.0s' $(seq 64))
+for bad in noequals =v 9a=1 'a b=1' "$long=1" $'arm=a\tb' "v=$(printf 'x%.0s' $(seq 256))"; do
+	expect "record --label '${bad:0:20}'" 2 "bad label" "$MMLOCK" record -d 1 --label "$bad"
+done
+expect "record --label given twice" 2 "label 'arm' given twice" \
+	"$MMLOCK" record -d 1 --label arm=a --label arm=b
+expect "record with 33 labels" 2 "more than 32 labels" \
+	"$MMLOCK" record -d 1 $(for i in $(seq 33); do printf -- '--label k%d=v ' "$i"; done)
+expect "record --device ''" 2 "bad --device" "$MMLOCK" record -d 1 --device ''
+expect "record --device of 128 bytes" 2 "bad --device" "$MMLOCK" record -d 1 --device "$(printf 'd%.0s' $(seq 128))"
 "$MMLOCK" diff --help >"$TMP/help"
 check "diff --help prints PCT% (not PCT%%)" sh -c "grep -q 'PCT%\$' '$TMP/help' && ! grep -q 'PCT%%' '$TMP/help'"
 expect "record --json F --perfetto F" 2 "same file" "$MMLOCK" record -d 1 --json "$TMP/out/r" --perfetto "$TMP/out/r"
@@ -158,6 +186,10 @@ if mount -t tmpfs -o size=64k mmlock-full "$TMP/full" 2>/dev/null; then
 	expect "perfetto on a full disk" 2 "No space left on device" \
 		sh -c "cat /dev/zero >'$TMP/full/filler2' 2>/dev/null; \"$MMLOCK\" perfetto '$good' -o '$TMP/full/x.pftrace'"
 	check "no temp file on the full disk" [ "$(ls -A "$TMP/full")" = filler2 ]
+	rm -f "$TMP/full/filler2"
+	expect "export on a full disk" 2 "No space left on device" \
+		sh -c "cat /dev/zero >'$TMP/full/filler3' 2>/dev/null; \"$MMLOCK\" export --ndjson '$TMP/full' '$good'"
+	check "no table and no temp file on the full disk" [ "$(ls -A "$TMP/full")" = filler3 ]
 	umount "$TMP/full"
 else
 	skip "full disk: cannot mount a tmpfs"

@@ -220,6 +220,51 @@ static void test_strict(void)
 	}
 }
 
+/* --label parsing and the fleet identity through a JSON round trip (model/labels.c). */
+static void test_identity(void)
+{
+	char path[] = "/tmp/mmlock-test-id.XXXXXX", err[512], e2[512];
+	static const char *const bad[] = { "noeq", "=v", "9a=1", "a b=1", "arm=a\tb", "k\x7f=1" };
+	struct rec_label l[3];
+	struct recording a = {}, b;
+	char big[300];
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(label_parse(bad[i], &l[0], err, sizeof(err)) == -1 && strstr(err, "bad label"));
+	memset(big, 'k', 63);
+	strcpy(big + 63, "=v");
+	CHECK(label_parse(big, &l[0], err, sizeof(err)) == 0 && strlen(l[0].key) == 63);
+	big[63] = 'k';
+	strcpy(big + 64, "=v");
+	CHECK(label_parse(big, &l[0], err, sizeof(err)) == -1);
+	CHECK(label_parse("zeta=a=b", &l[0], err, sizeof(err)) == 0 && !strcmp(l[0].value, "a=b"));
+	CHECK(label_parse("arm=", &l[1], err, sizeof(err)) == 0 && !l[1].value[0]);
+	CHECK(label_parse("_x.y-z=1", &l[2], err, sizeof(err)) == 0);
+	CHECK(device_bad("") && device_bad("a\nb") && !device_bad("lab-1"));
+
+	CHECK(recording_identify(&a, "lab-1", l, 3) == 0);
+	CHECK(strlen(a.id) == 36 && a.id[14] == '4');
+	CHECK(a.nlabels == 3 && !strcmp(a.labels[0].key, "_x.y-z") && !strcmp(a.labels[2].key, "zeta"));
+	CHECK(recording_add_label(&a, &l[1]) == -EEXIST);
+	a.end_ns = 1;
+	CHECK(recording_write_json(&a, path, err, sizeof(err)) == 0);
+	CHECK(recording_read_json(&b, path, e2, sizeof(e2)) == 0);
+	CHECK(!strcmp(a.id, b.id) && !strcmp(b.device, "lab-1") && b.nlabels == 3);
+	CHECK(b.nlabels == 3 && !strcmp(b.labels[2].value, "a=b") && !strcmp(b.labels[1].key, "arm"));
+	recording_free(&b);
+	recording_free(&a);
+
+	/* Default device and a fresh id per recording. */
+	CHECK(recording_identify(&a, NULL, NULL, 0) == 0 && recording_identify(&b, NULL, NULL, 0) == 0);
+	CHECK(a.device[0] && !strcmp(a.device, b.device) && strcmp(a.id, b.id));
+	recording_free(&a);
+	recording_free(&b);
+	unlink(path);
+}
+
 int main(void)
 {
 	RUN_TEST(test_uffd_names);
@@ -229,5 +274,6 @@ int main(void)
 	RUN_TEST(test_parts_round_trip);
 	RUN_TEST(test_diff_change);
 	RUN_TEST(test_strict);
+	RUN_TEST(test_identity);
 	TEST_EXIT();
 }
