@@ -149,6 +149,37 @@ python3 "$F/reference.py" "$TMP/fleet/"*.json >"$TMP/ref.tsv"
 echo "fleet: reference from the raw recordings in $(secs "$t0") s:"; sed 's/^/  /' "$TMP/ref.tsv"
 check "fleet: the reference has p99 rows and both arms' share rows" \
 	[ "$(grep -c '^p99' "$TMP/ref.tsv")" -ge 1 -a "$(grep -c '^share' "$TMP/ref.tsv")" -eq 2 ]
+# mmlock's own merge agrees: `mmlock diff --json` over the two kernels' sets
+# merges the same buckets, and its merged count, p99 and max per thread must be
+# the reference's (and so the engines').
+out=$(python3 - "$MMLOCK" "$TMP/ref.tsv" "$TMP/fleet/"*.json <<'PY' 2>&1
+import json, subprocess, sys
+mm, ref, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+by = {}
+for p in files:
+    by.setdefault(json.load(open(p))["kernel"], []).append(p)
+ks = sorted(by)
+assert len(ks) == 2, "want two kernels, got %s" % ks
+cmd = [mm, "diff", "--json"] + sum([["--before", p] for p in by[ks[0]]], []) + sum([["--after", p] for p in by[ks[1]]], [])
+d = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+got = {}
+for r in d["rows"]:
+    if (r["kind"], r.get("class"), r["site"]) != ("lock", "anon_vma_write", "uffd_move"):
+        continue
+    for side, k in (("before", ks[0]), ("after", ks[1])):
+        m = r["merged"].get(side)
+        if m and m["count"]:
+            got[(k, r["thread"])] = (m["count"], m["p99_ns"], m["max_ns"])
+want = {}
+for l in open(ref):
+    f = l.rstrip("\n").split("\t")
+    if f[0] == "p99":
+        want[(f[1], f[2])] = tuple(int(x) for x in f[3:6])
+assert got == want, "diff %s vs reference %s" % (sorted(set(got.items()) ^ set(want.items()))[:4], len(want))
+print("%d kernel x thread rows" % len(want))
+PY
+) && pass "fleet: mmlock diff over the two kernels' sets merges to the reference's count, p99 and max ($out)" ||
+	fail "fleet: mmlock diff's merge differs from the reference: $(echo "$out" | tail -n1)"
 # Why stored percentiles are not averaged: the figures of this fleet (printed, not asserted).
 python3 - "$TMP/x/hists.ndjson" "$TMP/ref.tsv" <<'PY'
 import json, sys
