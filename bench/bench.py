@@ -11,7 +11,7 @@
         3. snapshot the workload's CPU time (/proc/PID/task/*/schedstat), send "go";
         4. wait4() the workload: rusage, then its JSON (ioctls, ns in ioctls, pages);
         5. SIGINT the tracer, wait4() it: peak RSS, CPU, exit status.
-      With --bpf-stats (kernel.bpf_stats_enabled must already be 1), the tracer's
+      With --bpf-stats (held on by a BPF_ENABLE_STATS fd, whatever the sysctl), the tracer's
       new BPF programs (run_cnt, run_time_ns) are diffed over the workload window,
       and its new maps (bytes_memlock) are listed.
       With no tracer arguments the run is the untraced baseline.
@@ -36,8 +36,10 @@
   bench.py bpfstats FILE.jsonl       per-program BPF cost table (markdown)
   bench.py counters MMLOCK.json      mmlock's drop counters, one line
 """
+import ctypes
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -79,6 +81,27 @@ def bpftool_json(what):
 
 def prog_snapshot():
     return {p["id"]: p for p in bpftool_json("prog")}
+
+
+# bpf(2) BPF_ENABLE_STATS (BPF_STATS_RUN_TIME): run-time statistics on for as
+# long as the returned fd is open. The kernel counts these fds apart from the
+# kernel.bpf_stats_enabled sysctl, so another user writing 0 there (a second
+# bench run, a profiler) cannot switch them off under this measurement, as it
+# did in a fresh-clone `make test` while a second bench ran.
+BPF_SYSCALL = {"x86_64": 321, "aarch64": 280}
+BPF_ENABLE_STATS = 32
+
+
+def hold_bpf_stats():
+    nr = BPF_SYSCALL.get(platform.machine())
+    if nr is None:
+        die("bpf_stats: no bpf(2) number for " + platform.machine())
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = ctypes.c_uint32(0)	# enable_stats.type = BPF_STATS_RUN_TIME
+    fd = libc.syscall(nr, BPF_ENABLE_STATS, ctypes.byref(attr), ctypes.sizeof(attr))
+    if fd < 0:
+        die("bpf_stats: BPF_ENABLE_STATS: " + os.strerror(ctypes.get_errno()))
+    return fd
 
 
 def proc_status_kb(pid, field):
@@ -241,6 +264,8 @@ def cmd_tax(args):
 
 def tax_measured(args, state):
     opts, tracer = parse_opts(args, ("loop", "cpu", "secs", "config", "rep"))
+    if opts["bpf_stats"]:
+        state["stats_fd"] = hold_bpf_stats()
     tmp = state["tmp"] = tempfile.mkdtemp(prefix="mmlock-bench.")
     res = {"config": opts["config"], "rep": int(opts["rep"]), "cpu": opts["cpu"]}
     tr = None
@@ -309,6 +334,8 @@ def cmd_loss(args):
 
 def run_measured(args, state):
     opts, tracer = parse_opts(args, ("gcsim", "shape", "dur", "config", "rep"))
+    if opts["bpf_stats"]:
+        state["stats_fd"] = hold_bpf_stats()
 
     tmp = state["tmp"] = tempfile.mkdtemp(prefix="mmlock-bench.")
     gjson = os.path.join(tmp, "gcsim.json")

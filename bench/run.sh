@@ -55,7 +55,9 @@
 #                   sys_enter/sys_exit, filtered to ioctl and pid (x86_64 numbers)
 #       perf-lock   `perf lock record -a`
 #  2. BPF cost per event from the kernel's accounting: one run per tracer with
-#     kernel.bpf_stats_enabled=1 (restored afterwards); run_time_ns/run_cnt of
+#     run-time stats on (a BPF_ENABLE_STATS fd held by bench.py; the sysctl
+#     kernel.bpf_stats_enabled is set to 0 for the timed runs and restored at
+#     exit); run_time_ns/run_cnt of
 #     each new program over the workload window, and BPF maps' bytes_memlock.
 #  3. Attach time (exec to "mmlock: recording"), tracer peak RSS (wait4 ru_maxrss),
 #     static binary sizes (make ARCH=x86|arm64 STATIC=1).
@@ -217,8 +219,9 @@ for rep in $(seq 1 "$REPS"); do
 	echo "bench: repetition $rep/$REPS done ($(($(date +%s) - START)) s)" >&2
 done
 
-# 2. BPF run time per program, with bpf_stats on (it adds two clock reads per run)
-sysctl -q kernel.bpf_stats_enabled=1
+# 2. BPF run time per program, with bpf_stats on (it adds two clock reads per
+# run). bench.py --bpf-stats holds them on through a BPF_ENABLE_STATS fd, not
+# the sysctl, which any other user may set to 0 under us.
 for cfg in $CONFIGS; do
 	case $cfg in none|perf-lock) continue ;; esac
 	for shape in $SHAPES; do
@@ -231,7 +234,6 @@ done
 	case $cfg in none|perf-lock|bpftrace*) continue ;; esac
 	run_tax "$cfg" 0 --bpf-stats >>"$TAXSTATS" || echo "bench: bpf_stats tax run $cfg failed" >&2
 done
-sysctl -q kernel.bpf_stats_enabled="$OLD_STATS"
 echo "bench: bpf_stats runs done ($(($(date +%s) - START)) s)" >&2
 
 # 4. drops at defaults on the contended default workload
@@ -308,7 +310,7 @@ static_size() {
 	echo
 	"${PY[@]}" stats "$RUNS"
 	echo
-	echo "## 2. BPF run time (kernel.bpf_stats_enabled=1, one run per tracer and shape)"
+	echo "## 2. BPF run time (run-time stats on, one run per tracer and shape)"
 	echo
 	"${PY[@]}" bpfstats "$STATS"
 	echo
@@ -337,7 +339,7 @@ static_size() {
 	if [ -s "$TAX" ]; then "${PY[@]}" taxstats "$TAX"; else echo "(no tax step: BENCH_TAX_SECS=0)"; fi
 	if [ -s "$TAXSTATS" ]; then
 		echo "BPF run time per program during the tax loops (one more run per tracer with"
-		echo "kernel.bpf_stats_enabled=1, which adds two clock reads to every run):"
+		echo "run-time stats on, which add two clock reads to every run):"
 		echo
 		"${PY[@]}" taxbpf "$TAXSTATS"
 	fi

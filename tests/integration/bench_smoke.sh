@@ -19,11 +19,22 @@ before=$(mark)
 mkdir "$TMP/tmp"
 t0=$(date +%s)
 # Shape 1 only: the contended shape runs the same code unpinned (and `make bench` runs it).
+# A second user of kernel.bpf_stats_enabled (another bench run, a profiler)
+# writing 0 meanwhile must not switch off the per-program accounting: once it
+# did, in a fresh-clone `make test` next to a bench run. It writes only the
+# value found, so the restore check below still means something.
+if [ "$old" = 0 ]; then
+	(while :; do sysctl -q kernel.bpf_stats_enabled=0; sleep 0.2; done) &
+	adversary=$!
+else
+	echo "bench_smoke: kernel.bpf_stats_enabled is $old here: no second user writing 0 this time"
+fi
 TMPDIR=$TMP/tmp BENCH_RES=$TMP/res BENCH_DUR=0.5 BENCH_REPS=1 BENCH_DROP_DUR=2 BENCH_SHAPES=1 \
 	BENCH_TAX_SECS=0.1 BENCH_LOSS_DUR=1 BENCH_LOSS_REPS=1 \
 	BENCH_CONFIGS="none hook-floor hook-clock mmlock mmlock-p mmlock-tp" \
 	"$TOP/bench/run.sh" "$OUT" --quick >"$TMP/bench.out" 2>"$TMP/bench.err"
 rc=$?
+[ -n "${adversary:-}" ] && { kill "$adversary"; wait "$adversary" 2>/dev/null; }
 echo "bench_smoke: bench/run.sh --quick took $(($(date +%s) - t0)) s"
 check "bench --quick exits 0" [ $rc -eq 0 ]
 [ $rc -eq 0 ] || sed 's/^/    bench: /' "$TMP/bench.err" | tail -5
