@@ -109,7 +109,10 @@ mp=$!
 poll_until 5 grep -q recording "$TMP/int2.err"
 poll_until 5 pgrep -P $mp -x sleep >/dev/null	# exec'd once the probes are attached
 cmd=$(pgrep -P $mp -x sleep)
-kill -INT $mp; kill -TERM $mp
+# Stopped first, so that both signals are pending when it runs again: sent to
+# a running mmlock, the first one could finish the exit before the shell sends
+# the second (a fresh-clone run under load saw "kill: No such process", rc 0).
+kill -STOP $mp; kill -INT $mp; kill -TERM $mp; kill -CONT $mp
 wait $mp
 rc=$?
 check "second stop signal exits at once (130 or 143, got $rc)" [ $rc -eq 130 -o $rc -eq 143 ]
