@@ -209,6 +209,7 @@ def main():
     ap.add_argument('--name', default='tp_check')
     ap.add_argument('--json', help="the recording's JSON (mmlock record --json)")
     ap.add_argument('--max-tracks', type=int, default=20)
+    ap.add_argument('--slices', type=int, help='expected slices, without --json')
     ap.add_argument('--sql-dir')
     ap.add_argument('--stall-thread', help='thread for worst_stalls.sql (default ui)')
     a = ap.parse_args()
@@ -256,8 +257,10 @@ def main():
         o.check(not bad, 'every slice on its thread track, thread name and pid as recorded',
                 '; '.join(sorted(set(bad))[:3]))
     else:
-        o.check(slices and all(s['thread_track'] is not None for s in slices),
-                '%d slices, all on thread tracks' % len(slices))
+        o.check(all(s['thread_track'] is not None for s in slices) and
+                a.slices in (None, len(slices)) and summ.get('debug.slices') == len(slices),
+                '%d slices (expected %s, summary %s), all on thread tracks'
+                % (len(slices), a.slices, summ.get('debug.slices')))
 
     by_id = {s['id']: s for s in slices}
     bad = []
@@ -285,7 +288,7 @@ def main():
         ok = len(hists) == want and not badh
     else:
         want = '?'
-        ok = bool(hists) and not badh
+        ok = not badh
     o.check(ok, '%d histograms queryable (JSON: %s), buckets sum to count' % (len(hists), want),
             'bad: %s' % badh[:3])
 
@@ -304,7 +307,7 @@ def main():
         if set(ms) != {0, 1, 2}:
             bad.append('tid %d series %d: metrics %s' % (tid, si, sorted(ms)))
             continue
-        label = ms[0][0]['name'].split(': ')[0]
+        label = ms[0][0]['name'].rsplit(': ', 1)[0]
         mine = [s for s in slices if s['tid'] == tid and series_label(s['name']) == label]
         if ms[0][1]['total'] != len(mine):
             bad.append('tid %d %r: waits add up to %s, %d slices' % (tid, label, ms[0][1]['total'], len(mine)))
@@ -313,7 +316,8 @@ def main():
                                                                  max(measured(s) for s in mine)))
         if ms[2][1]['mx'] > ms[1][1]['mx']:
             bad.append('tid %d %r: p99 above worst' % (tid, label))
-    o.check(ser and not bad, '%d per-thread series: waits add up to their slices, worst the longest'
+    # A thread with slices has a series: none without slices, some with.
+    o.check(bool(ser) == bool(slices) and not bad, '%d per-thread series: waits add up to their slices, worst the longest'
             % len(ser), '; '.join(bad[:3]))
     if rec is not None and rec.get('samples'):
         want, got = {}, {}
@@ -341,7 +345,7 @@ def main():
         if typ == T_GROUP:
             per[ident] = 2 + below(t['id'])
     worst = max(per.items(), key=lambda kv: kv[1]) if per else (None, 0)
-    o.check(per and worst[1] <= a.max_tracks,
+    o.check(worst[1] <= a.max_tracks,
             'at most %d tracks per thread (%d threads, most: tid %s with %d)'
             % (a.max_tracks, len(per), worst[0], worst[1]))
     one = [tracks[c['id']]['name'] for c in ctr.values() if c['n'] < 2]
