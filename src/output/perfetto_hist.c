@@ -82,7 +82,7 @@ static const char hist_desc[] =
 	"(debug.buckets[i].lo_ns/hi_ns/count); docs/sql/ turns them into rows.";
 
 static const char series_desc[] =
-	"per 100 ms interval, over this thread's slices of this kind and class "
+	"per " PF_INTERVAL_NAME " interval, over this thread's slices of this kind and class "
 	"(the slices kept: >= the recording's min_slice): how many, the worst "
 	"and the p99 (read from log2 buckets, like the histograms)";
 
@@ -183,10 +183,11 @@ static void write_series_tracks(struct pf_writer *w, const struct pf_thread *t,
 		snprintf(share, sizeof(share), "mmlock.series.%u.%zu", t->tid, si);
 		for (unsigned int m = 0; m < 3; m++) {
 			if (m == 0)
-				snprintf(name, sizeof(name), "%s: %s%s /100ms", label,
+				snprintf(name, sizeof(name), "%s: %s%s /" PF_INTERVAL_NAME, label,
 					 s->kind == KIND_IOCTL ? "ioctls" : "waits", per);
 			else
-				snprintf(name, sizeof(name), "%s: %s /100ms", label, metric[m]);
+				snprintf(name, sizeof(name), "%s: %s /" PF_INTERVAL_NAME, label,
+					 metric[m]);
 			write_counter_track(w, series_uuid(t->tid, si, m), group, name,
 					    m ? UNIT_TIME_NS : UNIT_COUNT, NULL,
 					    m ? share : NULL, (*rank)++, series_desc);

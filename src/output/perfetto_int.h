@@ -48,6 +48,7 @@ struct pf_series {
 #define PF_MAX_SERIES		5
 /* Their interval: fine enough to see when latency rose in a few seconds. */
 #define PF_INTERVAL_NS		100000000ULL
+#define PF_INTERVAL_NAME	"100ms"		/* in the track names: keep in step */
 
 struct pf_thread {
 	__u32 tid, pid;

@@ -42,7 +42,6 @@ rc=$?
 echo 0 >"$INST/tracing_on"
 check "$T: record exits 0" [ $rc -eq 0 ]
 cp "$INST/trace" "$TMP/sched.txt"
-lost=$(awk '/^# entries-in-buffer/ { sub(/.*#P:/, ""); } /^# entries-in-buffer/ { print; exit }' "$TMP/sched.txt")
 overrun=$(grep -h '^overrun:' "$INST"/per_cpu/cpu*/stats | awk '{ s += $2 } END { print s + 0 }')
 check "$T: ftrace capture has sched_switch lines (overrun $overrun)" grep -q 'sched_switch:' "$TMP/sched.txt"
 if [ ! -s "$TMP/mmlock.pftrace" ] || [ ! -s "$TMP/g.json" ]; then
