@@ -197,7 +197,7 @@ demo: deps
 	$(Q)tools/demo.sh $(OUT)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(BENCH_TOOLS)
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_TOOLS) $(OUT)/heldout/uffd_churn
 	$(Q)$(MAKE) --no-print-directory SAN=1 build/$(ARCH)-san/mmlock \
 		$(patsubst $(OUT)/%,build/$(ARCH)-san/%,$(TEST_BINS))
 	$(Q)$(MAKE) --no-print-directory $(FUZZ_OUT)/fuzz_recording

@@ -63,3 +63,49 @@ bpf_alive() {
 	done
 }
 bpf_released() { [ -z "$(bpf_alive "$@")" ]; }
+
+# Perfetto's trace processor (trace_processor_shell: the importer and SQL
+# engine of ui.perfetto.dev), found once per test: $MMLOCK_TRACE_PROCESSOR,
+# else <repo>/../shared/tools/, else /work/shared/tools/, else PATH. It must
+# run (`--version`; it needs Debian's libprotobuf32, tools/install-deps.sh).
+# Sets TRACE_PROCESSOR and returns 0; else prints the loud optional-tool SKIP
+# line for NAME and returns 1. A MMLOCK_TRACE_PROCESSOR that does not run is
+# a FAIL: it was asked for. MMLOCK_TRACE_PROCESSOR=none: as if there were none.
+find_trace_processor() {
+	local c
+	if [ -n "${TRACE_PROCESSOR:-}" ]; then return 0; fi
+	if [ "${MMLOCK_TRACE_PROCESSOR:-}" = none ]; then
+		skip_optional "$1: no trace processor (set MMLOCK_TRACE_PROCESSOR) — protoc/golden checks still ran"
+		return 1
+	fi
+	if [ -n "${MMLOCK_TRACE_PROCESSOR:-}" ]; then
+		if "$MMLOCK_TRACE_PROCESSOR" --version >/dev/null 2>&1; then
+			TRACE_PROCESSOR=$MMLOCK_TRACE_PROCESSOR; return 0
+		fi
+		fail "$1: MMLOCK_TRACE_PROCESSOR=$MMLOCK_TRACE_PROCESSOR does not run ($("$MMLOCK_TRACE_PROCESSOR" --version 2>&1 | head -n 1))"
+		return 1
+	fi
+	for c in "$TOP/../shared/tools/trace_processor_shell" /work/shared/tools/trace_processor_shell \
+		 "$(command -v trace_processor_shell)"; do
+		if [ -n "$c" ] && [ -x "$c" ] && "$c" --version >/dev/null 2>&1; then
+			TRACE_PROCESSOR=$c; return 0
+		fi
+	done
+	skip_optional "$1: no trace processor (set MMLOCK_TRACE_PROCESSOR) — protoc/golden checks still ran"
+	return 1
+}
+
+# skip_optional WHY: a skip because an optional tool is absent (the trace
+# processor is no Debian package). It ends in OPTIONAL_TOOL, which tests/run.sh
+# does not turn into a failure under CI=true: the test's other checks ran.
+OPTIONAL_TOOL="[optional tool absent]"
+skip_optional() { echo "SKIP: $* $OPTIONAL_TOOL"; }
+
+# tp_check NAME TRACE [ARGS...]: tests/perfetto/tp_check.py with the trace
+# processor (PASS/FAIL lines), or the optional-tool SKIP line without one.
+tp_check() {
+	local n=$1 t=$2; shift 2
+	find_trace_processor "$n" || return 0
+	python3 "$TOP/tests/perfetto/tp_check.py" --tp "$TRACE_PROCESSOR" --name "$n" "$t" "$@"
+	return 0
+}

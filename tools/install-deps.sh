@@ -8,8 +8,11 @@
 # Never installs busybox-static:arm64 or arm64 kernels: the VM lab only
 # `apt-get download`s those into its cache.
 set -eu
+# libprotobuf32 and zip: Perfetto's trace processor (no Debian package; tests
+# find it in ../shared/tools or $MMLOCK_TRACE_PROCESSOR) links the system
+# protobuf, and the merge test zips an mmlock trace with an ftrace capture.
 pkgs=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev
-      pkg-config protobuf-compiler bpftrace linux-perf)
+      pkg-config protobuf-compiler bpftrace linux-perf libprotobuf32 zip)
 want_arm64="" want_vm="" want_fleet=""
 for a in "$@"; do
 	case "$a" in

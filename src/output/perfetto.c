@@ -103,8 +103,10 @@ static void writer_free(struct pf_writer *w)
 		fclose(w->spool);
 	if (w->frames)
 		fclose(w->frames);
-	for (size_t i = 0; i < w->nthr; i++)
+	for (size_t i = 0; i < w->nthr; i++) {
 		free(w->thr[i].stk);
+		free(w->thr[i].ser);
+	}
 	free(w->thr);
 	free(w->hash);
 	pb_free(&w->pb);
@@ -187,6 +189,16 @@ int pf_event(struct pf_writer *w, const struct rec_event *ev,
 	r.cls = ev->cls;
 	r.site = ev->site;
 	r.frames_off = w->frames_len;
+	/*
+	 * The breakdown of an ioctl goes to the side spool, not the record:
+	 * only ioctls have one, and a fixed record keeps the sort cheap.
+	 */
+	if (ev->kind == KIND_IOCTL && parts_sum(ev->parts)) {
+		if (fwrite(ev->parts, sizeof(ev->parts), 1, w->frames) != 1)
+			return w->err = errno ? -errno : -EIO;
+		w->frames_len += sizeof(ev->parts);
+		r.has_parts = 1;
+	}
 	for (int i = 0; i < ev->nframes; i++) {
 		const char *f = ev->frames[i] ? ev->frames[i] : "";
 		size_t n = strlen(f) + 1;
@@ -196,6 +208,8 @@ int pf_event(struct pf_writer *w, const struct rec_event *ev,
 		w->frames_len += n;
 		r.nframes++;
 	}
+	if (series_add(t, &r))
+		return w->err = -ENOMEM;
 	if (fwrite(&r, sizeof(r), 1, w->spool) != 1)
 		return w->err = errno ? -errno : -EIO;
 	w->nrec++;
@@ -320,7 +334,7 @@ static int write_trace(struct pf_writer *w, const struct recording *rec,
 	if (ret)
 		return ret;
 	write_summary(w, rec);
-	return write_counters(w, rec, procs, nprocs);
+	return write_counters(w, rec, procs, nprocs, recs);
 }
 
 int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_t errlen)

@@ -31,9 +31,9 @@ enum pf_track_type {
 	PF_TRACK_PROCESS,	/* id = pid */
 	PF_TRACK_THREAD,	/* id = tid */
 	PF_TRACK_PCOUNTER,	/* id = pid << 8 | class (0xff: ioctls/s) */
-	PF_TRACK_HIST_GROUP,	/* id = tid: "mmlock histograms · comm tid" */
-	PF_TRACK_HIST,		/* id = running number: one histogram */
-	PF_TRACK_BUCKET,	/* id = running number: one bucket counter */
+	PF_TRACK_HIST_GROUP,	/* id = tid: "mmlock · comm tid", the thread's group */
+	PF_TRACK_HIST,		/* id = tid: its whole histograms, one slice each */
+	PF_TRACK_SERIES,	/* id = tid << 8 | series << 2 | metric: a per-interval counter */
 };
 
 struct pf_writer;

@@ -68,6 +68,7 @@
 #define TYPE_SLICE_END		2	/* TrackEvent.Type.TYPE_SLICE_END */
 #define TYPE_INSTANT		3	/* TrackEvent.Type.TYPE_INSTANT */
 #define TYPE_COUNTER		4	/* TrackEvent.Type.TYPE_COUNTER */
+#define UNIT_TIME_NS		1	/* CounterDescriptor.Unit.UNIT_TIME_NS */
 #define UNIT_COUNT		2	/* CounterDescriptor.Unit.UNIT_COUNT */
 #define CHILD_ORDER_EXPLICIT	3	/* TrackDescriptor.ChildTracksOrdering.EXPLICIT */
 #define MERGE_NONE		2	/* TrackDescriptor.SiblingMergeBehavior.SIBLING_MERGE_BEHAVIOR_NONE */

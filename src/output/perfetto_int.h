@@ -5,9 +5,9 @@
  *   perfetto.c:            open, spool each event, finish (sort, then every section in order)
  *   perfetto_threads.c:    the thread table: an open-addressing hash on tid
  *   perfetto_tracks.c:     packets, debug annotations, event names and track descriptors
- *   perfetto_hist.c:       histograms: one INSTANT with all buckets and a counter track per bucket
+ *   perfetto_hist.c:       per thread: a group of whole histograms (one slice each) and series tracks
  *   perfetto_slices.c:     slices on thread tracks in time order, and the summary
- *   perfetto_counters.c:   per-process counters from the recording's samples
+ *   perfetto_counters.c:   per-process counters from the samples, per-thread series from the slices
  */
 #ifndef MMLOCK_PERFETTO_INT_H
 #define MMLOCK_PERFETTO_INT_H
@@ -25,15 +25,35 @@ enum { S_META, S_SLICES, S_COUNTERS, NR_SEQS };
 struct pf_rec {
 	__u64 ts, dur, addr, aux;
 	__u64 blame_ns, preempt_ns;	/* IOCTL: see struct rec_event */
-	__u64 frames_off;	/* into the frames spool */
+	__u64 frames_off;	/* into the frames spool: [parts] then frames */
 	__u64 seq;		/* arrival number: last sort key */
 	__u32 pid, tid, flags, other_tid, nframes;
 	__s32 ret;
-	__u8 kind, cls, site, blame_cls, pad[4];
+	__u8 kind, cls, site, blame_cls;
+	__u8 has_parts;		/* IOCTL: __u64 parts[NR_REC_PARTS] lead at frames_off */
+	__u8 pad[3];
 };
+
+/*
+ * One series of a thread: its slices of one kind x class (ioctls: command),
+ * drawn as per-interval counters when among the thread's PF_MAX_SERIES
+ * longest (by total time): a bounded number of tracks per thread.
+ */
+struct pf_series {
+	__u8 kind, cls;
+	__u64 n, total_ns;
+};
+
+/* Per thread: at most this many series get counter tracks (3 each). */
+#define PF_MAX_SERIES		5
+/* Their interval: fine enough to see when latency rose in a few seconds. */
+#define PF_INTERVAL_NS		100000000ULL
+#define PF_INTERVAL_NAME	"100ms"		/* in the track names: keep in step */
 
 struct pf_thread {
 	__u32 tid, pid;
+	struct pf_series *ser;	/* after write_histograms: the shown ones first */
+	size_t nser, capser, nshown;
 	char comm[MMLOCK_COMM_LEN];
 	char pcomm[MMLOCK_COMM_LEN];
 	__u64 *stk;		/* ends of open slices, innermost last */
@@ -71,7 +91,6 @@ struct pf_writer {
 	bool started[NR_SEQS];
 	__u64 last_ts[NR_SEQS];
 	__u64 clamped;
-	__u64 nhist_tracks, nbucket_tracks;
 	int err;		/* sticky -errno of output writes */
 };
 
@@ -97,12 +116,13 @@ void write_clock_snapshot(struct pf_writer *w);
 void write_process(struct pf_writer *w, const struct pf_proc *p);
 void write_thread(struct pf_writer *w, const struct pf_thread *t);
 void write_counter_track(struct pf_writer *w, __u64 uuid, __u64 parent,
-			 const char *name, const char *unit_name,
+			 const char *name, int unit, const char *unit_name,
 			 const char *share_key, int rank, const char *desc);
 void write_group_track(struct pf_writer *w, __u64 uuid, __u64 parent,
 		       const char *name, int rank, const char *desc);
 
 /* perfetto_hist.c */
+int series_add(struct pf_thread *t, const struct pf_rec *r);
 void write_histograms(struct pf_writer *w, const struct recording *rec);
 
 /* perfetto_slices.c */
@@ -113,7 +133,8 @@ void write_summary(struct pf_writer *w, const struct recording *rec);
 int cmp_proc(const void *a, const void *b);
 struct pf_proc *proc_of(struct pf_proc *procs, size_t n, __u32 pid);
 void write_counter_tracks(struct pf_writer *w, const struct pf_proc *p);
+__u64 series_uuid(__u32 tid, size_t si, unsigned int metric);
 int write_counters(struct pf_writer *w, const struct recording *rec,
-		   struct pf_proc *procs, size_t nprocs);
+		   struct pf_proc *procs, size_t nprocs, const struct pf_rec *recs);
 
 #endif

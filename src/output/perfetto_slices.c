@@ -92,6 +92,21 @@ static void lock_flags_str(char *buf, size_t n, __u32 f)
 					len ? "|" : "", names[i]);
 }
 
+/* An ioctl's breakdown (parts.c): the named parts that are not zero, and the remainder always. */
+static void ann_parts(struct pb *b, const struct pf_rec *r, const char *frames, size_t len)
+{
+	__u64 parts[NR_REC_PARTS];
+
+	if (!r->has_parts || !frames || r->frames_off + sizeof(parts) > len)
+		return;
+	memcpy(parts, frames + r->frames_off, sizeof(parts));
+	ann_begin(b, "parts");
+	for (unsigned int i = 0; i < NR_REC_PARTS; i++)
+		if (parts[i] || i == PART_UNEXPLAINED)
+			entry_uint(b, part_name(i), parts[i]);
+	pb_end(b);
+}
+
 static void ann_ioctl(struct pb *b, const struct pf_rec *r)
 {
 	char buf[48];
@@ -140,6 +155,9 @@ static void ann_stack(struct pb *b, const struct pf_rec *r, const char *frames, 
 {
 	const char *p = frames + r->frames_off, *lim = frames + len;
 
+	if (r->has_parts)
+		p += NR_REC_PARTS * sizeof(__u64);
+
 	ann_begin(b, "stack");
 	for (__u32 i = 0; i < r->nframes && p < lim; i++) {
 		size_t n = strnlen(p, lim - p);
@@ -169,9 +187,10 @@ static void emit_begin(struct slice_ctx *c, const struct pf_rec *r, __u64 end,
 	event_name(name, sizeof(name), r->kind, r->cls, r->site);
 	pb_string(b, TE_NAME, name);
 
-	if (r->kind == KIND_IOCTL)
+	if (r->kind == KIND_IOCTL) {
 		ann_ioctl(b, r);
-	else
+		ann_parts(b, r, c->frames, c->frames_len);
+	} else
 		ann_wait(b, r);
 	if (clamped) {
 		ann_begin(b, "clamped_to_parent");

@@ -183,8 +183,9 @@ static void td_finish(struct pf_writer *w, int rank, const char *desc)
 	td_end(w);
 }
 
+/* unit: UNIT_COUNT, UNIT_TIME_NS, ...; or 0 and unit_name ("/s"). */
 void write_counter_track(struct pf_writer *w, __u64 uuid, __u64 parent,
-			 const char *name, const char *unit_name,
+			 const char *name, int unit, const char *unit_name,
 			 const char *share_key, int rank, const char *desc)
 {
 	struct pb *b = &w->pb;
@@ -194,7 +195,7 @@ void write_counter_track(struct pf_writer *w, __u64 uuid, __u64 parent,
 	if (unit_name)
 		pb_string(b, CD_UNIT_NAME, unit_name);
 	else
-		pb_uint(b, CD_UNIT, UNIT_COUNT);
+		pb_uint(b, CD_UNIT, unit);
 	if (share_key)
 		pb_string(b, CD_Y_AXIS_SHARE_KEY, share_key);
 	pb_end(b);

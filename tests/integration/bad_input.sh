@@ -212,6 +212,7 @@ if ! grep -q '"UFFDIO_0x50"' "$TMP/out/io.json" || ! grep -q '"UFFDIO_0xff"' "$T
 elif "$MMLOCK" report "$TMP/out/io.json" >/dev/null 2>"$TMP/stderr" &&
      "$MMLOCK" perfetto "$TMP/out/io.json" -o "$TMP/io.pftrace" 2>>"$TMP/stderr"; then
 	pass "ioctl nr >= 64: recorded, read back by report and perfetto"
+	tp_check "ioctl nr >= 64 trace" "$TMP/io.pftrace" --json "$TMP/out/io.json"
 else
 	fail "ioctl nr >= 64: mmlock refuses its own recording: $(head -c 300 "$TMP/stderr")"
 fi

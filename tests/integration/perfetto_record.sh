@@ -98,7 +98,11 @@ else
 	check "$T: summary present" grep -q '"mmlock recording"' "$TMP/t.txt"
 fi
 check "$T: ringbuf_drop annotated" grep -q '"ringbuf_drop"' "$TMP/t.txt"
-check "$T: histogram tracks present" grep -q 'mmlock histograms' "$TMP/t.txt"
+check "$T: histogram tracks present" grep -q 'histograms (whole recording)' "$TMP/t.txt"
+# Perfetto's own trace processor: import errors, slices = events, threads,
+# nesting, histograms and counters, tracks per thread, and the docs/sql
+# queries agree with the JSON (tests/perfetto/tp_check.py).
+tp_check "$T tp" "$TMP/t.pftrace" --json "$TMP/r.json" --sql-dir "$TOP/docs/sql" --stall-thread ui
 
 # The saved recording converts to a trace with the same slices.
 "$MMLOCK" perfetto "$TMP/r.json" -o "$TMP/c.pftrace" >"$TMP/conv.txt" 2>&1
@@ -106,6 +110,7 @@ check "$T: mmlock perfetto exits 0" [ $? -eq 0 ]
 kept=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["events"]))' "$TMP/r.json")
 check "$T: converted trace has the JSON's $kept events as slices" \
 	"${CHK[@]}" "$TMP/c.pftrace" --thread "$ui=ui" --slices "$kept"
+tp_check "$T converted tp" "$TMP/c.pftrace" --json "$TMP/r.json" --slices "$kept"
 # What every recording must satisfy (tests/invariants.py).
 check_invariants "perfetto_record r" "$TMP/r.json"
 exit 0

@@ -4,7 +4,8 @@
 # slices, histograms, samples, stacks): bytes equal tests/perfetto/golden.pftrace,
 # protoc's decoding equals tests/perfetto/golden.txt, and the semantic checks
 # of tests/perfetto/check_trace.py hold. Then the checker must reject broken
-# variants of the same trace. No root needed.
+# variants of the same trace. With Perfetto's trace processor found
+# (tests/lib.sh find_trace_processor), tests/perfetto/tp_check.py too. No root needed.
 # Regenerate both golden files after an intended change:
 #   MMLOCK_UPDATE_GOLDEN=1 $OUT/tests/test_perfetto && protoc \
 #     --proto_path=tests/perfetto --decode=perfetto.protos.Trace mini.proto \
@@ -59,4 +60,18 @@ rejects "a missing BOOTTIME clock"
 sed -e 's/sequence_flags: 1$/sequence_flags: 0/' \
     -e '0,/name: "UFFDIO_MOVE"/s//name_iid: 1/' "$TMP/s.txt" >"$TMP/bad.txt"
 rejects "interning without SEQ_INCREMENTAL_STATE_CLEARED"
+
+# Perfetto's own trace processor on the same trace (tests/perfetto/tp_check.py:
+# import stats, 11 slices on their threads, nesting, the clamped slice, the
+# histogram args, the series counters, tracks per thread), and it must
+# notice a trace cut short.
+tp_check "$T tp" "$TMP/s.pftrace" --slices 11
+if [ -n "${TRACE_PROCESSOR:-}" ]; then
+	head -c $(($(stat -c %s "$TMP/s.pftrace") * 2 / 3)) "$TMP/s.pftrace" >"$TMP/cut.pftrace"
+	if tp_check "$T cut" "$TMP/cut.pftrace" --slices 11 | grep -q '^FAIL: '; then
+		pass "$T: trace processor check rejects a trace cut at 2/3"
+	else
+		fail "$T: trace processor check accepted a trace cut at 2/3"
+	fi
+fi
 exit 0

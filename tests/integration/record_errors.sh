@@ -75,6 +75,8 @@ for sig in INT TERM; do
 	check "SIG$sig: final report printed" grep -q '^TID ' "$TMP/sig.out"
 	check "SIG$sig: JSON complete" python3 -c "import json,sys; r=json.load(open('$TMP/sig.json')); sys.exit(not r['threads'])"
 	check "SIG$sig: trace written" [ -s "$TMP/sig.pftrace" ]
+	[ -s "$TMP/sig.pftrace" ] && [ -s "$TMP/sig.json" ] &&
+		tp_check "SIG$sig trace" "$TMP/sig.pftrace" --json "$TMP/sig.json"
 	check "SIG$sig: no temp files left" [ -z "$(ls "$TMP" | grep '\.tmp')" ]
 	# mmlock reaps its command before it exits: no polling here.
 	child=$(sed -n 's/^gcsim: pid \([0-9]*\).*/\1/p' "$TMP/sig.out" | head -1)

@@ -21,6 +21,7 @@ done
 check "record exits 0" [ $rc -eq 0 ]
 check "report names anon_vma write at uffd_move (try $try of at most 3)" grep -q 'anon_vma write · uffd_move' "$TMP/report.txt"
 check "perfetto trace written" [ -s "$TMP/r.pftrace" ]
+tp_check "record_move trace" "$TMP/r.pftrace" --json "$TMP/r.json"
 check "no temp files left" [ -z "$(ls "$TMP" | grep tmp)" ]
 
 python3 - "$TMP/r.json" "$TMP/g.json" <<'PY'

@@ -64,6 +64,9 @@ for sig in INT TERM; do
 			fail "$name: exit $rc (interrupted start-up) but r.json was written"
 		else
 			pass "$name: stopped within ${took}s, exit $rc"
+			# A run stopped after start-up wrote both: the trace must import.
+			[ -s "$TMP/out/r.pftrace" ] && [ -s "$TMP/out/r.json" ] &&
+				tp_check "$name trace" "$TMP/out/r.pftrace" --json "$TMP/out/r.json"
 		fi
 	done
 done

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# tests/run.sh under CI=true: a plain skip counts as a failure, a skip for an
+# absent optional tool (tests/lib.sh skip_optional: the line ends in
+# "[optional tool absent]") stays a skip. Run on a copy of the runner with
+# two tiny tests of its own; no root needed.
+. "$(dirname "$0")/../lib.sh"
+T=runner_skips
+mkdir -p "$TMP/t/tests/integration" "$TMP/out"
+cp "$TOP/tests/run.sh" "$TMP/t/tests/"
+cp "$TOP/tests/lib.sh" "$TMP/t/tests/"
+cat >"$TMP/t/tests/integration/opt.sh" <<'SH'
+. "$(dirname "$0")/../lib.sh"
+pass "a"
+MMLOCK_TRACE_PROCESSOR=none find_trace_processor "b"
+exit 0
+SH
+printf 'echo "SKIP: c: needs root"\n' >"$TMP/t/tests/integration/plain.sh"
+
+CI=true "$TMP/t/tests/run.sh" "$TMP/out" opt >"$TMP/opt.out" 2>&1
+check "$T: CI=true: an optional-tool skip passes the run" [ $? -eq 0 ]
+check "$T: ... and is still printed and counted as a skip" \
+	grep -q '^1 passed, 0 failed, 1 skipped$' "$TMP/opt.out"
+check "$T: ... with its reason" grep -q 'SKIP: b: no trace processor .*\[optional tool absent\]$' "$TMP/opt.out"
+CI=true "$TMP/t/tests/run.sh" "$TMP/out" plain >"$TMP/plain.out" 2>&1
+check "$T: CI=true: a plain skip fails the run" [ $? -ne 0 ]
+check "$T: ... counted as a failure" grep -q '^0 passed, 1 failed, 0 skipped$' "$TMP/plain.out"
+"$TMP/t/tests/run.sh" "$TMP/out" plain >"$TMP/plain2.out" 2>&1
+check "$T: without CI a plain skip is a skip" grep -q '^0 passed, 0 failed, 1 skipped$' "$TMP/plain2.out"
+exit 0
