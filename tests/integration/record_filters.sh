@@ -73,7 +73,7 @@ cp "$GCSIM" "$TMP/$late"
 # Stopped by SIGINT once the workload is done (no race with a -d).
 "$MMLOCK" record -c "$late" -d 60 --json "$TMP/late.json" >"$TMP/late.out" 2>"$TMP/late.err" &
 mp=$!
-poll_until 10 grep -q '^mmlock: recording' "$TMP/late.err"
+poll_until 60 grep -q '^mmlock: recording' "$TMP/late.err"
 check "-c a name not running yet: says it waits for it" \
 	grep -qx "mmlock: no process or thread named '$late' is running yet: waiting for it" "$TMP/late.err"
 "$TMP/$late" --gc-threads 2 --duration 1.5 --json "$TMP/late-truth.json" >/dev/null 2>&1
@@ -120,7 +120,7 @@ idle=mmlk-idle-$$ idle=${idle:0:15}
 cp "$(command -v sleep)" "$TMP/$idle"
 "$MMLOCK" record -c "$idle" -d 60 --json "$TMP/idle.json" >"$TMP/idle.out" 2>"$TMP/idle.err" &
 mp=$!
-poll_until 10 grep -q '^mmlock: recording' "$TMP/idle.err"
+poll_until 60 grep -q '^mmlock: recording' "$TMP/idle.err"
 "$TMP/$idle" 1
 kill -INT $mp
 wait $mp
