@@ -3,7 +3,7 @@
 # artifact and fail on anything else (tools/vm/tcg-artifact.sh,
 # docs/vm-lab.md "Stale int3"). A rule that is too wide would hide a real
 # freeze, so it is checked both ways on consoles and vCPU dumps kept from real
-# runs (tests/fixtures/tcg/): the artifact's three forms must match, the
+# runs (tests/fixtures/tcg/): the artifact's forms must match, the
 # ring-buffer deadlocks mmlock once caused must not, nor the artifact's
 # console turned into a lock spin or given a BPF frame. No root, no VM.
 . "$(dirname "$0")/../lib.sh"
@@ -40,5 +40,12 @@ is "same lockup with a BPF frame is not" 1 stale_patch_lockup "$TMP/bpf.console"
 awk '/RIP: 0010:syscall_trace_enter/ && ++n == 2 { sub(/syscall_trace_enter[^ ]*/, "native_queued_spin_lock_slowpath+0x50/0x1e0") } { print }' \
 	"$c" >"$TMP/split.console"
 is "CPUs at different RIPs is not" 1 stale_patch_lockup "$TMP/split.console"
+c2=$fx/jump-label-lockup-int3-x86-6.1.console
+is "soft lockup, the other CPU trapped in the int3 handler one byte past the site, is the artifact" 0 \
+	stale_patch_lockup "$c2"
+sed 's/ff eb <63>/ff 90 <63>/' "$c2" >"$TMP/int3-nojump.console"
+is "same, but the byte before the trap is no jump label, is not" 1 stale_patch_lockup "$TMP/int3-nojump.console"
+grep -v 'RIP: 0010:asm_exc_int3' "$c2" >"$TMP/no-int3.console"
+is "same, but no int3 taken (RIP one byte into an instruction), is not" 1 stale_patch_lockup "$TMP/no-int3.console"
 is "a console with no lockup report is not" 1 \
 	stale_patch_lockup "$fx/ringbuf-deadlock-x86-6.12.stacks"

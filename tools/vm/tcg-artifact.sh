@@ -23,21 +23,37 @@ stale_int3_hang() {
 # seen with interrupts on, at a static-key site in the syscall entry): after
 # the "soft lockup" report, every CPU's last kernel-mode RIP (its task
 # context, below any interrupt that took the backtrace) is one and the same
-# address, the instruction there is a jump label's (jmp rel8/rel32, a 2- or
-# 5-byte nop, or the int3 of a patch in progress) that cannot loop by
-# itself, and no BPF program is on any backtrace. A lock freeze spins in a
-# lock's slow path instead, with interrupts off: no report at all.
+# patch site, the instruction there is a jump label's (jmp rel8/rel32, a 2- or
+# 5-byte nop, or the int3 of a patch in progress) that cannot loop by itself,
+# and no BPF program is on any backtrace. A CPU caught in the int3 handler
+# itself reports the byte after the site (the trap's return address; its
+# code line reads "eb <63>"): it counts as at the site. A lock freeze spins in
+# a lock's slow path instead, with interrupts off: no report at all.
 stale_patch_lockup() {
 	[ -r "$1" ] || return 1
-	awk '/soft lockup - CPU#/ { on = 1 }
+	awk 'function hex(s,   i, v) { v = 0; s = tolower(s); sub(/^0x/, "", s)
+		for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return v }
+	     function jl(b) { return b ~ /^(eb|e9|cc|66|0f)$/ }
+	     function site(   f, o, pre, at, k, n) {
+		# rip: "func+0xOFF/0xLEN"; code: the bytes, the one at RIP in <>.
+		f = rip; sub(/\+.*/, "", f); o = rip; sub(/^[^+]*\+/, "", o); sub(/\/.*/, "", o)
+		pre = code; sub(/<.*/, "", pre); n = split(pre, k, " "); at = code; sub(/.*</, "", at); sub(/>.*/, "", at)
+		if (jl(at) && (at != "66" || code ~ /<66> 90/) && (at != "0f" || code ~ /<0f> 1f 44 00 00/))
+			return f "+" hex(o)
+		if (int3 && n > 0 && jl(k[n]))
+			return f "+" (hex(o) - 1)
+		return "!" rip
+	     }
+	     /soft lockup - CPU#/ { on = 1 }
 	     !on || /MMLOCK-VM-KSYM/ { next }
 	     /bpf_prog_/ { bpf = 1 }
-	     / CPU: [0-9]+ PID: / { if (cur != "") last[n++] = cur; cur = "" }
+	     / CPU: [0-9]+ PID: / { if (cur != "") last[n++] = cur; cur = ""; int3 = 0 }
 	     / RIP: 0010:/ { rip = $0; sub(/.* RIP: 0010:/, "", rip); want = 1; next }
 	     want && / Code: / {
-		want = 0; code = $0; sub(/.*</, "", code)
-		if (code ~ /^(eb|e9|cc)> / || code ~ /^0f> 1f 44 00 00/ || code ~ /^66> 90/) cur = rip
-		else cur = "!" rip
+		want = 0; code = $0; sub(/.* Code: /, "", code)
+		if (rip ~ /^(asm_)?exc_int3\+/) { int3 = 1; next }
+		cur = site()
 	     }
 	     END {
 		if (cur != "") last[n++] = cur
