@@ -125,7 +125,7 @@ qemu+=(-m "$mem" -smp "$smp" -nodefaults -no-user-config -display none -monitor 
 mkdir -p "$(dirname "$log")"
 : >"$log"
 rm -f "$log.stacks" "$log.gdb"
-vm_log "$id: booting $release, -cpu $cpu (timeout ${timeout_s}s x${scale_fixed:-host load, 1-4}, silence ${silence_s}s, gdb :$gdb_port, console log $log)"
+vm_log "$id: booting $release, -cpu $cpu (timeout ${timeout_s}s times ${scale_fixed:-the host load factor 1-4}, silence ${silence_s}s, gdb :$gdb_port, console log $log)"
 echo "MMLOCK-VM-HOST id=$id release=$release cpu=$cpu cmdline=$cmdline" >>"$log"
 
 # qemu writes the console into a FIFO that this shell reads with a 1 s
