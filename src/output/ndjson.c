@@ -13,6 +13,7 @@
 #include "lib/json.h"
 #include "lib/util.h"
 #include "output/ndjson.h"
+#include "output/recording_json.h"
 
 enum { T_RECORDINGS, T_HISTS, T_BUCKETS, T_EVENTS, NR_TABLES };
 
@@ -214,12 +215,7 @@ static void write_hist(struct json_writer *w, const struct recording *rec, const
 	jw_u64(w, "pid", t->pid);
 	jw_str(w, "process", t->pcomm);
 	jw_bool(w, "exited", t->exited);
-	jw_u64(w, "count", h->count);
-	jw_u64(w, "total_ns", h->total_ns);
-	jw_u64(w, "max_ns", h->max_ns);
-	jw_u64(w, "p50_ns", hist_percentile(h, 50));
-	jw_u64(w, "p90_ns", hist_percentile(h, 90));
-	jw_u64(w, "p99_ns", hist_percentile(h, 99));
+	jw_hist_summary(w, h);
 	u64_or_null(w, "runnable_ns", h->kind == KIND_DSTATE, h->aux_ns);
 	u64_or_null(w, "errors", ioctl, h->aux_ns);
 	u64_or_null(w, "failed", h->kind == KIND_TRYLOCK, h->aux_ns);

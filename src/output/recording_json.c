@@ -32,6 +32,16 @@ static void write_parts(struct json_writer *w, const __u64 *parts)
 	jw_obj_end(w);
 }
 
+void jw_hist_summary(struct json_writer *w, const struct rec_hist *h)
+{
+	jw_u64(w, "count", h->count);
+	jw_u64(w, "total_ns", h->total_ns);
+	jw_u64(w, "max_ns", h->max_ns);
+	jw_u64(w, "p50_ns", hist_percentile(h, 50));
+	jw_u64(w, "p90_ns", hist_percentile(h, 90));
+	jw_u64(w, "p99_ns", hist_percentile(h, 99));
+}
+
 static void write_hist(struct json_writer *w, const struct rec_hist *h)
 {
 	jw_obj_begin(w, NULL);
@@ -41,12 +51,7 @@ static void write_hist(struct json_writer *w, const struct rec_hist *h)
 	else
 		jw_str(w, "class", class_name(h->cls));
 	jw_str(w, "site", site_name(h->site));
-	jw_u64(w, "count", h->count);
-	jw_u64(w, "total_ns", h->total_ns);
-	jw_u64(w, "max_ns", h->max_ns);
-	jw_u64(w, "p50_ns", hist_percentile(h, 50));
-	jw_u64(w, "p90_ns", hist_percentile(h, 90));
-	jw_u64(w, "p99_ns", hist_percentile(h, 99));
+	jw_hist_summary(w, h);
 	if (h->kind == KIND_DSTATE)
 		jw_u64(w, "runnable_ns", h->aux_ns);
 	if (h->kind == KIND_IOCTL) {
