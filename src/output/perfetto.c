@@ -320,7 +320,8 @@ static int write_trace(struct pf_writer *w, const struct recording *rec,
 	if (ret)
 		return ret;
 	write_summary(w, rec);
-	return write_counters(w, rec, procs, nprocs);
+	ret = write_counters(w, rec, procs, nprocs);
+	return ret ? ret : write_cpu_samples(w, rec);
 }
 
 int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_t errlen)
