@@ -112,6 +112,12 @@ static __u32 lf_ring_slots(const struct record_opts *o)
 	return o->min_slice_ns < 100000 ? 4096 : 256;
 }
 
+/* The sampler's rate: it samples threads inside uffd ioctls, which --uffd-probes none does not see. */
+static __u32 sample_hz(const struct record_opts *o)
+{
+	return o->no_uffd_probes ? 0 : o->sample_hz;
+}
+
 /* Words of tstate_bits: a bit per tid up to pid_max (the BPF default, 4M tids, if unreadable). */
 static __u32 tstate_words(void)
 {
@@ -147,13 +153,13 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 		s->resilient = kernel_has_resilient_locks(o->btf_path);
 	skel->rodata->resilient_locks = s->resilient;
 	skel->rodata->lf_ring_slots = lf_ring_slots(o);
-	skel->rodata->sample_ring_slots = oncpu_ring_slots(o->sample_hz);
-	/* --sample-hz 0: the sampler is neither loaded nor attached, its ring stays minimal. */
-	if (!o->sample_hz)
+	skel->rodata->sample_ring_slots = oncpu_ring_slots(sample_hz(o));
+	/* Sampler off: neither loaded nor attached, its ring stays minimal. */
+	if (!sample_hz(o))
 		bpf_program__set_autoload(skel->progs.oncpu_sample, false);
 	if (bpf_map__set_max_entries(skel->maps.lf_ring, libbpf_num_possible_cpus() * lf_ring_slots(o)) ||
-	    (o->sample_hz && bpf_map__set_max_entries(skel->maps.sample_ring, libbpf_num_possible_cpus() *
-						      oncpu_ring_slots(o->sample_hz))) ||
+	    (sample_hz(o) && bpf_map__set_max_entries(skel->maps.sample_ring, libbpf_num_possible_cpus() *
+						      oncpu_ring_slots(sample_hz(o)))) ||
 	    bpf_map__set_max_entries(skel->maps.tstate_bits, tstate_words()))
 		return -1;
 	/* Test aid: fewer stack-id bits, so that ids collide (tests/integration/stack_ids.sh). */
@@ -446,9 +452,12 @@ static int setup(struct session *s, char *err, size_t errlen)
 		return EXIT_KERNEL;
 	if (stop)
 		return interrupted(err, errlen);
-	ret = oncpu_start(&s->oncpu, &s->ladder, o->sample_hz, &s->ks, &s->rec, o->quiet, err, errlen);
+	ret = oncpu_start(&s->oncpu, &s->ladder, sample_hz(o), &s->ks, &s->rec, o->quiet, err, errlen);
 	if (ret)
 		return ret;
+	if (o->no_uffd_probes && o->sample_hz)
+		snprintf(s->rec.sampler.why, sizeof(s->rec.sampler.why),
+			 "off (--uffd-probes none: no uffd ioctl to sample)");
 	s->ladder.skel->bss->folio_probed = ladder_attached(&s->ladder, "folio_lock");
 	s->rec.probes = calloc(s->ladder.nprobes, sizeof(*s->rec.probes));
 	if (s->rec.probes) {

@@ -177,6 +177,14 @@ PY
 check "sampler: --sample-hz 0: the report does not mention the sampler" \
 	sh -c '! grep -q "on-CPU samples\|on CPU in:" "$1"' _ "$TMP/off.txt"
 
+# The low-tax mode sees no ioctls: the sampler is off there, and says why.
+"$MMLOCK" record -q --uffd-probes none --json "$TMP/lowtax.json" -- "$GCSIM" --duration 1 >/dev/null 2>&1
+check "sampler: --uffd-probes none: record exits 0" [ $? -eq 0 ]
+check "sampler: --uffd-probes none: the sampler is off, and the JSON says why" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["sampler"]
+sys.exit(not (s["hz"] == 0 and not s["attached"] and "--uffd-probes none" in s["why_not"]))' "$TMP/lowtax.json"
+
 # A perf_event attach the kernel refuses (test aid): said once, recorded without samples.
 MMLOCK_REFUSE_ATTACH=oncpu_sample "$MMLOCK" record --json "$TMP/ref.json" -- "$GCSIM" --duration 1 \
 	>/dev/null 2>"$TMP/ref.err"
