@@ -147,7 +147,11 @@ static void print_worst_ioctl(FILE *f, const struct rec_event *e, const struct r
 				e->by_comm[0] ? e->by_comm : "tid", e->other_tid);
 	}
 	fputc('\n', f);
-	print_oncpu(f, "    ", oncpu_find(rec, e->tid, e->cls, e->ts_ns));
+	if (oncpu_find(rec, e->tid, e->cls, e->ts_ns))
+		print_oncpu(f, "    ", oncpu_find(rec, e->tid, e->cls, e->ts_ns));
+	else if (rec->sampler.attached && rec->sampler.hz)	/* say why the line is missing */
+		fprintf(f, "    on CPU in: no sample (one every %s of CPU time)\n",
+			NS(1000000000ULL / rec->sampler.hz));
 }
 
 /* Per command: where the thread's ioctl time went, each part in ms and % of the total. */
