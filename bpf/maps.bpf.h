@@ -34,6 +34,8 @@ RODATA(__u32, lf_ring_slots, 256);	/* events per CPU in lf_ring, a power of two 
 RODATA(__u32, sample_ring_slots, 256);	/* samples per CPU in sample_ring, a power of two */
 /* Test aid: contention programs in task context busy-wait this long (widens the nesting window). */
 RODATA(__u64, test_prog_delay_ns, 0);
+/* Test aid: the uffd ioctl exit busy-waits this long after taking the ioctl's end. */
+RODATA(__u64, test_exit_delay_ns, 0);
 
 /* Entries of `markers` in use: set by userspace after load (kallsyms is read meanwhile). */
 GLOBAL __u32 nr_markers;

@@ -31,6 +31,12 @@ int oncpu_sample(struct bpf_perf_event_data *ctx)
 	ts = tstate(tid, false);	/* lookup only: never an insert here */
 	if (!ts || ts->io.state != IOCTL_IN_KERNEL)
 		return 0;
+	/*
+	 * Interrupting the exit program after it took the ioctl's end but before
+	 * it changed the state: the ioctl is over (its end is before now).
+	 */
+	if (ts->io.exit_ts > ts->io.ts)
+		return 0;
 	now = bpf_ktime_get_boot_ns();
 	cpu = bpf_get_smp_processor_id() & (LF_MAX_CPUS - 1);
 	idx = __sync_fetch_and_add(&sample_head[cpu], 1);

@@ -169,6 +169,9 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 	/* Test aid: contention programs linger, so interrupts nest in them (tests/integration/nested_waits.sh). */
 	if (getenv("MMLOCK_TEST_PROG_DELAY_NS"))
 		skel->rodata->test_prog_delay_ns = strtoull(getenv("MMLOCK_TEST_PROG_DELAY_NS"), NULL, 10);
+	/* Test aid: the ioctl exit lingers after taking the end (tests/integration/sampler.sh). */
+	if (getenv("MMLOCK_TEST_EXIT_DELAY_NS"))
+		skel->rodata->test_exit_delay_ns = strtoull(getenv("MMLOCK_TEST_EXIT_DELAY_NS"), NULL, 10);
 	/*
 	 * Polled every 20 ms: at the default --min-slice (1 ms) events are rare
 	 * and 1 MiB is plenty; every wait and ioctl (--min-slice below 100 us)

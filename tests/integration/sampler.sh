@@ -162,6 +162,23 @@ PY
 	fi
 fi
 
+# The sampler interrupting the ioctl exit program after it took the ioctl's
+# end (test aid: that program lingers 200 us there, so most samples land in
+# it): those samples are after the ioctl, never filed under it.
+MMLOCK_TEST_EXIT_DELAY_NS=200000 "$MMLOCK" record -q --min-slice 100us --sample-hz 4999 \
+	--json "$TMP/exit.json" -- "$GCSIM" --duration 2 --gc-threads 2 >/dev/null 2>&1
+check "sampler: lingering exit: record exits 0" [ $? -eq 0 ]
+python3 - "$TMP/exit.json" <<'PY' || fail "sampler: lingering exit: the checker stopped"
+import json, sys
+r = json.load(open(sys.argv[1]))
+ev = {(e["tid"], e["ts_ns"]): e for e in r["events"] if e["kind"] == "ioctl"}
+filed = [(s, ev[(s["tid"], s["ioctl_ts_ns"])]) for s in r["cpu_samples"] if (s["tid"], s["ioctl_ts_ns"]) in ev]
+out = [(s["tid"], s["ts_ns"] - e["ts_ns"] - e["dur_ns"]) for s, e in filed if s["ts_ns"] > e["ts_ns"] + e["dur_ns"]]
+ok = filed and not out
+print(("PASS" if ok else "FAIL") + ": sampler: lingering exit: no sample after the end of the ioctl it is filed under "
+      "(%d filed)" % len(filed) + ("" if ok else ": %d after, first (tid, ns after): %s" % (len(out), out[:3])))
+PY
+
 # --sample-hz 0: none taken, nothing of the sampler in the file.
 "$MMLOCK" record --sample-hz 0 --json "$TMP/off.json" -- "$GCSIM" --duration 1 >"$TMP/off.txt" 2>&1
 check "sampler: --sample-hz 0: record exits 0" [ $? -eq 0 ]
