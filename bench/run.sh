@@ -28,6 +28,9 @@
 #       none        untraced
 #       mmlock      `mmlock record` (system-wide, defaults; per-ioctl latency is
 #                   always on in mmlock's default recording)
+#       mmlock-nosample  `mmlock record --sample-hz 0`: the default recording
+#                   without the on-CPU sampler (mmlock against it: the sampler's
+#                   cost; its BPF run time per sample is in step 2)
 #       mmlock-before  `mmlock record` of another build, BENCH_BEFORE (a mmlock
 #                   binary, e.g. from an older commit's worktree): before/after
 #                   in the same interleaved run
@@ -116,7 +119,7 @@ if [ $QUICK = 1 ]; then
 	TAX_SECS=${BENCH_TAX_SECS:-0.2}; LOSS_DUR=${BENCH_LOSS_DUR:-2}; LOSS_REPS=${BENCH_LOSS_REPS:-1}
 else
 	DUR=${BENCH_DUR:-2.5}; REPS=${BENCH_REPS:-8}; DROP_DUR=${BENCH_DROP_DUR:-60}
-	CONFIGS=${BENCH_CONFIGS:-"none hook-floor hook-state hook-clock mmlock mmlock-p mmlock-tp mmlock-lowtax mmlock-pf0 bpftrace bpftrace-raw perf-lock"}
+	CONFIGS=${BENCH_CONFIGS:-"none hook-floor hook-state hook-clock mmlock mmlock-nosample mmlock-p mmlock-tp mmlock-lowtax mmlock-pf0 bpftrace bpftrace-raw perf-lock"}
 	TAX_SECS=${BENCH_TAX_SECS:-0.5}; LOSS_DUR=${BENCH_LOSS_DUR:-5}; LOSS_REPS=${BENCH_LOSS_REPS:-2}
 fi
 TAX_CPU=${BENCH_TAX_CPU:-1}
@@ -162,6 +165,7 @@ tracer_args() {
 	case $1 in
 	none)       echo "" ;;
 	mmlock)     echo "--marker ^mmlock:.recording -- $MMLOCK record -o {TMP}/m.json" ;;
+	mmlock-nosample) echo "--marker ^mmlock:.recording -- $MMLOCK record --sample-hz 0 -o {TMP}/m.json" ;;
 	mmlock-p)   echo "--marker ^mmlock:.recording -- $MMLOCK record -p {OTHER} -o {TMP}/m.json" ;;
 	mmlock-tp)  echo "--marker ^mmlock:.recording -- env MMLOCK_REFUSE_ATTACH=$UFFD_BTF $MMLOCK record -o {TMP}/m.json" ;;
 	mmlock-before) echo "--marker ^mmlock:.recording -- $BEFORE record -o {TMP}/m.json" ;;

@@ -95,6 +95,22 @@ static __always_inline bool maybe_current(void)
 	return (!targ_tgid || id >> 32 == targ_tgid) && (!targ_tid || (__u32)id == targ_tid);
 }
 
+/* Test aids: stay in the program for ns, so that interrupts land in it. */
+static __always_inline void busy_wait(__u64 ns)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+
+	for (int i = 0; i < 2048 && bpf_ktime_get_ns() - t0 < ns; i++)
+		;
+}
+
+/* MMLOCK_TEST_PROG_DELAY_NS: the contention programs, in task context. */
+static __always_inline void test_delay(__u32 ectx)
+{
+	if (test_prog_delay_ns && ectx == CTX_TASK)
+		busy_wait(test_prog_delay_ns);
+}
+
 /* Reserve an event for the ring buffer if this one is long enough; NULL if not. */
 static __always_inline struct mm_event *event_reserve(__u64 dur)
 {

@@ -349,18 +349,6 @@ static __always_inline void end(void *ctx, struct cpu_state *cs, __u32 ectx, __u
 		spin_end(ctx, cs, ectx, lock);
 }
 
-/* Test aid (MMLOCK_TEST_PROG_DELAY_NS): stay in the program, so interrupts nest in it. */
-static __always_inline void test_delay(__u32 ectx)
-{
-	__u64 t0;
-
-	if (!test_prog_delay_ns || ectx != CTX_TASK)
-		return;
-	t0 = bpf_ktime_get_ns();
-	for (int i = 0; i < 2048 && bpf_ktime_get_ns() - t0 < test_prog_delay_ns; i++)
-		;
-}
-
 /*
  * Marked active first and unmarked last, whatever the path: the kernel skips
  * a nested run of the same program from its very start. (A nested wait that

@@ -8,6 +8,8 @@
 const volatile char targ_comm[MMLOCK_COMM_LEN] = {};
 __u64 counters[NR_COUNTERS] = {};
 __u64 lf_head[LF_MAX_CPUS] = {};
+__u64 sample_head[LF_MAX_CPUS] = {};
+__u64 sampler_stats[NR_SAMPLER_STATS] = {};
 __u32 folio_probed = 0;
 __u32 nr_markers = 0;
 

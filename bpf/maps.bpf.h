@@ -31,8 +31,11 @@ RODATA(__u32, stack_id_mask, 0x7fffff);	/* own stack ids: hash bits kept (narrow
 /* The kernel's BPF ring buffer and hash map use resilient spinlocks (6.15+). */
 RODATA(bool, resilient_locks, false);
 RODATA(__u32, lf_ring_slots, 256);	/* events per CPU in lf_ring, a power of two */
+RODATA(__u32, sample_ring_slots, 256);	/* samples per CPU in sample_ring, a power of two */
 /* Test aid: contention programs in task context busy-wait this long (widens the nesting window). */
 RODATA(__u64, test_prog_delay_ns, 0);
+/* Test aid: the uffd ioctl exit busy-waits this long after taking the ioctl's end. */
+RODATA(__u64, test_exit_delay_ns, 0);
 
 /* Entries of `markers` in use: set by userspace after load (kallsyms is read meanwhile). */
 GLOBAL __u32 nr_markers;
@@ -42,6 +45,9 @@ GLOBAL __u64 counters[NR_COUNTERS];
 
 /* lf_ring's per-CPU write index (see struct lf_slot). */
 GLOBAL __u64 lf_head[LF_MAX_CPUS];
+/* sample_ring's (struct cpu_sample), and the sampler's counts (enum sampler_stat). */
+GLOBAL __u64 sample_head[LF_MAX_CPUS];
+GLOBAL __u64 sampler_stats[NR_SAMPLER_STATS];
 
 /* Per-thread histograms: kind x class x site. Never deleted: exited threads keep data. */
 GLOBAL struct {
@@ -155,6 +161,15 @@ GLOBAL struct {
 	__type(key, __u32);
 	__type(value, struct lf_slot);
 } lf_ring SEC(".maps");
+
+/* The on-CPU sampler's rings (struct cpu_sample, bpf/sampler.bpf.c). */
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 256);	/* resized by userspace: CPUs x sample_ring_slots */
+	__type(key, __u32);
+	__type(value, struct cpu_sample);
+} sample_ring SEC(".maps");
 
 /* Per-thread state (struct thread_state); deleted at thread exit (exit.bpf.c). */
 GLOBAL struct {

@@ -298,6 +298,9 @@ static __always_inline int ioctl_exit(long ret, __u32 cmd)
 		in->preempt_ts = 0;
 	}
 	in->exit_ts = bpf_ktime_get_boot_ns();
+	/* Test aid (MMLOCK_TEST_EXIT_DELAY_NS): the sampler interrupts this program after the end was taken. */
+	if (test_exit_delay_ns)
+		busy_wait(test_exit_delay_ns);
 	/* Running, but since when is unknown if its switch-in was not seen: left unexplained. */
 	in->off_ts = 0;
 	if (!in->on_ts)

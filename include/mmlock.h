@@ -344,6 +344,36 @@ struct lf_slot {
 	__u64 ips[MMLOCK_STACK_DEPTH];
 };
 
+/*
+ * The on-CPU sampler (bpf/sampler.bpf.c): a perf_event program (cpu-clock,
+ * --sample-hz per CPU) that samples a traced thread with a uffd ioctl in
+ * flight. It runs in interrupt context, so by THE LOCK RULE it writes only
+ * to sample_ring: per-CPU rings like lf_ring (same publishing protocol, its
+ * own head array sample_head[] in .bss), the kernel stack inline.
+ */
+#define SAMPLE_NO_WAIT	0xff	/* cpu_sample.wait_cls: no lock wait in progress */
+
+struct cpu_sample {
+	__u64 seq;		/* published index + 1 (see struct lf_slot) */
+	__u64 ts;		/* when taken, CLOCK_BOOTTIME */
+	__u64 io_ts;		/* start of the ioctl in flight: with tid, which ioctl */
+	__u32 pid, tid;
+	__u32 cmd;		/* that ioctl's full cmd */
+	__u8 wait_cls;		/* enum mm_class of the lock wait in progress, or SAMPLE_NO_WAIT */
+	__u8 spin;		/* that wait is this CPU's spin wait (else a sleeping lock's) */
+	__u8 pad[2];
+	__s32 nbytes;		/* bpf_get_stack's result: bytes of ips[], < 0 on error */
+	__u32 pad2;
+	__u64 ips[MMLOCK_STACK_DEPTH];	/* kernel stack, innermost first */
+};
+
+/* Counts of the sampler's runs, in .bss (sampler_stats[]). */
+enum sampler_stat {
+	SAMPLER_TAKEN,		/* samples written to sample_ring */
+	SAMPLER_NO_STACK,	/* of which bpf_get_stack gave nothing */
+	NR_SAMPLER_STATS,
+};
+
 /* A marker function [start, end) resolved from kallsyms, sorted by start. */
 struct marker {
 	__u64 start;

@@ -25,6 +25,9 @@ invariant (tests/run.sh counts them) and exits 1 if any failed.
  - every event lies inside the recording's time window.
  - every uffd ioctl's parts (its breakdown) sum to its dur_ns, and every
    thread x command's to its total_ns; "unexplained" is always there.
+ - every on-CPU sample lies inside the recording, after the start of the
+   ioctl it names, has a stack, and belongs to a thread x command with
+   ioctls; each kept ioctl's oncpu_samples counts the kept samples in it.
 """
 import argparse
 import bisect
@@ -119,6 +122,25 @@ def main():
     late = [e for e in rec["events"] if e["ts_ns"] < start or e["ts_ns"] + e["dur_ns"] > end]
     res("every event lies inside the recording", not late,
         "%d outside, first: %s" % (len(late), late[:1]))
+    # On-CPU samples (--sample-hz): taken inside the recording, inside their ioctl
+    # (which began first, and was an ioctl of that thread and command), and
+    # every kept ioctl's count is that of the kept samples taken in it.
+    cs = rec.get("cpu_samples", [])
+    if cs:
+        hists = {(t["tid"], h["command"]) for t in rec["threads"] for h in t["hists"] if h["kind"] == "ioctl"}
+        bad = [s for s in cs if not (start <= s["ioctl_ts_ns"] <= s["ts_ns"] <= end) or
+               (s["tid"], s["command"]) not in hists or not s["stack"]]
+        res("every on-CPU sample lies inside the recording, after its ioctl's start, "
+            "with a stack, under a thread x command with ioctls (%d)" % len(cs), not bad,
+            "%d not, first: %s" % (len(bad), bad[:1]))
+        ev = {(e["tid"], e["ts_ns"]): e for e in rec["events"] if e["kind"] == "ioctl"}
+        n = {}
+        for s in cs:
+            if (s["tid"], s["ioctl_ts_ns"]) in ev:
+                n[(s["tid"], s["ioctl_ts_ns"])] = n.get((s["tid"], s["ioctl_ts_ns"]), 0) + 1
+        got = {k: e["oncpu_samples"] for k, e in ev.items() if e.get("oncpu_samples")}
+        res("every kept ioctl's oncpu_samples counts the kept samples taken in it (%d)" % len(n), got == n,
+            "%s vs %s" % (sorted(got.items())[:2], sorted(n.items())[:2]))
     return 1 if failed else 0
 
 

@@ -31,6 +31,8 @@ static const char usage_record[] =
 "      --min-slice TIME   keep single waits/ioctls >= TIME as events (default 1ms; 0 = all)\n"
 "      --stack-min TIME   take a kernel stack for waits >= TIME (default 10us)\n"
 "      --max-events N     events kept in memory for --json (default 100000)\n"
+"      --sample-hz N      on-CPU samples per second per CPU of threads inside a uffd\n"
+"                         ioctl: where its on-CPU time went (default 99; 0 = off)\n"
 "      --check[=TIME]     exit 1 if any thread stalled >= TIME (default 30ms)\n"
 "  -s, --stacks           print the top kernel stacks of every thread\n"
 "  -q, --quiet            no terminal report\n"
@@ -58,7 +60,7 @@ static const char usage_record[] =
 "  mmlock record -c app -d 30 -o r.json --label arm=after --label build=$BUILD\n";
 
 enum { O_PERFETTO = 256, O_MIN_SLICE, O_STACK_MIN, O_MODE, O_BTF, O_MAX_EVENTS, O_CHECK,
-       O_UFFD_PROBES, O_LABEL, O_DEVICE };
+       O_UFFD_PROBES, O_LABEL, O_DEVICE, O_SAMPLE_HZ };
 
 /* The outputs of one recording: the terminal report, --json, --perfetto, --check. */
 struct outputs {
@@ -208,6 +210,11 @@ static int record_option(int c, struct record_opts *o, long long *check_ns)
 			return bad_usage("bad --max-events '%s'", optarg);
 		o->max_events = v;
 		break;
+	case O_SAMPLE_HZ:
+		if ((v = parse_uint(optarg, 0, 10000)) < 0)
+			return bad_usage("bad --sample-hz '%s' (0 to 10000 samples a second per CPU)", optarg);
+		o->sample_hz = v;
+		break;
 	case O_CHECK:
 		*check_ns = optarg ? parse_duration_ns(optarg, "ms") : 30000000;
 		if (*check_ns <= 0)
@@ -264,6 +271,7 @@ int cmd_record(int argc, char **argv)
 		{ "min-slice", required_argument, NULL, O_MIN_SLICE },
 		{ "stack-min", required_argument, NULL, O_STACK_MIN },
 		{ "max-events", required_argument, NULL, O_MAX_EVENTS },
+		{ "sample-hz", required_argument, NULL, O_SAMPLE_HZ },
 		{ "check", optional_argument, NULL, O_CHECK },
 		{ "stacks", no_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -278,6 +286,8 @@ int cmd_record(int argc, char **argv)
 	};
 	struct record_opts o = {
 		.min_slice_ns = 1000000, .stack_min_ns = 10000, .max_events = 100000,
+		/* 99, not 100: not in lockstep with the 250 Hz tick or other 100 Hz timers. */
+		.sample_hz = 99,
 	};
 	long long check_ns = -1;
 	int c, ret;

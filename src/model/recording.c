@@ -26,6 +26,17 @@ void recording_free(struct recording *rec)
 	}
 	for (i = 0; i < rec->nevents; i++)
 		frames_free(rec->events[i].frames, rec->events[i].nframes);
+	for (i = 0; i < rec->ncpu_samples; i++)
+		cpu_sample_free(&rec->cpu_samples[i]);
+	for (i = 0; i < rec->noncpu; i++) {
+		for (j = 0; j < rec->oncpu[i].nfuncs; j++) {
+			free(rec->oncpu[i].funcs[j].func);
+			free(rec->oncpu[i].funcs[j].via);
+		}
+		free(rec->oncpu[i].funcs);
+	}
+	free(rec->cpu_samples);
+	free(rec->oncpu);
 	free(rec->threads);
 	free(rec->events);
 	free(rec->samples);
@@ -110,6 +121,13 @@ static int cmp_thread(const void *a, const void *b)
 	return c ?: (x->tid > y->tid) - (x->tid < y->tid);
 }
 
+static int cmp_cpu_sample(const void *a, const void *b)
+{
+	const struct rec_cpu_sample *x = a, *y = b;
+
+	return (x->ts_ns > y->ts_ns) - (x->ts_ns < y->ts_ns);
+}
+
 static int cmp_event(const void *a, const void *b)
 {
 	const struct rec_event *x = a, *y = b;
@@ -127,4 +145,6 @@ void recording_sort(struct recording *rec)
 	}
 	sort_array(rec->threads, rec->nthreads, sizeof(*rec->threads), cmp_thread);
 	sort_array(rec->events, rec->nevents, sizeof(*rec->events), cmp_event);
+	sort_array(rec->cpu_samples, rec->ncpu_samples, sizeof(*rec->cpu_samples), cmp_cpu_sample);
+	oncpu_sort(rec);
 }

@@ -104,6 +104,52 @@ struct rec_sample {
 	__u64 ioctls;		/* uffd ioctls completed */
 };
 
+/* One on-CPU sample (--sample-hz) of a thread with a uffd ioctl in flight. */
+struct rec_cpu_sample {
+	__u64 ts_ns;		/* when taken, CLOCK_BOOTTIME */
+	__u64 ioctl_ts_ns;	/* start of the ioctl it was taken in: with tid, which one */
+	__u32 pid, tid;
+	__u8 cmd;		/* that ioctl's uffd command nr */
+	__u8 wait_cls;		/* lock wait in progress (enum mm_class), SAMPLE_NO_WAIT if none */
+	bool spin;		/* that wait was a spin wait */
+	int nframes;		/* symbolized kernel stack, innermost first */
+	char **frames;
+};
+
+/* A function the samples were in: the leaf, and the innermost frame that is no generic helper. */
+struct rec_func {
+	char *func;
+	char *via;		/* "" if every frame was a helper (or the leaf is not one) */
+	__u64 samples;
+};
+
+/*
+ * The samples filed under one thread's ioctls of one command (ioctl_ts_ns 0:
+ * all of them, beside its KIND_IOCTL hist), or under one kept ioctl event.
+ */
+struct rec_oncpu {
+	__u32 tid;
+	__u8 cmd;
+	__u64 ioctl_ts_ns;
+	__u64 samples;
+	struct rec_func *funcs;	/* most samples first once sorted (oncpu_sort) */
+	size_t nfuncs, funcs_cap;
+};
+
+/* What the on-CPU sampler did. */
+struct rec_sampler {
+	__u32 hz;		/* --sample-hz; 0: off */
+	__u32 cpus;		/* CPUs it was attached to */
+	bool attached;
+	char why[256];		/* why not attached ("" if it was) */
+	__u64 samples;		/* taken by the BPF side */
+	__u64 lost;		/* overwritten in the ring before read, or torn */
+	__u64 no_stack;		/* taken without a kernel stack: not filed */
+	__u64 filed;		/* read with a stack, filed under their ioctls (oncpu) */
+	__u64 not_kept;		/* filed, but not kept in cpu_samples (bounded) */
+	__u64 run_ns, runs;	/* the program's bpf_stats (0 unless kernel.bpf_stats_enabled) */
+};
+
 /* Which mechanism a probe got, and why the better ones were refused. */
 struct rec_probe {
 	char name[48];
@@ -145,6 +191,11 @@ struct recording {
 	size_t nevents, events_cap;
 	struct rec_sample *samples;
 	size_t nsamples, samples_cap;
+	struct rec_sampler sampler;
+	struct rec_cpu_sample *cpu_samples;	/* in ts order once sorted, at most max_cpu_samples */
+	size_t ncpu_samples, cpu_samples_cap, max_cpu_samples;
+	struct rec_oncpu *oncpu;	/* per thread x command and per kept ioctl event */
+	size_t noncpu, oncpu_cap;
 };
 
 /* names.c: one home for every printed name. NULL for out-of-range values. */
@@ -193,6 +244,32 @@ void parts_carve(__u64 *parts);
  */
 int parts_settle(__u64 *parts, __u64 total);
 __u64 parts_sum(const __u64 *parts);		/* all NR_REC_PARTS */
+
+/*
+ * oncpu.c: the on-CPU samples, filed and summed. oncpu_add() takes the
+ * sample (and its frames): into the thread x command sums, and kept in
+ * rec->cpu_samples while there is room (else counted not kept, freed).
+ * 0, or -ENOMEM (the sample is freed).
+ */
+int oncpu_add(struct recording *rec, struct rec_cpu_sample *s);
+/* "func" of a frame "func+0x1c" into buf ("0xffff..." stays as it is). */
+const char *frame_func(const char *frame, char *buf, size_t len);
+/* The innermost frame that is no locking, IPI, interrupt or scheduler helper. */
+int oncpu_via(char **frames, int n);	/* its index, or -1 */
+/*
+ * File the kept samples under the kept ioctl events they were taken in
+ * (same tid, ioctl start = event start): an rec_oncpu per such event.
+ * Then sort every rec_oncpu's functions. Events and samples sorted first.
+ */
+int oncpu_file_events(struct recording *rec);
+void oncpu_sort(struct recording *rec);
+/* The sums of thread tid's `cmd` ioctls (ioctl_ts 0), or of one event; NULL if none. */
+const struct rec_oncpu *oncpu_find(const struct recording *rec, __u32 tid, __u8 cmd,
+				   __u64 ioctl_ts);
+struct rec_oncpu *oncpu_get(struct recording *rec, __u32 tid, __u8 cmd, __u64 ioctl_ts);
+/* Count n samples of (func, via) into o. 0 or -ENOMEM. */
+int oncpu_count(struct rec_oncpu *o, const char *func, const char *via, __u64 n);
+void cpu_sample_free(struct rec_cpu_sample *s);
 
 /* hist.c: bucket math shared by the report, JSON and Perfetto writers. */
 unsigned int hist_slot(__u64 v);

@@ -334,7 +334,8 @@ static int write_trace(struct pf_writer *w, const struct recording *rec,
 	if (ret)
 		return ret;
 	write_summary(w, rec);
-	return write_counters(w, rec, procs, nprocs, recs);
+	ret = write_counters(w, rec, procs, nprocs, recs);
+	return ret ? ret : write_cpu_samples(w, rec);
 }
 
 int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_t errlen)

@@ -22,6 +22,7 @@
 #define PF_SEQ_META		(PF_SEQ_BASE + 1)	/* clock, descriptors, histograms */
 #define PF_SEQ_SLICES		(PF_SEQ_BASE + 2)	/* slices + summary */
 #define PF_SEQ_COUNTERS		(PF_SEQ_BASE + 3)	/* per-process counters */
+#define PF_SEQ_SAMPLES		(PF_SEQ_BASE + 4)	/* on-CPU samples, interned stacks */
 
 /* Track uuids: 0x6D6D <type:8> <id:40>. */
 #define PF_UUID(type, id)	((0x6D6DULL << 48) | ((__u64)(type) << 40) | \

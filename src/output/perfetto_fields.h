@@ -81,5 +81,31 @@
 #define CLK_MONOTONIC		3	/* BuiltinClock BUILTIN_CLOCK_MONOTONIC */
 #define CLK_BOOTTIME		6	/* BuiltinClock BUILTIN_CLOCK_BOOTTIME */
 #define SEQ_INCREMENTAL_STATE_CLEARED 1	/* TracePacket.SequenceFlags SEQ_INCREMENTAL_STATE_CLEARED */
+#define SEQ_NEEDS_INCREMENTAL_STATE 2	/* TracePacket.SequenceFlags SEQ_NEEDS_INCREMENTAL_STATE */
+
+/* On-CPU samples as callstack samples (perfetto_samples.c). */
+#define TP_INTERNED_DATA	12	/* TracePacket.interned_data */
+#define TP_PERF_SAMPLE		66	/* TracePacket.perf_sample */
+#define ID_FUNCTION_NAMES	5	/* InternedData.function_names */
+#define ID_FRAMES		6	/* InternedData.frames */
+#define ID_CALLSTACKS		7	/* InternedData.callstacks */
+#define ID_MAPPING_PATHS	17	/* InternedData.mapping_paths */
+#define ID_MAPPINGS		19	/* InternedData.mappings */
+#define IS_IID			1	/* InternedString.iid */
+#define IS_STR			2	/* InternedString.str */
+#define MAP_IID			1	/* Mapping.iid */
+#define MAP_PATH_STRING_IDS	7	/* Mapping.path_string_ids */
+#define FRAME_IID		1	/* Frame.iid */
+#define FRAME_FUNCTION_NAME_ID	2	/* Frame.function_name_id */
+#define FRAME_MAPPING_ID	3	/* Frame.mapping_id */
+#define FRAME_REL_PC		4	/* Frame.rel_pc */
+#define CALLSTACK_IID		1	/* Callstack.iid */
+#define CALLSTACK_FRAME_IDS	2	/* Callstack.frame_ids */
+#define PS_CPU			1	/* PerfSample.cpu */
+#define PS_PID			2	/* PerfSample.pid */
+#define PS_TID			3	/* PerfSample.tid */
+#define PS_CALLSTACK_IID	4	/* PerfSample.callstack_iid */
+#define PS_CPU_MODE		5	/* PerfSample.cpu_mode */
+#define MODE_KERNEL		1	/* Profiling.CpuMode.MODE_KERNEL */
 
 #endif

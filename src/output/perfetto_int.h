@@ -8,6 +8,7 @@
  *   perfetto_hist.c:       per thread: a group of whole histograms (one slice each) and series tracks
  *   perfetto_slices.c:     slices on thread tracks in time order, and the summary
  *   perfetto_counters.c:   per-process counters from the samples, per-thread series from the slices
+ *   perfetto_samples.c:    on-CPU samples (--sample-hz) as PerfSample callstacks
  */
 #ifndef MMLOCK_PERFETTO_INT_H
 #define MMLOCK_PERFETTO_INT_H
@@ -19,7 +20,7 @@
 #include "output/perfetto.h"
 #include "output/perfetto_fields.h"
 
-enum { S_META, S_SLICES, S_COUNTERS, NR_SEQS };
+enum { S_META, S_SLICES, S_COUNTERS, S_SAMPLES, NR_SEQS };
 
 /* One spooled event: fixed size, sorted in place at finish. */
 struct pf_rec {
@@ -128,6 +129,9 @@ void write_histograms(struct pf_writer *w, const struct recording *rec);
 /* perfetto_slices.c */
 int write_slices(struct pf_writer *w, struct pf_rec *recs, const char *frames);
 void write_summary(struct pf_writer *w, const struct recording *rec);
+
+/* perfetto_samples.c: the recording's on-CPU samples as callstack samples. 0 or -errno. */
+int write_cpu_samples(struct pf_writer *w, const struct recording *rec);
 
 /* perfetto_counters.c */
 int cmp_proc(const void *a, const void *b);

@@ -42,7 +42,28 @@ void jw_hist_summary(struct json_writer *w, const struct rec_hist *h)
 	jw_u64(w, "p99_ns", hist_percentile(h, 99));
 }
 
-static void write_hist(struct json_writer *w, const struct rec_hist *h)
+/* Where the on-CPU samples of an ioctl (or a thread's ioctls of a command) were: the top functions. */
+#define ONCPU_TOP	10
+
+static void write_oncpu(struct json_writer *w, const struct rec_oncpu *o)
+{
+	if (!o || !o->samples)
+		return;
+	jw_u64(w, "oncpu_samples", o->samples);
+	jw_arr_begin(w, "oncpu_top");
+	for (size_t i = 0; i < o->nfuncs && i < ONCPU_TOP; i++) {
+		jw_obj_begin(w, NULL);
+		jw_str(w, "func", o->funcs[i].func);
+		if (o->funcs[i].via[0])
+			jw_str(w, "via", o->funcs[i].via);
+		jw_u64(w, "samples", o->funcs[i].samples);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void write_hist(struct json_writer *w, const struct recording *rec, __u32 tid,
+		       const struct rec_hist *h)
 {
 	jw_obj_begin(w, NULL);
 	jw_str(w, "kind", kind_name(h->kind));
@@ -57,6 +78,7 @@ static void write_hist(struct json_writer *w, const struct rec_hist *h)
 	if (h->kind == KIND_IOCTL) {
 		jw_u64(w, "errors", h->aux_ns);
 		write_parts(w, h->parts);
+		write_oncpu(w, oncpu_find(rec, tid, h->cls, 0));
 	}
 	if (h->kind == KIND_TRYLOCK)
 		jw_u64(w, "failed", h->aux_ns);
@@ -74,7 +96,8 @@ static void write_hist(struct json_writer *w, const struct rec_hist *h)
 	jw_obj_end(w);
 }
 
-static void write_thread(struct json_writer *w, const struct rec_thread *t)
+static void write_thread(struct json_writer *w, const struct recording *rec,
+			 const struct rec_thread *t)
 {
 	jw_obj_begin(w, NULL);
 	jw_u64(w, "tid", t->tid);
@@ -85,7 +108,7 @@ static void write_thread(struct json_writer *w, const struct rec_thread *t)
 	jw_u64(w, "worst_ns", thread_worst_ns(t));
 	jw_arr_begin(w, "hists");
 	for (size_t i = 0; i < t->nhists; i++)
-		write_hist(w, &t->hists[i]);
+		write_hist(w, rec, t->tid, &t->hists[i]);
 	jw_arr_end(w);
 	jw_arr_begin(w, "stacks");
 	for (size_t i = 0; i < t->nstacks; i++) {
@@ -105,7 +128,8 @@ static void write_thread(struct json_writer *w, const struct rec_thread *t)
 	jw_obj_end(w);
 }
 
-static void write_event(struct json_writer *w, const struct rec_event *e)
+static void write_event(struct json_writer *w, const struct recording *rec,
+			const struct rec_event *e)
 {
 	jw_obj_begin(w, NULL);
 	jw_u64(w, "ts_ns", e->ts_ns);
@@ -125,6 +149,7 @@ static void write_event(struct json_writer *w, const struct rec_event *e)
 		jw_str(w, "preempted_by_comm", e->by_comm);
 		jw_u64(w, "preempted_by_ns", e->by_ns);
 		write_parts(w, e->parts);
+		write_oncpu(w, oncpu_find(rec, e->tid, e->cls, e->ts_ns));
 	} else {
 		jw_str(w, "class", class_name(e->cls));
 		jw_u64(w, "flags", e->flags);
@@ -195,6 +220,37 @@ static void write_meta(struct json_writer *w, const struct recording *rec)
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
+	jw_obj_begin(w, "sampler");
+	jw_u64(w, "hz", rec->sampler.hz);
+	jw_bool(w, "attached", rec->sampler.attached);
+	if (!rec->sampler.attached)
+		jw_str(w, "why_not", rec->sampler.why);
+	jw_u64(w, "cpus", rec->sampler.cpus);
+	jw_u64(w, "samples", rec->sampler.samples);
+	jw_u64(w, "filed", rec->sampler.filed);
+	jw_u64(w, "lost", rec->sampler.lost);
+	jw_u64(w, "no_stack", rec->sampler.no_stack);
+	jw_u64(w, "not_kept", rec->sampler.not_kept);
+	jw_u64(w, "run_ns", rec->sampler.run_ns);
+	jw_u64(w, "runs", rec->sampler.runs);
+	jw_obj_end(w);
+}
+
+/* A raw on-CPU sample: enough for a flame graph of the ioctl it was taken in. */
+static void write_cpu_sample(struct json_writer *w, const struct rec_cpu_sample *s)
+{
+	jw_obj_begin(w, NULL);
+	jw_u64(w, "ts_ns", s->ts_ns);
+	jw_u64(w, "pid", s->pid);
+	jw_u64(w, "tid", s->tid);
+	jw_str(w, "command", uffd_cmd_name(s->cmd));
+	jw_u64(w, "ioctl_ts_ns", s->ioctl_ts_ns);
+	if (s->wait_cls != SAMPLE_NO_WAIT) {
+		jw_str(w, "wait", class_name(s->wait_cls));
+		jw_bool(w, "spin", s->spin);
+	}
+	write_frames(w, "stack", s->frames, s->nframes);
+	jw_obj_end(w);
 }
 
 static void write_sample(struct json_writer *w, const struct rec_sample *s)
@@ -225,7 +281,7 @@ int recording_write_json(const struct recording *rec, const char *path, char *er
 	write_meta(&w, rec);
 	jw_arr_begin(&w, "threads");
 	for (size_t i = 0; i < rec->nthreads; i++)
-		write_thread(&w, &rec->threads[i]);
+		write_thread(&w, rec, &rec->threads[i]);
 	jw_arr_end(&w);
 	jw_arr_begin(&w, "samples");
 	for (size_t i = 0; i < rec->nsamples; i++)
@@ -233,7 +289,11 @@ int recording_write_json(const struct recording *rec, const char *path, char *er
 	jw_arr_end(&w);
 	jw_arr_begin(&w, "events");
 	for (size_t i = 0; i < rec->nevents; i++)
-		write_event(&w, &rec->events[i]);
+		write_event(&w, rec, &rec->events[i]);
+	jw_arr_end(&w);
+	jw_arr_begin(&w, "cpu_samples");
+	for (size_t i = 0; i < rec->ncpu_samples; i++)
+		write_cpu_sample(&w, &rec->cpu_samples[i]);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	ret = jw_finish(&w);
@@ -255,6 +315,7 @@ int recording_write_json(const struct recording *rec, const char *path, char *er
  * checks types only where it reads; unknown members are ignored.
  */
 struct reader {
+	struct recording *rec;
 	char *err;
 	size_t errlen;
 	char where[96];		/* "threads[3]" of the value being read */
@@ -473,6 +534,43 @@ static void read_parts(struct reader *r, const struct json_value *o, __u64 *part
 		    (unsigned long long)total);
 }
 
+/* "oncpu_samples" and its "oncpu_top" functions; absent before the sampler. */
+static void read_oncpu(struct reader *r, const struct json_value *o, __u32 tid, __u8 cmd,
+		       __u64 ioctl_ts)
+{
+	const struct json_value *top = get_typed(r, o, "oncpu_top", JSON_ARRAY);
+	__u64 samples = get_num(r, o, "oncpu_samples", UINT64_MAX), sum = 0;
+	struct rec_oncpu *oc;
+
+	if (r->ret || (!samples && !json_len(top)))
+		return;
+	oc = oncpu_get(r->rec, tid, cmd, ioctl_ts);
+	if (!oc) {
+		r->ret = -ENOMEM;
+		return;
+	}
+	if (oc->samples) {
+		bad(r, "oncpu_samples", "a second time for the same ioctls");
+		return;
+	}
+	oc->samples = samples;
+	for (size_t i = 0; !r->ret && i < json_len(top); i++) {
+		const struct json_value *f = json_at(top, i);
+		size_t w = push(r, "oncpu_top", i);
+		const char *func = get_str(r, f, "func");
+		__u64 n = get_num(r, f, "samples", samples);
+
+		if (!r->ret && (!is_object(r, f) || !*func || !n))
+			bad(r, NULL, "not a {func, via, samples} with a name and samples");
+		else if (!r->ret && n > samples - sum)
+			bad(r, "samples", "more than oncpu_samples in all");
+		else if (!r->ret && oncpu_count(oc, func, get_str(r, f, "via"), n))
+			r->ret = -ENOMEM;
+		sum += n;
+		pop(r, w);
+	}
+}
+
 static void read_hist(struct reader *r, const struct json_value *o, struct rec_thread *t)
 {
 	const struct json_value *buckets;
@@ -506,8 +604,10 @@ static void read_hist(struct reader *r, const struct json_value *o, struct rec_t
 	h->max_ns = get_num(r, o, "max_ns", UINT64_MAX);
 	h->aux_ns = get_num(r, o, kind == KIND_IOCTL ? "errors" :
 			    kind == KIND_TRYLOCK ? "failed" : "runnable_ns", UINT64_MAX);
-	if (kind == KIND_IOCTL)
+	if (kind == KIND_IOCTL) {
 		read_parts(r, o, h->parts, h->total_ns, "total_ns");
+		read_oncpu(r, o, t->tid, cls, 0);
+	}
 	for (size_t i = 0; !r->ret && i < json_len(buckets); i++) {
 		const struct json_value *b = json_at(buckets, i);
 		__u64 lo = json_u64(json_at(b, 0), UINT64_MAX), hi = json_u64(json_at(b, 1), 0);
@@ -615,6 +715,9 @@ static void read_event(struct reader *r, const struct json_value *o, struct rec_
 		get_name(r, o, "preempted_by_comm", e->by_comm, sizeof(e->by_comm));
 		e->by_ns = get_num(r, o, "preempted_by_ns", e->dur_ns);
 		read_parts(r, o, e->parts, e->dur_ns, "dur_ns");
+		if (!r->ret && !e->ts_ns && json_get(o, "oncpu_samples"))
+			bad(r, "ts_ns", "0 with on-CPU samples (0 names a thread's sums)");
+		read_oncpu(r, o, e->tid, e->cls, e->ts_ns);
 	} else {
 		e->cls = get_enum(r, o, "class", class_from_name);
 		e->flags = get_num(r, o, "flags", UINT32_MAX);
@@ -646,6 +749,47 @@ static void read_sample(struct reader *r, const struct json_value *o, struct rec
 		}
 		s->waits[c] = get_num(r, w, key, UINT64_MAX);
 	}
+}
+
+static void read_cpu_sample(struct reader *r, const struct json_value *o,
+			    struct rec_cpu_sample *s)
+{
+	if (!is_object(r, o))
+		return;
+	s->ts_ns = get_num(r, o, "ts_ns", UINT64_MAX);
+	s->ioctl_ts_ns = get_num(r, o, "ioctl_ts_ns", s->ts_ns);
+	s->pid = get_num(r, o, "pid", UINT32_MAX);
+	s->tid = get_num(r, o, "tid", UINT32_MAX);
+	s->cmd = get_enum(r, o, "command", uffd_cmd_from_name);
+	s->wait_cls = json_get(o, "wait") ? get_enum(r, o, "wait", class_from_name) : SAMPLE_NO_WAIT;
+	s->spin = get_bool(r, o, "spin");
+	if (!r->ret)
+		s->nframes = read_frames(r, o, "stack", &s->frames);
+}
+
+/* The sampler's settings and counts; absent before it (then: off, nothing taken). */
+static void read_sampler(struct reader *r, const struct json_value *root, struct rec_sampler *sm)
+{
+	const struct json_value *v = get_typed(r, root, "sampler", JSON_OBJECT);
+
+	if (!v || r->ret)
+		return;
+	snprintf(r->where, sizeof(r->where), "sampler");
+	sm->hz = get_num(r, v, "hz", UINT32_MAX);
+	sm->attached = get_bool(r, v, "attached");
+	get_name(r, v, "why_not", sm->why, sizeof(sm->why));
+	sm->cpus = get_num(r, v, "cpus", UINT32_MAX);
+	sm->samples = get_num(r, v, "samples", UINT64_MAX);
+	sm->filed = get_num(r, v, "filed", UINT64_MAX);
+	sm->lost = get_num(r, v, "lost", UINT64_MAX);
+	sm->no_stack = get_num(r, v, "no_stack", UINT64_MAX);
+	sm->not_kept = get_num(r, v, "not_kept", UINT64_MAX);
+	sm->run_ns = get_num(r, v, "run_ns", UINT64_MAX);
+	sm->runs = get_num(r, v, "runs", UINT64_MAX);
+	if (!r->ret && sm->filed > sm->samples)
+		bad(r, "filed", "more than samples");
+	if (!r->ret)
+		r->where[0] = 0;
 }
 
 static void read_probe(struct reader *r, const struct json_value *o, struct rec_probe *p)
@@ -797,6 +941,12 @@ static void read_root(struct reader *r, const struct json_value *root, struct re
 	}
 	READ_ARRAY(r, root, "samples", rec->samples, rec->nsamples, read_sample);
 	READ_ARRAY(r, root, "events", rec->events, rec->nevents, read_event);
+	read_sampler(r, root, &rec->sampler);
+	READ_ARRAY(r, root, "cpu_samples", rec->cpu_samples, rec->ncpu_samples, read_cpu_sample);
+	rec->cpu_samples_cap = rec->ncpu_samples;
+	rec->max_cpu_samples = rec->ncpu_samples;
+	if (!r->ret)
+		oncpu_sort(rec);
 }
 
 /* A parsed document into rec; name (the file) heads every message. */
@@ -804,7 +954,7 @@ static int from_json(struct recording *rec, struct json_value *root, const char 
 		     char *err, size_t errlen)
 {
 	char e2[256] = "";
-	struct reader r = { .err = e2, .errlen = sizeof(e2) };
+	struct reader r = { .rec = rec, .err = e2, .errlen = sizeof(e2) };
 
 	if (json_type(root) != JSON_OBJECT || strcmp(json_get_str(root, "tool", ""), "mmlock") ||
 	    json_get_u64(root, "format", 0) != REC_FORMAT_VERSION) {

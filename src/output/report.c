@@ -113,6 +113,27 @@ static int parts_order(const __u64 *parts, int *idx)
 	return n;
 }
 
+#define ONCPU_SHOWN 5
+
+/* "on CPU in:" the top functions of some samples and their share (oncpu.c: leaf, via). */
+static void print_oncpu(FILE *f, const char *indent, const struct rec_oncpu *o)
+{
+	if (!o || !o->samples)
+		return;
+	fprintf(f, "%son CPU in:", indent);
+	for (size_t i = 0; i < o->nfuncs && i < ONCPU_SHOWN; i++) {
+		const struct rec_func *fn = &o->funcs[i];
+
+		fprintf(f, "%s %s", i ? "," : "", fn->func);
+		if (fn->via[0])
+			fprintf(f, " (via %s)", fn->via);
+		fprintf(f, " %.1f%%", 100.0 * fn->samples / o->samples);
+	}
+	if (o->nfuncs > ONCPU_SHOWN)
+		fprintf(f, ", %zu more", o->nfuncs - ONCPU_SHOWN);
+	fprintf(f, " (%llu sample%s)\n", (unsigned long long)o->samples, o->samples == 1 ? "" : "s");
+}
+
 static void print_worst_ioctl(FILE *f, const struct rec_event *e, const struct recording *rec)
 {
 	int idx[NR_REC_PARTS], n = parts_order(e->parts, idx);
@@ -126,10 +147,15 @@ static void print_worst_ioctl(FILE *f, const struct rec_event *e, const struct r
 				e->by_comm[0] ? e->by_comm : "tid", e->other_tid);
 	}
 	fputc('\n', f);
+	if (oncpu_find(rec, e->tid, e->cls, e->ts_ns))
+		print_oncpu(f, "    ", oncpu_find(rec, e->tid, e->cls, e->ts_ns));
+	else if (rec->sampler.attached && rec->sampler.hz)	/* say why the line is missing */
+		fprintf(f, "    on CPU in: no sample (one every %s of CPU time)\n",
+			NS(1000000000ULL / rec->sampler.hz));
 }
 
 /* Per command: where the thread's ioctl time went, each part in ms and % of the total. */
-static void print_breakdown(FILE *f, const struct rec_thread *t)
+static void print_breakdown(FILE *f, const struct recording *rec, const struct rec_thread *t)
 {
 	for (size_t i = 0; i < t->nhists; i++) {
 		const struct rec_hist *h = &t->hists[i];
@@ -143,6 +169,7 @@ static void print_breakdown(FILE *f, const struct rec_thread *t)
 		for (int j = 0; j < n; j++)
 			fprintf(f, "    %-32s %10.3f ms %6.1f%%\n", part_label(idx[j]),
 				h->parts[idx[j]] / 1e6, 100.0 * h->parts[idx[j]] / h->total_ns);
+		print_oncpu(f, "    ", oncpu_find(rec, t->tid, h->cls, 0));
 	}
 }
 
@@ -232,7 +259,7 @@ static void print_thread(FILE *f, const struct recording *rec, const struct rec_
 				report_hist(f, &t->hists[i], "      ");
 		}
 	}
-	print_breakdown(f, t);
+	print_breakdown(f, rec, t);
 	print_preemptors(f, rec, t);
 	if (wi)
 		print_worst_ioctl(f, wi, rec);
@@ -260,6 +287,26 @@ static void print_unmeasured(FILE *f, const struct recording *rec)
 				fprintf(f, "not measured: %s (%s: %s)\n", probe_pairs[k].what, p->name,
 					p->refused[0] ? p->refused : "not attached");
 		}
+}
+
+/* The on-CPU sampler: its rate and what it lost; why not, if it was asked for and did not run. */
+static void print_sampler(FILE *f, const struct rec_sampler *sm)
+{
+	if (!sm->hz)
+		return;	/* off, or a recording from before the sampler */
+	if (!sm->attached) {
+		fprintf(f, "on-CPU samples: none (%s)\n", sm->why[0] ? sm->why : "not attached");
+		return;
+	}
+	fprintf(f, "on-CPU samples: %u Hz on %u CPUs, %llu taken inside uffd ioctls, %llu filed",
+		sm->hz, sm->cpus, (unsigned long long)sm->samples, (unsigned long long)sm->filed);
+	if (sm->lost)
+		fprintf(f, ", %llu lost (ring overrun)", (unsigned long long)sm->lost);
+	if (sm->no_stack)
+		fprintf(f, ", %llu without a stack", (unsigned long long)sm->no_stack);
+	if (sm->not_kept)
+		fprintf(f, ", %llu not kept in the JSON", (unsigned long long)sm->not_kept);
+	fputc('\n', f);
 }
 
 /* What was recorded, how, and what was lost or not measured. */
@@ -309,6 +356,7 @@ static void print_header(FILE *f, const struct recording *rec)
 	if (rec->events_dropped)
 		fputs("  events_not_kept: events beyond --max-events left out of the JSON; histograms complete\n", f);
 	print_unmeasured(f, rec);
+	print_sampler(f, &rec->sampler);
 	if (rec->no_uffd_probes)
 		fputs("low-tax mode (--uffd-probes none): no syscall hooks; kept: lock waits, D-state, "
 		      "their uffd site from stacks (waits >= --stack-min); lost: uffd ioctl latency, "

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "record/collect.h"
+#include "record/oncpu.h"
 #include "mmlock.skel.h"
 #include "record/target.h"
 #include "lib/util.h"
@@ -311,6 +312,9 @@ static __u64 prog_misses(struct mmlock_bpf *skel)
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 
+		/* The sampler's skipped runs lose samples, not cuts of the breakdown (sampler.lost). */
+		if (!strcmp(bpf_program__name(p), ONCPU_PROG))
+			continue;
 		if (bpf_program__fd(p) >= 0 && !bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
 			misses += info.recursion_misses;
 	}
@@ -379,7 +383,7 @@ int collect_maps(struct mmlock_bpf *skel, const struct lf_view *lf, struct recor
 	for (int i = 0; i < NR_COUNTERS; i++)
 		rec->counters[i] = skel->bss->counters[i];
 	rec->counters[CNT_PROG_MISSES] = prog_misses(skel);
-	rec->counters[CNT_SPIN_EVENT_LOST] = lf->lost;
+	rec->counters[CNT_SPIN_EVENT_LOST] = lf->events.lost;
 	return 0;
 }
 

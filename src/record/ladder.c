@@ -72,6 +72,7 @@ static const char *mech_name(const struct bpf_program *p)
 	case BPF_PROG_TYPE_RAW_TRACEPOINT: return "raw_tp";
 	case BPF_PROG_TYPE_TRACEPOINT: return "tracepoint";
 	case BPF_PROG_TYPE_KPROBE: return "kprobe";
+	case BPF_PROG_TYPE_PERF_EVENT: return "perf_event";
 	default: return "other";
 	}
 }
@@ -84,6 +85,8 @@ static int mech_family(const struct bpf_program *p)
 		return FAMILY_FENTRY;
 	if (!strcmp(m, "kprobe"))
 		return FAMILY_KPROBE;
+	if (!strcmp(m, "perf_event"))	/* the on-CPU sampler: no rung of the ladder, any --mode */
+		return FAMILY_ANY;
 	return FAMILY_TRACEPOINT;
 }
 
@@ -225,7 +228,8 @@ static void set_autoloads(struct mmlock_bpf *skel, int family, const bool *disab
 
 	bpf_object__for_each_program(p, skel->obj) {
 		bool off = i >= MAX_PROGS || disabled[i] ||
-			   (family != FAMILY_ANY && mech_family(p) != family);
+			   (family != FAMILY_ANY && mech_family(p) != FAMILY_ANY &&
+			    mech_family(p) != family);
 
 		if (!off && no_uffd && uffd_prog(bpf_program__name(p))) {
 			off = true;
@@ -261,7 +265,7 @@ static void disable_refused(struct mmlock_bpf *skel, struct bpf_program *p, int 
 			    bool *disabled)
 {
 	int fam = mech_family(p), j = 0;
-	bool whole = fam != FAMILY_TRACEPOINT &&
+	bool whole = fam != FAMILY_TRACEPOINT && fam != FAMILY_ANY &&
 		     (ret == -EPERM || ret == -524 || ret == -EOPNOTSUPP);
 	struct bpf_program *q;
 
@@ -339,7 +343,7 @@ int ladder_load(struct ladder *l, int family, bool no_uffd_probes, const char *b
  * programs fail as a kernel would, so the fallbacks can be tested on a
  * kernel where everything attaches.
  */
-static bool refused_by_env(const char *prog)
+bool ladder_refused_by_env(const char *prog)
 {
 	const char *env = getenv("MMLOCK_REFUSE_ATTACH");
 	size_t n = strlen(prog);
@@ -371,7 +375,7 @@ static int attach_cand(struct ladder *l, const char *const progs[], struct bpf_l
 				 refusal[idx] : "not loaded");
 			goto undo;
 		}
-		if (refused_by_env(progs[n])) {
+		if (ladder_refused_by_env(progs[n])) {
 			snprintf(why, whylen, "%s: attach refused by MMLOCK_REFUSE_ATTACH", mech_name(p));
 			goto undo;
 		}
@@ -517,6 +521,14 @@ int ladder_attach(struct ladder *l, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	return 0;
+}
+
+const char *ladder_refusal(const struct ladder *l, const char *prog)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(l->skel->obj, prog);
+	int i = p ? prog_index(l->skel, p) : -1;
+
+	return i >= 0 && i < MAX_PROGS && refusal[i][0] ? refusal[i] : "not loaded";
 }
 
 bool ladder_attached(const struct ladder *l, const char *name)

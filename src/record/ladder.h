@@ -54,6 +54,10 @@ int ladder_load(struct ladder *l, int family, bool no_uffd_probes, const char *b
 int ladder_attach(struct ladder *l, char *err, size_t errlen);
 /* Did probe `name` attach (with any mechanism)? */
 bool ladder_attached(const struct ladder *l, const char *name);
+/* Test aid: is `prog` named in MMLOCK_REFUSE_ATTACH (its attach then fails as a kernel's would)? */
+bool ladder_refused_by_env(const char *prog);
+/* Why program `prog` was not loaded ("not loaded" if no reason was kept). */
+const char *ladder_refusal(const struct ladder *l, const char *prog);
 /* Release the links (the maps stay readable). Safe to call more than once. */
 void ladder_detach(struct ladder *l);
 /* Release links and the skeleton. Safe to call more than once. */

@@ -23,6 +23,7 @@
 #include "record/collect.h"
 #include "record/ladder.h"
 #include "record/markers.h"
+#include "record/oncpu.h"
 #include "mmlock.skel.h"
 #include "record/recorder.h"
 #include "record/target.h"
@@ -32,6 +33,8 @@
 #define SAMPLE_NS	1000000000ULL
 #define COMM_SCAN_NS	100000000ULL	/* a /proc scan costs ~1 ms of CPU */
 #define STACKS_PER_THREAD 8
+/* Raw on-CPU samples kept for the JSON (~1 KB each there); the sums count them all. */
+#define MAX_CPU_SAMPLES	10000
 
 static volatile sig_atomic_t stop;	/* the signal that asked us to stop, 0 if none */
 static volatile pid_t child_pid;	/* the command after --, once spawned */
@@ -65,6 +68,7 @@ struct session {
 	struct ladder ladder;
 	struct ring_buffer *rb;
 	struct lf_view lf;
+	struct oncpu oncpu;
 	int resilient;		/* -1 until known: the kernel's BPF locks are resilient */
 	struct ksyms ks;
 	struct stack_cache sc;
@@ -108,6 +112,12 @@ static __u32 lf_ring_slots(const struct record_opts *o)
 	return o->min_slice_ns < 100000 ? 4096 : 256;
 }
 
+/* The sampler's rate: it samples threads inside uffd ioctls, which --uffd-probes none does not see. */
+static __u32 sample_hz(const struct record_opts *o)
+{
+	return o->no_uffd_probes ? 0 : o->sample_hz;
+}
+
 /* Words of tstate_bits: a bit per tid up to pid_max (the BPF default, 4M tids, if unreadable). */
 static __u32 tstate_words(void)
 {
@@ -143,7 +153,13 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 		s->resilient = kernel_has_resilient_locks(o->btf_path);
 	skel->rodata->resilient_locks = s->resilient;
 	skel->rodata->lf_ring_slots = lf_ring_slots(o);
+	skel->rodata->sample_ring_slots = oncpu_ring_slots(sample_hz(o));
+	/* Sampler off: neither loaded nor attached, its ring stays minimal. */
+	if (!sample_hz(o))
+		bpf_program__set_autoload(skel->progs.oncpu_sample, false);
 	if (bpf_map__set_max_entries(skel->maps.lf_ring, libbpf_num_possible_cpus() * lf_ring_slots(o)) ||
+	    (sample_hz(o) && bpf_map__set_max_entries(skel->maps.sample_ring, libbpf_num_possible_cpus() *
+						      oncpu_ring_slots(sample_hz(o)))) ||
 	    bpf_map__set_max_entries(skel->maps.tstate_bits, tstate_words()))
 		return -1;
 	/* Test aid: fewer stack-id bits, so that ids collide (tests/integration/stack_ids.sh). */
@@ -153,6 +169,9 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 	/* Test aid: contention programs linger, so interrupts nest in them (tests/integration/nested_waits.sh). */
 	if (getenv("MMLOCK_TEST_PROG_DELAY_NS"))
 		skel->rodata->test_prog_delay_ns = strtoull(getenv("MMLOCK_TEST_PROG_DELAY_NS"), NULL, 10);
+	/* Test aid: the ioctl exit lingers after taking the end (tests/integration/sampler.sh). */
+	if (getenv("MMLOCK_TEST_EXIT_DELAY_NS"))
+		skel->rodata->test_exit_delay_ns = strtoull(getenv("MMLOCK_TEST_EXIT_DELAY_NS"), NULL, 10);
 	/*
 	 * Polled every 20 ms: at the default --min-slice (1 ms) events are rare
 	 * and 1 MiB is plenty; every wait and ioctl (--min-slice below 100 us)
@@ -358,6 +377,7 @@ static void fill_meta(struct session *s)
 	rec->stack_min_ns = o->stack_min_ns;
 	rec->plain_locks = !s->resilient;
 	rec->no_uffd_probes = o->no_uffd_probes;
+	rec->max_cpu_samples = MAX_CPU_SAMPLES;
 }
 
 /* The loaded object's inputs and outputs: the marker map, the stack cache, the rings. */
@@ -441,6 +461,12 @@ static int setup(struct session *s, char *err, size_t errlen)
 		return EXIT_KERNEL;
 	if (stop)
 		return interrupted(err, errlen);
+	ret = oncpu_start(&s->oncpu, &s->ladder, sample_hz(o), &s->ks, &s->rec, o->quiet, err, errlen);
+	if (ret)
+		return ret;
+	if (o->no_uffd_probes && o->sample_hz)
+		snprintf(s->rec.sampler.why, sizeof(s->rec.sampler.why),
+			 "off (--uffd-probes none: no uffd ioctl to sample)");
 	s->ladder.skel->bss->folio_probed = ladder_attached(&s->ladder, "folio_lock");
 	s->rec.probes = calloc(s->ladder.nprobes, sizeof(*s->rec.probes));
 	if (s->rec.probes) {
@@ -483,6 +509,7 @@ static int run_loop(struct session *s, char *err, size_t errlen)
 		}
 		/* A busy ring buffer is drained again at once, a quiet one every 20 ms. */
 		lf_drain(&s->lf, false, on_lf_event, s);
+		oncpu_drain(&s->oncpu, &s->rec, false);
 		if (n < 1000)
 			nanosleep(&nap, NULL);
 		t = now_ns(CLOCK_BOOTTIME);
@@ -513,12 +540,15 @@ static int run_loop(struct session *s, char *err, size_t errlen)
 	}
 	/* Detached first: the maps then hold a final, consistent state. */
 	ladder_detach(&s->ladder);
+	oncpu_detach(&s->oncpu);
 	n = ring_buffer__consume(s->rb);
 	if (n < 0 && !ret) {
 		snprintf(err, errlen, "cannot read the ring buffer: %s", strerror(-n));
 		ret = EXIT_KERNEL;
 	}
 	lf_drain(&s->lf, true, on_lf_event, s);
+	oncpu_drain(&s->oncpu, &s->rec, true);
+	oncpu_stats(&s->oncpu, &s->ladder, &s->rec);
 	s->rec.end_ns = now_ns(CLOCK_BOOTTIME);
 	collect_sample(s->ladder.skel, &s->lf, &s->rec, &s->sampler, s->rec.end_ns);
 	return ret;
@@ -531,6 +561,10 @@ static int finish(struct session *s, char *err, size_t errlen)
 		return EXIT_KERNEL;
 	}
 	recording_sort(&s->rec);
+	if (oncpu_file_events(&s->rec)) {
+		snprintf(err, errlen, "out of memory while filing the on-CPU samples");
+		return EXIT_KERNEL;
+	}
 	return s->sink->finish ? s->sink->finish(s->sink->ctx, &s->rec, err, errlen) : EXIT_OK;
 }
 
@@ -571,6 +605,7 @@ int record_main(const struct record_opts *o, const struct record_sink *sink)
 	}
 	ring_buffer__free(s.rb);
 	lf_close(&s.lf);
+	oncpu_free(&s.oncpu);
 	stack_cache_free(&s.sc);
 	ladder_destroy(&s.ladder);
 	ksyms_free(&s.ks);
