@@ -100,9 +100,9 @@ fi
 check "$T: ringbuf_drop annotated" grep -q '"ringbuf_drop"' "$TMP/t.txt"
 check "$T: histogram tracks present" grep -q 'histograms (whole recording)' "$TMP/t.txt"
 # Perfetto's own trace processor: import errors, slices = events, threads,
-# nesting, histograms and counters, tracks per thread, and the docs/sql
+# nesting, histograms and counters, tracks per thread, and the docs/sql/perfetto
 # queries agree with the JSON (tests/perfetto/tp_check.py).
-tp_check "$T tp" "$TMP/t.pftrace" --json "$TMP/r.json" --sql-dir "$TOP/docs/sql" --stall-thread ui
+tp_check "$T tp" "$TMP/t.pftrace" --json "$TMP/r.json" --sql-dir "$TOP/docs/sql/perfetto" --stall-thread ui
 
 # The saved recording converts to a trace with the same slices.
 "$MMLOCK" perfetto "$TMP/r.json" -o "$TMP/c.pftrace" >"$TMP/conv.txt" 2>&1
