@@ -28,8 +28,10 @@ const char *frame_func(const char *frame, char *buf, size_t len)
 /*
  * Generic machinery a sample's leaf is often in, named by prefix: locking
  * and spinning, cross-CPU calls and TLB flushes, interrupt entry, the
- * timer tick, the scheduler. "via" skips them to reach the caller that
- * explains why they ran.
+ * timer tick, the scheduler; and tracers' own frames (BPF programs and
+ * trampolines, kretprobe/rethook returns: a 6.17 guest read "rwsem_spin_on_owner
+ * via bpf_prog_..._uffd_ioctl_exit", mmlock's own fexit program). "via" skips
+ * them to reach the caller that explains why they ran.
  */
 static const char *const helper_prefixes[] = {
 	"_raw_", "raw_", "do_raw_", "native_queued_spin", "queued_", "__pv_queued", "pv_",
@@ -43,6 +45,8 @@ static const char *const helper_prefixes[] = {
 	"schedule", "preempt_schedule", "_cond_resched", "__cond_resched", "finish_task_switch",
 	"cpumask_", "_find_next", "__bitmap", "delay_", "native_", "arch_", "__x86_",
 	"entry_", "do_syscall", "__x64_sys", "__arm64_sys", "el0_", "invoke_syscall",
+	"bpf_prog_", "bpf_trampoline_", "__bpf_prog_", "bpf_trace_run", "trace_call_bpf",
+	"rethook_", "arch_rethook", "kretprobe_", "__kretprobe",
 };
 
 static bool is_helper(const char *func)
