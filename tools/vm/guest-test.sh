@@ -196,13 +196,16 @@ if have mmlock && have gcsim; then
 	echo "    lock waits (class site count), tracepoint | auto:"
 	paste /tmp/tp.pairs /tmp/both.pairs | sed 's/^/      /'
 	same=1
-	while read -r c s n; do
-		m2=$(awk -v c="$c" -v s="$s" '$1 == c && $2 == s { print $3 }' /tmp/both.pairs)
-		m2=${m2:-0}
+	# Every class x site either recording has (one only auto has differs too).
+	while read -r c s n m2; do
 		# Same tracepoints, same classifier: equal but for the start/stop skew.
 		d=$((n > m2 ? n - m2 : m2 - n))
 		[ $d -le $((n / 5 + 3)) ] || { same=0; echo "      differs: $c $s $n vs $m2"; }
-	done </tmp/tp.pairs
+	done <<EOF
+$(awk 'FNR == NR { tp[$1 " " $2] = $3; next } { au[$1 " " $2] = $3 }
+	END { for (k in tp) print k, tp[k], au[k] + 0; for (k in au) if (!(k in tp)) print k, 0, au[k] }' \
+	/tmp/tp.pairs /tmp/both.pairs)
+EOF
 	if [ $same = 1 ]; then
 		pass "lock waits classified the same by both paths"
 	else
