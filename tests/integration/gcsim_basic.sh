@@ -191,3 +191,28 @@ if [ "$(nproc)" -ge 2 ]; then
 else
 	skip "gcsim_basic: --gc-cpus/--app-cpus need 2 CPUs, $(nproc) here"
 fi
+
+# 9. Waiting for --go-fd, gcsim is idle: its threads do not run. A tracer
+# that attached before the go must see nothing of it that a later one would
+# miss (the 1 ms polling workers once did: the timer interrupts that hit them
+# gave the earlier of two side-by-side recorders waits the other never saw).
+mkfifo "$TMP/idle.go"
+"$GCSIM" --gc-threads 2 --duration 0.5 --space-mb 8 --ready-fd 3 --go-fd 4 \
+	3>"$TMP/idle.ready" 4<>"$TMP/idle.go" >/dev/null 2>&1 &
+pid=$!
+poll_until 10 test -s "$TMP/idle.ready"
+# switches PID: the voluntary and involuntary context switches of all its threads.
+switches() {
+	cat /proc/"$1"/task/*/status 2>/dev/null |
+		awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { n += $2 } END { print n + 0 }'
+}
+ntask=$(ls /proc/$pid/task | wc -l)
+s0=$(switches $pid)
+sleep 0.5
+s1=$(switches $pid)
+echo go >"$TMP/idle.go"
+wait $pid
+check "gcsim_basic: --go-fd run exits 0" [ $? -eq 0 ]
+# One wakeup per thread is tolerated (a thread still on its way to sleep).
+check "gcsim_basic: idle before the go ($ntask threads switched $((s1 - s0)) times in 0.5 s)" \
+	[ $((s1 - s0)) -le "$ntask" ]

@@ -5,6 +5,7 @@
  */
 #include <sys/resource.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,14 @@
 atomic_int stop_flag;
 atomic_int start_flag;
 static atomic_uint ready_count;
+/*
+ * Workers sleep on this until the start: a tracer that attached early must
+ * see nothing of them before it (polling every 1 ms put them on CPU, where
+ * timer interrupts spun for runqueue locks: waits that only the earlier of
+ * two side-by-side recorders could see, tools/vm/guest-test.sh).
+ */
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t start_cond = PTHREAD_COND_INITIALIZER;
 struct worker *workers;
 unsigned int nworkers;
 __thread struct worker *self;
@@ -55,8 +64,19 @@ void worker_started(struct worker *w)
 		}
 	}
 	atomic_fetch_add(&ready_count, 1);
-	while (!atomic_load(&start_flag) && !atomic_load(&stop_flag))
-		sleep_ns(1000000);
+	pthread_mutex_lock(&start_lock);
+	while (!atomic_load(&start_flag))
+		pthread_cond_wait(&start_cond, &start_lock);
+	pthread_mutex_unlock(&start_lock);
+}
+
+/* Wake the workers (also when stopped before the start: they see stop_flag). */
+static void start_workers(void)
+{
+	pthread_mutex_lock(&start_lock);
+	atomic_store(&start_flag, 1);
+	pthread_cond_broadcast(&start_cond);
+	pthread_mutex_unlock(&start_lock);
 }
 
 static void add_worker(enum role role, unsigned int index, const char *name)
@@ -188,7 +208,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gcsim: note: pressure thread not started\n");
 	t_start = now_ns();
 	deadline = opt.duration_s > 0 ? t_start + (uint64_t)(opt.duration_s * 1e9) : 0;
-	atomic_store(&start_flag, 1);
+	start_workers();
 
 	while (!atomic_load(&stop_flag)) {
 		uint64_t t = now_ns();

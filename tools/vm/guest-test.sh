@@ -63,6 +63,38 @@ json_lock_pairs() {
 		END { for (p in n) print p, n[p] }' "$1" | sort
 }
 
+# json_start FILE: when the recording started (boot clock, ns).
+json_start() {
+	awk '$1 == "\"start_ns\":" { v = $2; sub(",", "", v); print v; exit }' "$1"
+}
+# json_irq_waits FILE [SINCE_NS]: the lock waits in interrupt context, one line
+# each: "hist CLASS SITE count N tid T" (tid 0's histograms), then the events
+# "event CLASS SITE dur_ns D tid T interrupted_tid I at FRAMES", and the
+# counters that say why a wait could go unseen. Events (of any context) that
+# began before SINCE_NS are marked: the other recorder was not recording yet.
+# For a failed comparison of two recordings.
+json_irq_waits() {
+	awk -F'"' -v since="${2:-0}" '
+		/^ "counters": \{/ { sec = "c" } /^ "probes": \[/ { sec = "" }
+		/^ "threads": \[/ { sec = "t" } /^ "samples": \[/ { sec = "" } /^ "events": \[/ { sec = "e" }
+		sec == "c" && /"(bpf_prog_misses|spin_event_lost|wait_begin_skipped|wait_end_skipped|spin_end_lost|spin_frame_stale|wait_end_unmatched|spin_hist_full|events_not_kept|exec_ctx_mismatch)":/ {
+			split($0, a, ": "); sub(",", "", a[2]); cnt = cnt " " $2 "=" a[2] }
+		sec == "t" && /^   "tid":/ { split($0, a, ": "); tid = a[2] + 0 }
+		sec == "t" && /"hists": \[/ { in_h = 1 } sec == "t" && /"stacks": \[/ { in_h = 0 }
+		sec == "t" && /"kind":/ { kind = $4 } sec == "t" && /"class":/ { cls = $4 } sec == "t" && /"site":/ { site = $4 }
+		sec == "t" && /"count":/ && in_h && kind == "lock" && (tid == 0 || site ~ /irq|nmi/) {
+			split($0, a, ": "); print "      hist " cls " " site " count " a[2] + 0 " tid " tid }
+		sec == "e" && /^  \{/ { ek = ec = es = fr = ""; ets = ed = et = ei = nf = 0; past = 0 }
+		sec == "e" && /^    "/ { if (past && nf < 4) { fr = fr " " $2; nf++ } if ($2 ~ /spin_lock_slowpath/) past = 1 }
+		sec == "e" && /^   "kind":/ { ek = $4 } sec == "e" && /^   "class":/ { ec = $4 } sec == "e" && /^   "site":/ { es = $4 }
+		sec == "e" && /^   "(ts_ns|dur_ns|tid|interrupted_tid)":/ { split($0, a, ": "); v = a[2]; sub(",", "", v)
+			if ($2 == "ts_ns") ets = v; else if ($2 == "dur_ns") ed = v + 0; else if ($2 == "tid") et = v + 0; else ei = v + 0 }
+		sec == "e" && /^  \}/ && ek == "lock" && (et == 0 || es ~ /irq|nmi/ || (since && ets + 0 < since + 0)) {
+			print "      event " ec " " es " dur_ns " ed " tid " et " interrupted_tid " ei (fr != "" ? " at" fr : "") \
+				(since && ets + 0 < since + 0 ? " (before the other recorder started)" : "") }
+		END { print "      counters:" cnt }' "$1"
+}
+
 # What this kernel should give (measured: docs/vm-lab.md).
 case "${MMLOCK_VM_ID:-}" in
 arm64-6.1) deep=kprobe ;;		# fentry loads but attach fails with 524
@@ -151,6 +183,7 @@ if have mmlock && have gcsim; then
 		[ $i -gt 600 ] && break
 		sleep 0.1
 	done
+	go_at=$(cut -d' ' -f1 /proc/uptime)
 	echo go >/tmp/go
 	wait $gpid
 	wait $t1; r1=$?
@@ -163,14 +196,32 @@ if have mmlock && have gcsim; then
 	echo "    lock waits (class site count), tracepoint | auto:"
 	paste /tmp/tp.pairs /tmp/both.pairs | sed 's/^/      /'
 	same=1
-	while read -r c s n; do
-		m2=$(awk -v c="$c" -v s="$s" '$1 == c && $2 == s { print $3 }' /tmp/both.pairs)
-		m2=${m2:-0}
+	# Every class x site either recording has (one only auto has differs too).
+	while read -r c s n m2; do
 		# Same tracepoints, same classifier: equal but for the start/stop skew.
 		d=$((n > m2 ? n - m2 : m2 - n))
 		[ $d -le $((n / 5 + 3)) ] || { same=0; echo "      differs: $c $s $n vs $m2"; }
-	done </tmp/tp.pairs
-	if [ $same = 1 ]; then pass "lock waits classified the same by both paths"; else fail "classification differs between tracepoint and auto"; fi
+	done <<EOF
+$(awk 'FNR == NR { tp[$1 " " $2] = $3; next } { au[$1 " " $2] = $3 }
+	END { for (k in tp) print k, tp[k], au[k] + 0; for (k in au) if (!(k in tp)) print k, 0, au[k] }' \
+	/tmp/tp.pairs /tmp/both.pairs)
+EOF
+	if [ $same = 1 ]; then
+		pass "lock waits classified the same by both paths"
+	else
+		fail "classification differs between tracepoint and auto"
+		# Each recorder sees the target from its own start: what one saw
+		# before the other started is no loss (gcsim is idle until the go).
+		s1=$(json_start /tmp/tp.json) s2=$(json_start /tmp/both.json)
+		echo "    recording from (s since boot): tracepoint $(awk -v n="$s1" 'BEGIN { printf "%.3f", n / 1e9 }')," \
+			"auto $(awk -v n="$s2" 'BEGIN { printf "%.3f", n / 1e9 }'); gcsim's go at $go_at"
+		for r in tp both; do
+			other=$s2
+			[ $r = both ] && other=$s1
+			echo "    $r.json: lock waits in interrupt context, and the loss counters:"
+			json_irq_waits /tmp/$r.json "$other"
+		done
+	fi
 	# The recording goes back to the host (between markers) for mmlock diff.
 	# Kernel messages go to the same console and may land inside a line: the
 	# host drops them, leaving a string cut in two (a broken JSON, seen once
@@ -180,6 +231,14 @@ if have mmlock && have gcsim; then
 	echo "MMLOCK-JSON-BEGIN auto"
 	cat /tmp/auto.json
 	echo "MMLOCK-JSON-END"
+	# A failed comparison keeps both of its recordings (guest-json.sh ID tp|both).
+	if [ $same = 0 ]; then
+		for r in tp both; do
+			echo "MMLOCK-JSON-BEGIN $r"
+			cat /tmp/$r.json
+			echo "MMLOCK-JSON-END"
+		done
+	fi
 	[ -n "$lvl" ] && echo "$lvl" >/proc/sys/kernel/printk 2>/dev/null
 else
 	skip "mmlock or gcsim not built for ${MMLOCK_VM_ARCH:-?}"
