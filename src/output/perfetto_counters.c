@@ -264,7 +264,7 @@ int write_counters(struct pf_writer *w, const struct recording *rec,
 	if (!ret)
 		ret = series_points(w, &c, recs);
 	if (!ret) {
-		qsort(c.p, c.n, sizeof(*c.p), cmp_cpoint);
+		sort_array(c.p, c.n, sizeof(*c.p), cmp_cpoint);
 		for (size_t i = 0; i < c.n && !w->err; i++)
 			write_cpoint(w, &c.p[i]);
 		ret = w->err;
