@@ -192,9 +192,13 @@ while :; do
 	if [ -n "$scale_fixed" ]; then
 		scale=$scale_fixed
 	else
+		# /proc/loadavg prints hundredths ("13.16"): integer math, no
+		# process spawned each second for it.
 		read -r load1 _ </proc/loadavg
-		scale=$(awk -v l="$load1" -v n="$host_cpus" -v s="$scale" 'BEGIN {
-			f = int(l / n); if (f < l / n) f++; if (f > 4) f = 4; if (f < s) f = s; print f }')
+		load1=${load1/./}
+		f=$(((10#$load1 + 100 * host_cpus - 1) / (100 * host_cpus)))
+		[ "$f" -gt 4 ] && f=4
+		[ "$f" -gt "$scale" ] && scale=$f
 	fi
 	if awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$((timeout_s * scale))" 'BEGIN { exit !(b - a > l) }'; then
 		hang="timeout after $((timeout_s * scale))s (${timeout_s}s x$scale for the host's load)${lockup:+ after: $lockup}"
