@@ -17,12 +17,27 @@ else
 	want_mode=plain
 fi
 
+# The ordinary ring buffer's drops (counters.ringbuf_drop): at --min-slice 0
+# every ioctl is an event, and a consumer the host starves for half a second
+# (a loaded CI machine) fills its 32 MiB. Such drops are counted, not lost,
+# and concern the sleeping-lock and ioctl events, not the lock-free path this
+# test is about; but the checks below read those events too. So a run that
+# dropped some is done again, at most 3 times, and the test says so.
+ring_drops() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["counters"]["ringbuf_drop"])' "$1" 2>/dev/null || echo 0; }
+
 record() {	# record NAME [ENV=VALUE...]: gcsim with 6 GC threads, every wait an event
-	local name=$1; shift
-	env "$@" "$MMLOCK" record --min-slice 0 --max-events 5000000 --json "$TMP/$name.json" -- \
-		"$GCSIM" --gc-threads 6 --mutators 1 --duration 2 --json "$TMP/$name.g.json" \
-		>"$TMP/$name.txt" 2>"$TMP/$name.err"
-	check "$name: record exits 0" [ $? -eq 0 ]
+	local name=$1 try rc drops; shift
+	for try in 1 2 3; do
+		env "$@" "$MMLOCK" record --min-slice 0 --max-events 5000000 --json "$TMP/$name.json" -- \
+			"$GCSIM" --gc-threads 6 --mutators 1 --duration 2 --json "$TMP/$name.g.json" \
+			>"$TMP/$name.txt" 2>"$TMP/$name.err"
+		rc=$?
+		drops=$(ring_drops "$TMP/$name.json")
+		[ "$rc" -ne 0 ] || [ "$drops" = 0 ] && break
+		echo "NOTE: $name: try $try of 3: the ordinary ring dropped $drops events (counted; the consumer was starved)"
+	done
+	echo "NOTE: $name: recorded in $try tr$([ "$try" = 1 ] && echo y || echo ies)"
+	check "$name: record exits 0" [ $rc -eq 0 ]
 }
 record default
 record plain MMLOCK_PLAIN_LOCKS=1
@@ -95,5 +110,13 @@ for name, mode in (("default", want_mode), ("plain", "plain")):
     res(name + ": every spin wait at a uffd site lies inside an ioctl of its thread", not bad,
         "%d, e.g. %s" % (len(bad), bad[:1]))
 PY
-"$MMLOCK" report "$TMP/default.json" >"$TMP/default.report" 2>&1
-check "default: mmlock report reads the recording back (interrupt events included)" [ $? -eq 0 ]
+"$MMLOCK" report "$TMP/default.json" >"$TMP/default.report" 2>"$TMP/default.report.err"
+rc=$?
+if [ $rc -eq 0 ]; then
+	pass "default: mmlock report reads the recording back (interrupt events included)"
+else
+	# Keep the file the reader refused: the runner deletes $TMP.
+	keep=/tmp/mmlock-lockfree-refused-$$.json
+	cp "$TMP/default.json" "$keep"
+	fail "default: mmlock report reads the recording back (interrupt events included): exit $rc: $(head -c 300 "$TMP/default.report.err"); kept $keep"
+fi
