@@ -281,6 +281,7 @@ static __always_inline int ioctl_enter(__u32 cmd, unsigned long arg)
 /* cmd: the ioctl's command where the probe knows it, else 0. */
 static __always_inline int ioctl_exit(long ret, __u32 cmd)
 {
+	__u64 now;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *ts = tstate(tid, false);
 	struct inflight *in;
@@ -297,10 +298,18 @@ static __always_inline int ioctl_exit(long ret, __u32 cmd)
 		count(CNT_SWITCH_IN_UNSEEN);
 		in->preempt_ts = 0;
 	}
-	in->exit_ts = bpf_ktime_get_boot_ns();
+	/*
+	 * The sampler (an interrupt on this CPU) files a sample under the ioctl
+	 * only while exit_ts is older than its start. Mark the exit before the
+	 * clock is read: a sample between the read and the store would else be
+	 * filed under an ioctl that ended before it (seen under host load).
+	 */
+	*(volatile __u64 *)&in->exit_ts = ~0ULL;
+	now = bpf_ktime_get_boot_ns();
 	/* Test aid (MMLOCK_TEST_EXIT_DELAY_NS): the sampler interrupts this program after the end was taken. */
 	if (test_exit_delay_ns)
 		busy_wait(test_exit_delay_ns);
+	in->exit_ts = now;
 	/* Running, but since when is unknown if its switch-in was not seen: left unexplained. */
 	in->off_ts = 0;
 	if (!in->on_ts)
