@@ -49,3 +49,37 @@ grep -v 'RIP: 0010:asm_exc_int3' "$c2" >"$TMP/no-int3.console"
 is "same, but no int3 taken (RIP one byte into an instruction), is not" 1 stale_patch_lockup "$TMP/no-int3.console"
 is "a console with no lockup report is not" 1 \
 	stale_patch_lockup "$fx/ringbuf-deadlock-x86-6.12.stacks"
+
+# The int3 loop caught at the patch site itself (stale_patch_hang): a vCPU
+# whose pc is the sched_switch jump label in __schedule, interrupts off, the
+# other spinning on its runqueue lock. The fixture's "code at pc" lines were
+# taken from the kernel image (the dump predates them; see its header).
+h=$fx/patch-site-hang-x86-6.1.stacks
+is "hang at a jump-label site, the other vCPU on a spinlock (x86 6.1) is the artifact" 0 stale_patch_hang "$h"
+grep -v '^  code at pc: ' "$h" >"$TMP/nocode.stacks"
+is "same dump without code bytes (as captured) is not" 1 stale_patch_hang "$TMP/nocode.stacks"
+sed '0,/__static_call_update+0x51/s//bpf_prog_0123456789abcdef_sched_switch_btf+0x51/' "$h" >"$TMP/site-bpf.stacks"
+is "same with a BPF frame is not" 1 stale_patch_hang "$TMP/site-bpf.stacks"
+sed 's/^  code at pc: 0f 1f 44 00 00 /  code at pc: f3 90 44 00 00 /' "$h" >"$TMP/site-pause.stacks"
+is "same with a pause at the pc (a spin loop) is not" 1 stale_patch_hang "$TMP/site-pause.stacks"
+sed 's/^  code at pc: 0f 1f 44 00 00 /  code at pc: e9 fb ff ff ff /' "$h" >"$TMP/site-self.stacks"
+is "same with a jmp to itself at the pc is not" 1 stale_patch_hang "$TMP/site-self.stacks"
+sed 's/^  code at pc: 0f 1f 44 00 00 /  code at pc: eb e3 44 00 00 /' "$h" >"$TMP/site-back.stacks"
+is "same with a loop's back-edge (jmp backwards) at the pc is not" 1 stale_patch_hang "$TMP/site-back.stacks"
+sed 's/^  code at pc: 0f 1f 44 00 00 /  code at pc: e9 f7 02 00 00 /' "$h" >"$TMP/site-jmp.stacks"
+is "same with the jump label enabled (forward jmp) is the artifact" 0 stale_patch_hang "$TMP/site-jmp.stacks"
+sed '/^vCPU 2: /s/(interrupts OFF)$/(interrupts on)/' "$h" >"$TMP/site-irq.stacks"
+is "same with interrupts on at the site is not" 1 stale_patch_hang "$TMP/site-irq.stacks"
+sed '/^vCPU 1: /s/<native_queued_spin_lock_slowpath+0x30>/<smp_call_function_many_cond+0x120>/' "$h" >"$TMP/site-nolock.stacks"
+is "same with the other vCPU not in a lock slow path is not" 1 stale_patch_hang "$TMP/site-nolock.stacks"
+is "ring-buffer deadlock (x86 6.12) is not a patch-site hang" 1 \
+	stale_patch_hang "$fx/ringbuf-deadlock-x86-6.12.stacks"
+is "ring-buffer deadlock (arm64 6.12) is not a patch-site hang" 1 \
+	stale_patch_hang "$fx/ringbuf-deadlock-arm64-6.12.stacks"
+# Not only the BPF frames keep it out: with them gone, and even given nop5
+# bytes at every pc, both vCPUs spin in the lock slow path and none counts
+# as at a site.
+awk '!/bpf_prog_/ { print } /^vCPU [0-9]+: / { print "  code at pc: 0f 1f 44 00 00 90 90 90" }' \
+	"$fx/ringbuf-deadlock-x86-6.12.stacks" >"$TMP/ringbuf-nobpf.stacks"
+is "ring-buffer deadlock (x86 6.12) without its BPF frames is not a patch-site hang" 1 \
+	stale_patch_hang "$TMP/ringbuf-nobpf.stacks"

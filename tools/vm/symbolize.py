@@ -8,8 +8,9 @@ KALLSYMS: text symbols of the guest kernel booted with nokaslr
 lines name the BPF programs and trampolines loaded at the time (the last
 dump wins: JIT addresses are reused between loads).
 
-Prints, per vCPU: pc, whether interrupts were off, and every stack word that
-points into kernel or BPF text (innermost first), then the raw gdb output.
+Prints, per vCPU: pc, whether interrupts were off, the code bytes memory
+holds at the pc, and every stack word that points into kernel or BPF text
+(innermost first), then the raw gdb output.
 """
 import bisect
 import re
@@ -88,6 +89,10 @@ for line in raw.splitlines():
         continue
     if cur is None:
         continue
+    m = re.match(r"code at pc 0x[0-9a-f]+: (.*)", line)
+    if m:
+        cur["code"] = m.group(1).strip()
+        continue
     m = re.match(r"(rip|pc|rsp|sp|eflags|cpsr|x29|x30|cs)\s+(\S+)\s*(.*)", line)
     if m:
         cur["regs"].append((m.group(1), m.group(2), m.group(3)))
@@ -121,6 +126,10 @@ for n in sorted(cpus):
         else:
             out.append("%s=%s" % (r, v))
     print("vCPU %d: %s%s" % (n, " ".join(out), ("  (" + irq + ")") if irq else ""))
+    # Dumps older than the code bytes have none: then no line (a rule that
+    # needs them must not match).
+    if c.get("code"):
+        print("  code at pc: %s" % c["code"])
     chain = [(w, name(w)) for w in c["stack"]]
     chain = [(w, nm) for w, nm in chain if nm]
     if chain:

@@ -19,6 +19,61 @@ stale_int3_hang() {
 	     END { exit !(cpu > 0 && hit) }' "$1"
 }
 
+# stale_patch_hang STACKS: the same loop caught between two turns, at the
+# patch site itself rather than in the int3 handler (x86 6.1: the kernel's
+# handler sets the pc back to the site, and TCG runs its stale int3 there
+# again; docs/vm-lab.md, "Stale int3 caught at the site"). Needs the code
+# bytes the dump prints at each pc (tools/vm/vcpu-stacks.sh); an older dump
+# without them never matches. Every vCPU is one of:
+#  - at a site: interrupts off and the bytes memory holds at its pc are what
+#    a jump label leaves there, a 5- or 2-byte nop or a forward jmp. None of
+#    them brings a vCPU back to that pc by itself; a backward jmp (a loop's
+#    back-edge, which a spinning vCPU passes every turn) or anything else
+#    can, and is refused;
+#  - spinning in a spinlock or rwlock slow path (on the lock the vCPU at the
+#    site holds: the runqueue lock, in __schedule);
+# with at least one of each, and no BPF program on any stack (every lock
+# freeze mmlock ever caused had its programs there). What it cannot tell
+# apart: a real freeze whose looping vCPU is caught exactly on a nop or
+# forward jmp inside its loop, with no BPF anywhere and the others on a lock.
+stale_patch_hang() {
+	[ -r "$1" ] || return 1
+	grep -q 'bpf_prog_' "$1" && return 1
+	awk 'function site(c,   b, n) {
+		n = split(c, b, " ")
+		if (c ~ /^0f 1f 44 00 00( |$)/ || c ~ /^66 90( |$)/)
+			return 1
+		# jmp rel32 / rel8: the sign bit of the little-endian offset.
+		if (b[1] == "e9" && n >= 5)
+			return b[5] ~ /^[0-7]/
+		if (b[1] == "eb" && n >= 2)
+			return b[2] ~ /^[0-7]/
+		return 0
+	     }
+	     function end_cpu() {
+		if (!cpu)
+			return
+		if (pc ~ /^((native_|__pv_)?queued_spin_lock_slowpath|queued_(read|write)_lock_slowpath)\+/)
+			spins++
+		else if (irqoff && site(code))
+			sites++
+		else
+			other++
+	     }
+	     /^--- raw gdb output ---/ { raw = 1 }
+	     raw { next }
+	     /^vCPU [0-9]+: / {
+		end_cpu(); cpu++; code = ""; pc = ""
+		irqoff = $0 ~ /\(interrupts OFF\)$/
+		if (match($0, / (rip|pc)=0x[0-9a-f]+ <[^>]*>/)) {
+			pc = substr($0, RSTART, RLENGTH); sub(/^[^<]*</, "", pc); sub(/>$/, "", pc)
+		}
+		next
+	     }
+	     /^  code at pc: / { code = $0; sub(/^  code at pc: /, "", code) }
+	     END { end_cpu(); exit !(cpu >= 2 && sites >= 1 && spins >= 1 && other == 0) }' "$1"
+}
+
 # stale_patch_lockup LOG: the soft-lockup form of the same artifact (6.1,
 # seen with interrupts on, at a static-key site in the syscall entry): after
 # the "soft lockup" report, every CPU's last kernel-mode RIP (its task

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Reads every vCPU of a running (typically hung) VM-lab guest through qemu's
-# gdbstub: registers and raw stack words, symbolized against the kernel's
-# kallsyms (tools/vm/kallsyms.sh, nokaslr) and the BPF symbols the guest
-# printed as MMLOCK-VM-KSYM lines in its console LOG. A CPU spinning with
+# gdbstub: registers, the 16 code bytes at each pc and raw stack words,
+# symbolized against the kernel's kallsyms (tools/vm/kallsyms.sh, nokaslr)
+# and the BPF symbols the guest printed as MMLOCK-VM-KSYM lines in its
+# console LOG. The code bytes tell a vCPU caught on a text-patch site
+# (tools/vm/tcg-artifact.sh) from one in a loop. A CPU spinning with
 # interrupts off prints nothing on the console; this is how its stack is seen.
 # The kernel has no frame pointers on x86 (ORC): the "stack" list is every
 # word on the stack that points into kernel or BPF text, innermost first,
@@ -49,8 +51,16 @@ for t in sorted(gdb.selected_inferior().threads(), key=lambda t: t.num):
     t.switch()
     print("Thread %d (%s):" % (t.num, t.name or ""))
     gdb.execute("info registers $regs")
-    sp = int(gdb.parse_and_eval("\$sp")) & (2**64 - 1)
     mem = gdb.selected_inferior()
+    # The bytes memory holds at the pc (what the vCPU would execute on
+    # hardware; TCG may run a stale translation of other bytes there).
+    pc = int(gdb.parse_and_eval("\$pc")) & (2**64 - 1)
+    try:
+        code = " ".join("%02x" % b for b in mem.read_memory(pc, 16).tobytes())
+    except gdb.MemoryError:
+        code = "unreadable"
+    print("code at pc 0x%016x: %s" % (pc, code))
+    sp = int(gdb.parse_and_eval("\$sp")) & (2**64 - 1)
     for i in range($words):
         try:
             w = int.from_bytes(mem.read_memory(sp + 8 * i, 8).tobytes(), "little")

@@ -25,7 +25,8 @@
 #                       the vCPUs truly in parallel (what catches a lock-order
 #                       freeze), but executes stale int3s of x86 text
 #                       patching: a guest killed by it ("Oops: int3", an
-#                       int3 loop, or a soft lockup on a jump label) is booted
+#                       int3 loop, in the handler or at its site, or a soft
+#                       lockup on a jump label) is booted
 #                       again and the iteration re-run (counted, not a freeze;
 #                       the toggle mode shows the Oops with no BPF loaded;
 #                       docs/vm-lab.md). Single-threaded TCG has no such Oops
@@ -163,11 +164,14 @@ for id in "${ids[@]}"; do
 		# On 6.1 the same stale int3 hangs instead: the kernel's int3 handler
 		# finds no int3 in memory, takes it for one another CPU just removed
 		# and re-executes it, for ever (with the runqueue lock held: the other
-		# vCPU may spin on it). Told by the vCPU stacks, see stale_int3_hang.
+		# vCPU may spin on it). Told by the vCPU stacks, see stale_int3_hang,
+		# or, when the dump catches the loop at the site itself rather than in
+		# the handler, by the code bytes there (stale_patch_hang).
 		int3=""
 		if [ "$rc" = 124 ]; then
 			if grep -q 'Oops: int3' "$log"; then int3='Oops: int3'
 			elif stale_int3_hang "$log.stacks"; then int3='int3 loop, no BPF on any stack'
+			elif stale_patch_hang "$log.stacks"; then int3='int3 loop caught at its jump-label site, the other vCPUs on a spinlock, no BPF'
 			elif stale_patch_lockup "$log"; then int3='soft lockup on a jump label, same RIP on every CPU, no BPF'; fi
 		fi
 		if [ -n "$int3" ] && [ "$artifacts" -lt 25 ]; then
