@@ -56,30 +56,65 @@ static __always_inline __u8 classify_lock(__u64 lock, __u32 flags)
 	return write ? CLASS_RWSEM_WRITE : CLASS_RWSEM_READ;
 }
 
-/* tid of the task owning a sleeping lock, 0 if unknown or reader-owned. */
-static __always_inline __u32 lock_owner(__u64 lock, __u32 flags)
+/* The task owning a sleeping lock, NULL if unknown or reader-owned. */
+static __always_inline struct task_struct *lock_owner(__u64 lock, __u32 flags)
 {
 	unsigned long owner;
-	struct task_struct *t;
 
 	if (flags & LCB_F_SPIN && !(flags & LCB_F_MUTEX))
-		return 0;
+		return NULL;
 	/* PREEMPT_RT's mutex and rwsem have no owner field (rt_mutex, rwbase_rt): none read there. */
 	if (flags & LCB_F_MUTEX) {
 		if (!bpf_core_field_exists(((struct mutex *)0)->owner))
-			return 0;
+			return NULL;
 		owner = BPF_CORE_READ((struct mutex *)lock, owner.counter);
 	} else if (!(flags & LCB_F_PERCPU)) {
 		if (!bpf_core_field_exists(((struct rw_semaphore *)0)->owner))
-			return 0;
+			return NULL;
 		owner = BPF_CORE_READ((struct rw_semaphore *)lock, owner.counter);
 		if (owner & RWSEM_READER_OWNED)
-			return 0;
+			return NULL;
 	} else {
-		return 0;
+		return NULL;
 	}
-	t = (struct task_struct *)(owner & ~OWNER_FLAGS_MASK);
-	return t ? BPF_CORE_READ(t, pid) : 0;
+	return (struct task_struct *)(owner & ~OWNER_FLAGS_MASK);
+}
+
+/*
+ * [chains] The outer wait's owner: its name, and if mmlock follows it and
+ * it is inside a uffd ioctl, its ioctl clock now (struct owner_snap).
+ * Sleeping path only: a hash lookup, no insert.
+ */
+static __always_inline void owner_snapshot(struct thread_state *ts, struct task_struct *o,
+					   __u32 owner, __u64 now)
+{
+	struct thread_state *ots;
+
+	ts->os.ts = 0;
+	BPF_CORE_READ_STR_INTO(&ts->os.comm, o, comm);
+	ots = owner ? tstate(owner, false) : NULL;
+	if (!ots || ots->io.state != IOCTL_IN_KERNEL)
+		return;
+	ioctl_clock(&ots->io, now, ts->os.parts);
+	ts->os.ts = now;
+}
+
+/*
+ * What the owner did inside uffd ioctls during the wait (owner_snapshot's
+ * clock, read again): into e->parts, the wait's length into e->by_ns. The
+ * rest of the wait it spent outside them (it released the lock by then).
+ */
+static __always_inline void owner_window(struct thread_state *ts, __u32 owner, __u64 now,
+					 struct mm_event *e)
+{
+	struct thread_state *ots = tstate(owner, false);
+
+	if (!ots || now <= ts->os.ts)
+		return;
+	ioctl_clock(&ots->io, now, e->parts);
+	for (int k = 0; k < NR_PARTS; k++)
+		e->parts[k] = e->parts[k] > ts->os.parts[k] ? e->parts[k] - ts->os.parts[k] : 0;
+	e->by_ns = now - ts->os.ts;
 }
 
 #define TOP(d) (((d) - 1) & (WAIT_DEPTH - 1))	/* masked: older verifiers need it */
@@ -108,6 +143,7 @@ static __always_inline __u64 task_switches(struct task_struct *t)
 
 static __always_inline void sleep_begin(__u64 lock, __u32 flags)
 {
+	struct task_struct *o;
 	struct thread_state *ts;
 	struct wait_frame *w;
 	__u32 d;
@@ -130,8 +166,11 @@ static __always_inline void sleep_begin(__u64 lock, __u32 flags)
 	w->lock = lock;
 	w->flags = flags;
 	w->cls = classify_lock(lock, flags);
-	w->owner = lock_owner(lock, flags);
+	o = lock_owner(lock, flags);
+	w->owner = o ? BPF_CORE_READ(o, pid) : 0;
 	w->ts = bpf_ktime_get_boot_ns();
+	if (d == 0 && w->owner)
+		owner_snapshot(ts, o, w->owner, w->ts);
 	ts->depth = d + 1;
 }
 
@@ -184,6 +223,11 @@ static __always_inline void sleep_end(void *ctx, __u64 lock)
 	e->flags = w->flags;
 	e->stack_id = stack_id;
 	e->other_tid = w->owner;
+	if (w->owner && w == &ts->w[0]) {
+		__builtin_memcpy(e->by_comm, ts->os.comm, sizeof(e->by_comm));
+		if (ts->os.ts == w->ts)
+			owner_window(ts, w->owner, w->ts + dur, e);
+	}
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	event_submit(e);
 }

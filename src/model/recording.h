@@ -89,9 +89,14 @@ struct rec_event {
 	/* LOCK: lock owner, or for tid 0 (a wait in interrupt context) the
 	 * thread it interrupted; DSTATE: waker; 0 unknown (or idle). */
 	__u32 other_tid;
-	char by_comm[MMLOCK_COMM_LEN];
+	char by_comm[MMLOCK_COMM_LEN];	/* other_tid's name ("" if not known) */
+	/* LOCK: how much of the wait the owner's uffd ioctl covered (0: no owner parts). */
 	__u64 by_ns;
-	__u64 parts[NR_REC_PARTS];	/* IOCTL: where its time went; sums to dur_ns */
+	/*
+	 * IOCTL: where its time went; sums to dur_ns. LOCK with by_ns: what
+	 * the owner's ioctl did during the wait ([chains]); sums to by_ns.
+	 */
+	__u64 parts[NR_REC_PARTS];
 	int nframes;		/* symbolized stack, 0 if none */
 	char **frames;
 };
@@ -205,6 +210,7 @@ const char *kind_category(unsigned int kind);	/* "mmlock.lock" */
 const char *kind_title(unsigned int kind);	/* "lock waits" */
 /* What an event's other_tid is: "owner_tid", "interrupted_tid", "waker_tid". */
 const char *other_tid_name(unsigned int kind, __u32 tid);
+const char *other_comm_name(unsigned int kind, __u32 tid);	/* "owner_comm", ... */
 const char *class_name(unsigned int cls);	/* "anon_vma_write" */
 const char *class_label(unsigned int cls);	/* "anon_vma write" */
 const char *site_name(unsigned int site);	/* "uffd_move" */

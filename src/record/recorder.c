@@ -201,13 +201,19 @@ static void add_event(struct session *s, const struct mm_event *e, char **frames
 	ev.site = e->site;
 	ev.blame_cls = e->blame_cls;
 	ev.blame_ns = e->blame_ns;
+	memcpy(ev.by_comm, e->by_comm, sizeof(ev.by_comm));
+	ev.by_comm[sizeof(ev.by_comm) - 1] = 0;
 	if (e->kind == KIND_IOCTL) {
 		memcpy(ev.parts, e->parts, sizeof(e->parts));
 		parts_settle(ev.parts, ev.dur_ns);
 		ev.preempt_ns = ev.parts[PART_PREEMPTED];
 		ev.by_ns = e->by_ns;
-		memcpy(ev.by_comm, e->by_comm, sizeof(ev.by_comm));
-		ev.by_comm[sizeof(ev.by_comm) - 1] = 0;
+	} else if (e->kind == KIND_LOCK && e->by_ns && e->other_tid) {
+		/* The owner's ioctl during the wait: raw, as taken at its end ([chains]). */
+		ev.by_ns = e->by_ns < ev.dur_ns ? e->by_ns : ev.dur_ns;
+		memcpy(ev.parts, e->parts, sizeof(e->parts));
+		parts_carve(ev.parts);
+		parts_settle(ev.parts, ev.by_ns);
 	}
 	ev.nframes = nframes;
 	ev.frames = frames;
