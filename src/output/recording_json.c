@@ -128,9 +128,44 @@ static void write_thread(struct json_writer *w, const struct recording *rec,
 	jw_obj_end(w);
 }
 
+/* [chains] The event's blocker chain (model/chain.c): derived, rebuilt on reading. */
+static void write_chain(struct json_writer *w, const struct recording *rec,
+			const struct rec_chain *c)
+{
+	jw_arr_begin(w, "chain");
+	for (int i = 0; i < c->nhops; i++) {
+		const struct rec_hop *h = &c->hops[i];
+		const struct rec_event *we = &rec->events[h->waiter];
+
+		jw_obj_begin(w, NULL);
+		jw_u64(w, "tid", h->tid);
+		jw_u64(w, "pid", h->pid);
+		jw_str(w, "comm", h->comm);
+		jw_str(w, "evidence", hop_why_name(h->why));
+		jw_u64(w, "waiter_tid", we->tid);
+		jw_u64(w, "waiter_ts_ns", we->ts_ns);
+		jw_str(w, "waiter_kind", kind_name(we->kind));
+		jw_u64(w, "overlap_ns", h->overlap_ns);
+		jw_str(w, "parts_from", hop_source_name(h->source));
+		if (h->source != HOP_PARTS_NONE) {
+			jw_u64(w, "window_ns", h->window_ns);
+			write_parts(w, "parts", h->parts);
+		}
+		if (h->samples) {
+			jw_str(w, "on_cpu_in", h->on_cpu_in);
+			jw_u64(w, "on_cpu_samples", h->on_cpu_samples);
+			jw_u64(w, "samples", h->samples);
+		}
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 static void write_event(struct json_writer *w, const struct recording *rec,
 			const struct rec_event *e)
 {
+	const struct rec_chain *c = chain_of(rec, (size_t)(e - rec->events));
+
 	jw_obj_begin(w, NULL);
 	jw_u64(w, "ts_ns", e->ts_ns);
 	jw_u64(w, "dur_ns", e->dur_ns);
@@ -167,6 +202,8 @@ static void write_event(struct json_writer *w, const struct recording *rec,
 	jw_str(w, "site", site_name(e->site));
 	if (e->nframes)
 		write_frames(w, "stack", e->frames, e->nframes);
+	if (c)
+		write_chain(w, rec, c);
 	jw_obj_end(w);
 }
 
@@ -206,6 +243,7 @@ static void write_meta(struct json_writer *w, const struct recording *rec)
 		jw_bool(w, "comm_seen", rec->filter_comm_seen > 0);
 	jw_obj_end(w);
 	jw_u64(w, "min_slice_ns", rec->min_slice_ns);
+	jw_u64(w, "chain_min_ns", rec->chain_min_ns);
 	jw_u64(w, "thread_states_at_end", rec->live_states);
 	jw_u64(w, "stack_min_ns", rec->stack_min_ns);
 	jw_str(w, "bpf_locks", rec->plain_locks ? "plain" : "resilient");
@@ -923,6 +961,9 @@ static void read_root(struct reader *r, const struct json_value *root, struct re
 	}
 	r->where[0] = 0;
 	rec->min_slice_ns = get_num(r, root, "min_slice_ns", UINT64_MAX);
+	/* Absent before [chains]: the default. The chains themselves are rebuilt. */
+	if (json_get(root, "chain_min_ns"))
+		rec->chain_min_ns = get_num(r, root, "chain_min_ns", UINT64_MAX);
 	rec->live_states = get_num(r, root, "thread_states_at_end", UINT64_MAX);
 	rec->stack_min_ns = get_num(r, root, "stack_min_ns", UINT64_MAX);
 	s = get_str(r, root, "bpf_locks");	/* absent in older recordings: resilient */
@@ -960,6 +1001,12 @@ static void read_root(struct reader *r, const struct json_value *root, struct re
 	rec->max_cpu_samples = rec->ncpu_samples;
 	if (!r->ret)
 		oncpu_sort(rec);
+	/* The chains index events: in the order every reader sorts them to (recording_sort). */
+	if (!r->ret) {
+		recording_sort(rec);
+		if (chains_build(rec))
+			r->ret = -ENOMEM;
+	}
 }
 
 /* A parsed document into rec; name (the file) heads every message. */

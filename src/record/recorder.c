@@ -381,6 +381,7 @@ static void fill_meta(struct session *s)
 		rec->filter_comm_seen = s->comm_waiting ? -1 : 1;
 	rec->min_slice_ns = o->min_slice_ns;
 	rec->stack_min_ns = o->stack_min_ns;
+	rec->chain_min_ns = o->chain_min_ns;
 	rec->plain_locks = !s->resilient;
 	rec->no_uffd_probes = o->no_uffd_probes;
 	rec->max_cpu_samples = MAX_CPU_SAMPLES;
@@ -569,6 +570,10 @@ static int finish(struct session *s, char *err, size_t errlen)
 	recording_sort(&s->rec);
 	if (oncpu_file_events(&s->rec)) {
 		snprintf(err, errlen, "out of memory while filing the on-CPU samples");
+		return EXIT_KERNEL;
+	}
+	if (chains_build(&s->rec)) {
+		snprintf(err, errlen, "out of memory while building the blocker chains");
 		return EXIT_KERNEL;
 	}
 	return s->sink->finish ? s->sink->finish(s->sink->ctx, &s->rec, err, errlen) : EXIT_OK;
