@@ -139,6 +139,75 @@ static __always_inline __u64 task_switches(struct task_struct *t)
 	return BPF_CORE_READ(t, nvcsw) + BPF_CORE_READ(t, nivcsw);
 }
 
+/*
+ * ---- [chains] sleeping waits of threads outside the filter ----
+ * Under -p/-t/-c a stall's blocker is often another process or a kernel
+ * thread (kcompactd, kswapd in anon_vma read waits). Their sleeping-lock
+ * waits >= outside_min_ns (--chain-min) are kept as blocker events
+ * (MM_EV_OUTSIDE): no histogram, no thread state. Task context and sleeping
+ * locks only, as for the threads traced (THE LOCK RULE): an LRU hash insert
+ * at the begin; at the end a lookup, and a delete only for a wait found.
+ */
+static __always_inline void outside_begin(__u64 lock, __u32 flags)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct outside_wait w = {}, *old;
+	struct task_struct *o;
+
+	if (!tid)
+		return;
+	old = bpf_map_lookup_elem(&outside_waits, &tid);
+	if (old && old->lock == lock)
+		return;	/* a mutex's second begin (spinning, then sleeping) */
+	w.lock = lock;
+	w.flags = flags;
+	w.cls = classify_lock(lock, flags);
+	o = lock_owner(lock, flags);
+	if (o) {
+		w.owner = BPF_CORE_READ(o, pid);
+		BPF_CORE_READ_STR_INTO(&w.owner_comm, o, comm);
+	}
+	w.ts = bpf_ktime_get_boot_ns();
+	bpf_map_update_elem(&outside_waits, &tid, &w, BPF_ANY);
+}
+
+static __always_inline void outside_end(void *ctx, __u64 lock)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct outside_wait *w = bpf_map_lookup_elem(&outside_waits, &tid);
+	__u64 ts, dur, owner_comm[2];
+	__u32 flags, owner;
+	__s32 stack_id = -1;
+	struct mm_event *e;
+	__u8 cls, site = SITE_OTHER;
+
+	if (!w || w->lock != lock)
+		return;
+	ts = w->ts;
+	flags = w->flags;
+	owner = w->owner;
+	cls = w->cls;
+	__builtin_memcpy(owner_comm, w->owner_comm, sizeof(owner_comm));
+	bpf_map_delete_elem(&outside_waits, &tid);
+	dur = bpf_ktime_get_boot_ns() - ts;
+	if (dur < outside_min_ns)
+		return;
+	/* Where it waited (compaction, reclaim, rmap walk): the stack says. */
+	if (dur >= stack_min_ns)
+		stack_id = current_stack(ctx, &cls, &site);
+	e = event_reserve(dur);
+	if (!e)
+		return;
+	event_init(e, ts, dur, bpf_get_current_pid_tgid() >> 32, tid, KIND_LOCK, cls, site);
+	e->addr = lock;
+	e->flags = flags | MM_EV_OUTSIDE;
+	e->stack_id = stack_id;
+	e->other_tid = owner;
+	__builtin_memcpy(e->by_comm, owner_comm, sizeof(e->by_comm));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	event_submit(e);
+}
+
 /* ---- sleeping locks, task context: the thread's own frames ---- */
 
 static __always_inline void sleep_begin(__u64 lock, __u32 flags)
@@ -186,8 +255,12 @@ static __always_inline void sleep_end(void *ctx, __u64 lock)
 
 	tid = (__u32)bpf_get_current_pid_tgid();
 	ts = tstate(tid, false);
-	if (!ts)
-		return;	/* filtered out at begin, or began before attach */
+	if (!ts) {
+		/* Filtered out at begin (-c: outside it), or began before attach. */
+		if (outside_min_ns)
+			outside_end(ctx, lock);
+		return;
+	}
 	if (ts->overflow) {
 		ts->overflow--;
 		return;
@@ -408,8 +481,11 @@ static __always_inline int on_begin(void *ctx, __u32 ectx, __u64 lock, __u32 fla
 	 * interrupts the same current task, so it would be filtered out too and
 	 * needs no active mark.
 	 */
-	if (!want_current())
+	if (!want_current()) {
+		if (outside_min_ns && ectx == CTX_TASK && !spinning_wait(flags) && !(flags & LCB_F_RT))
+			outside_begin(lock, flags);
 		return 0;
+	}
 	cs = cpu_state();
 	if (!cs)
 		return 0;
@@ -428,8 +504,12 @@ static __always_inline int on_end(void *ctx, __u32 ectx, __u64 lock)
 {
 	struct cpu_state *cs;
 
-	if (!maybe_current())	/* as in on_begin; -c is left to the frames */
+	if (!maybe_current()) {	/* as in on_begin; -c is left to the frames */
+		/* Lookup only, no lock: this may be a spinlock's end, that lock held. */
+		if (outside_min_ns && ectx == CTX_TASK)
+			outside_end(ctx, lock);
 		return 0;
+	}
 	cs = cpu_state();
 	if (!cs)
 		return 0;

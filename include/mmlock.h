@@ -109,6 +109,13 @@ static inline __u8 mm_uffd_site(__u32 cmd_nr)
 	}
 }
 
+/*
+ * [chains] mm_event.flags of a lock wait: the waiting thread is outside the
+ * recording's filter (-p/-t/-c), kept only as a possible blocker: in no
+ * histogram, never a stall of its own (docs/chains.md). Above every LCB_F_*.
+ */
+#define MM_EV_OUTSIDE	(1U << 31)
+
 /* lock:contention_begin flags (include/trace/events/lock.h). */
 #define LCB_F_SPIN	(1U << 0)
 #define LCB_F_READ	(1U << 1)

@@ -133,6 +133,20 @@ static const struct rec_event *last_sleep(const struct waits *w, const struct re
 	return best;
 }
 
+/* Has tid kept waits from outside the filter? Its pid from them. */
+static bool has_outside(const struct waits *w, __u32 tid, __u32 *pid)
+{
+	size_t lo, hi;
+
+	waits_of(w, tid, &lo, &hi);
+	for (size_t k = lo; k < hi; k++)
+		if (w->rec->events[w->idx[k]].outside) {
+			*pid = w->rec->events[w->idx[k]].pid;
+			return true;
+		}
+	return false;
+}
+
 /* What tid's own kept waits covered of [t0, t1): into parts (the rest unexplained). */
 static void parts_from_waits(const struct waits *w, __u32 tid, __u64 t0, __u64 t1, __u64 *parts)
 {
@@ -242,14 +256,18 @@ static int explain(const struct waits *w, size_t ei, __u64 w0, __u64 w1, struct 
 		return -1;
 	h->overlap_ns = overlap(e->ts_ns, end_of(e), w0, w1);
 	bt = find_thread(rec, h->tid);
+	if (!bt && has_outside(w, h->tid, &h->pid)) {
+		/* Outside the filter, but its long sleeping-lock waits were kept. */
+		h->source = h->source ?: HOP_PARTS_EVENTS;
+	}
 	if (bt) {
 		h->pid = bt->pid;
 		if (!h->comm[0])
 			memcpy(h->comm, bt->comm, sizeof(h->comm));
 	}
-	if (h->source == HOP_PARTS_NONE && bt) {
-		/* Followed by mmlock: its own waits would have been kept. */
-		h->source = HOP_PARTS_EVENTS;
+	if (h->source == HOP_PARTS_NONE && bt)
+		h->source = HOP_PARTS_EVENTS;	/* followed: its own waits would have been kept */
+	if (h->source == HOP_PARTS_EVENTS) {
 		h->window_ns = t1 - t0;
 		parts_from_waits(w, h->tid, t0, t1, h->parts);
 	}
@@ -349,7 +367,7 @@ static void build_one(const struct waits *w, size_t ei, struct rec_chain *c)
 
 static bool is_stall(const struct recording *rec, const struct rec_event *e)
 {
-	return e->dur_ns >= rec->chain_min_ns &&
+	return e->dur_ns >= rec->chain_min_ns && !e->outside &&
 	       ((e->kind == KIND_LOCK && e->tid) || e->kind == KIND_DSTATE || e->kind == KIND_IOCTL);
 }
 

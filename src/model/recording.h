@@ -82,6 +82,11 @@ struct rec_event {
 	__u32 flags;		/* LOCK: LCB_F_*; IOCTL: ioctl cmd */
 	__s32 ret;		/* IOCTL: return value */
 	__u8 kind, cls, site;
+	/*
+	 * [chains] LOCK: a thread outside the recording's filter, kept only as
+	 * a blocker (in no histogram, never a stall: chain.c, docs/chains.md).
+	 */
+	bool outside;
 	__u8 blame_cls;		/* IOCTL: lock class waited for longest inside it */
 	__u64 blame_ns;		/* IOCTL: time waited for blame_cls */
 	__u64 preempt_ns;	/* IOCTL: time preempted while inside it (= its preempted part) */

@@ -148,6 +148,10 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 	}
 	skel->rodata->min_slice_ns = o->min_slice_ns;
 	skel->rodata->stack_min_ns = o->stack_min_ns;
+	/* [chains] Filtered: other threads' long sleeping-lock waits may be the blockers. */
+	if (s->target_pid || o->tid || o->comm[0])
+		skel->rodata->outside_min_ns = o->chain_min_ns > o->min_slice_ns ?
+					       o->chain_min_ns : o->min_slice_ns;
 	skel->rodata->want_events = true;	/* the report explains the worst ioctls from events */
 	if (s->resilient < 0)
 		s->resilient = kernel_has_resilient_locks(o->btf_path);
@@ -193,7 +197,8 @@ static void add_event(struct session *s, const struct mm_event *e, char **frames
 	ev.aux_ns = e->aux_ns;
 	ev.pid = e->pid;
 	ev.tid = e->tid;
-	ev.flags = e->flags;
+	ev.flags = e->flags & ~MM_EV_OUTSIDE;
+	ev.outside = e->kind == KIND_LOCK && (e->flags & MM_EV_OUTSIDE);
 	ev.ret = e->ret;
 	ev.other_tid = e->other_tid;
 	ev.kind = e->kind;
