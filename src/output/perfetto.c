@@ -302,6 +302,7 @@ static int merge_threads(struct pf_writer *w, const struct recording *rec)
 
 		if (!t)
 			return -ENOMEM;
+		t->unfollowed = false;	/* a hop named it without its pid (a preemptor) */
 		if (rt->pid)
 			t->pid = rt->pid;
 		if (rt->comm[0])

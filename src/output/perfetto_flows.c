@@ -172,15 +172,42 @@ static int cmp_mark(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-/* A "blocking" slice of [t0, t1) for hop k of chain c on the blocker's track: its record. */
-static const struct pf_rec *add_block(struct pf_writer *w, size_t *cap, size_t *bcap,
-				      size_t c, int k, __u64 t0, __u64 t1)
+/* The "blocking" slices made so far, by blocker and window: one slice for hops that are the same. */
+struct blk_hash {
+	size_t *slot;		/* block index + 1, 0 = empty */
+	size_t cap;		/* a power of 2, over twice the hops */
+};
+
+static size_t blk_slot(__u32 tid, __u64 t0, __u64 t1, size_t cap)
+{
+	__u64 h = (t0 * 0x9E3779B97F4A7C15ULL) ^ (t1 * 0xC2B2AE3D27D4EB4FULL) ^ tid;
+
+	return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+/*
+ * The "blocking" slice of [t0, t1) for hop k of chain c, on the blocker's
+ * track: its record. A hop of several chains (the same wait, blocker,
+ * evidence and window: several stalls waited behind one owner) shares one.
+ */
+static const struct pf_rec *add_block(struct pf_writer *w, struct blk_hash *bh, size_t *cap,
+				      size_t *bcap, size_t c, int k, __u64 t0, __u64 t1)
 {
 	struct pf_flows *fl = &w->fl;
 	const struct rec_hop *h = &fl->rec->chains[c].hops[k];
 	struct pf_thread *t = thr_find(w, h->tid);
+	size_t s = blk_slot(h->tid, t0, t1, bh->cap);
 	struct pf_rec *r;
 
+	for (; bh->slot[s]; s = (s + 1) & (bh->cap - 1)) {
+		const struct pf_rec *o = &fl->blk[bh->slot[s] - 1];
+		const struct pf_block *ob = &fl->blocks[bh->slot[s] - 1];
+		const struct rec_hop *g = &fl->rec->chains[ob->chain].hops[ob->hop];
+
+		if (o->tid == h->tid && o->ts == t0 && o->dur == t1 - t0 &&
+		    g->waiter == h->waiter && g->why == h->why)
+			return o;
+	}
 	if (!t || grow_array(&fl->blk, cap, fl->nblk + 1, sizeof(*fl->blk)) ||
 	    grow_array(&fl->blocks, bcap, fl->nblk + 1, sizeof(*fl->blocks)))
 		return NULL;
@@ -189,14 +216,14 @@ static const struct pf_rec *add_block(struct pf_writer *w, size_t *cap, size_t *
 	r = &fl->blk[fl->nblk];
 	memset(r, 0, sizeof(*r));
 	r->ts = t0;
-	r->dur = t1 > t0 ? t1 - t0 : 0;
+	r->dur = t1 - t0;
 	r->tid = h->tid;
 	r->pid = t->pid;
 	r->kind = PF_KIND_BLOCKING;
 	r->aux = fl->nblk;
 	/* Unique, after every real slice's: the slice's position (open_slice.pos). */
 	r->seq = w->nrec + fl->nblk;
-	fl->nblk++;
+	bh->slot[s] = ++fl->nblk;
 	return r;
 }
 
@@ -204,6 +231,7 @@ int flows_plan(struct pf_writer *w, const struct recording *rec, struct pf_rec *
 {
 	struct pf_flows *fl = &w->fl;
 	struct by_tid bt = { 0 };
+	struct blk_hash bh = { .cap = 16 };
 	size_t cap = 0, bcap = 0, mcap = 0;
 	int ret = 0;
 
@@ -212,7 +240,10 @@ int flows_plan(struct pf_writer *w, const struct recording *rec, struct pf_rec *
 	fl->recs = recs;
 	if (!rec->nchains)
 		return 0;
-	ret = by_tid_build(&bt, recs, w->nrec);
+	while (bh.cap < 2 * CHAIN_MAX_HOPS * rec->nchains)
+		bh.cap *= 2;
+	bh.slot = calloc(bh.cap, sizeof(*bh.slot));
+	ret = bh.slot ? by_tid_build(&bt, recs, w->nrec) : -ENOMEM;
 	for (size_t c = 0; c < rec->nchains && !ret; c++) {
 		const struct rec_chain *ch = &rec->chains[c];
 		const struct rec_event *st = &rec->events[ch->event];
@@ -243,7 +274,7 @@ int flows_plan(struct pf_writer *w, const struct recording *rec, struct pf_rec *
 				br = &recs[bi];
 				bpos = (__u64)bi;
 			} else {
-				br = add_block(w, &cap, &bcap, c, k, t0, w1);
+				br = add_block(w, &bh, &cap, &bcap, c, k, t0, w1);
 				if (!br) {
 					ret = -ENOMEM;
 					break;
@@ -261,6 +292,7 @@ int flows_plan(struct pf_writer *w, const struct recording *rec, struct pf_rec *
 	}
 	free(bt.idx);
 	free(bt.max_end);
+	free(bh.slot);
 	if (ret)
 		return ret;
 	sort_array(fl->marks, fl->nmarks, sizeof(*fl->marks), cmp_mark);
