@@ -103,7 +103,7 @@ res("the summary counts them (chain_flows %s, not drawn %s)" % (
     sm.get("debug.chain_flows"), sm.get("debug.chain_flows_not_drawn")),
     sm.get("debug.chain_flows") == len(hops) and sm.get("debug.chain_flows_not_drawn") == 0, sm)
 res("every flow links slices on two different threads",
-    all(f["o_utid"] is not None and f["i_utid"] is not None and f["o_utid"] != f["i_utid"]
+    bool(flows) and all(f["o_utid"] is not None and f["i_utid"] is not None and f["o_utid"] != f["i_utid"]
         for f in flows), [f for f in flows if f["o_utid"] == f["i_utid"]][:2])
 
 def end(f, p):
@@ -152,11 +152,12 @@ for f in flows:
 res("each flow joins its hop's waiter slice (tid, start, kind, measured length) and "
     "the blocker's thread (%d of %d)" % (matched, len(flows)), not bad and matched == len(hops), bad[:2])
 res("the blocker's slice is the hop's (%s)" % ", ".join("%s %d" % kv for kv in sorted(kinds.items())),
-    not wrong_blocker, wrong_blocker[:2])
-res("a flow runs from the blocker's slice when it began first", not wrong_dir, wrong_dir[:2])
+    matched > 0 and not wrong_blocker, wrong_blocker[:2])
+res("a flow runs from the blocker's slice when it began first", matched > 0 and not wrong_dir,
+    wrong_dir[:2])
 unf = sum(1 for h in hops if h["tid"] not in followed)
 res("each blocker's thread is in its process, or in one of its own (pid = tid) if not followed "
-    "(%d such hops)" % unf, not wrong_pid, wrong_pid[:3])
+    "(%d such hops)" % unf, matched > 0 and not wrong_pid, wrong_pid[:3])
 print("%s: %d hops, %d chains of 2+ hops" % (
     name, len(hops), sum(1 for e in rec["events"] if len(e.get("chain", [])) > 1)))
 PY
