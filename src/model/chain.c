@@ -340,12 +340,21 @@ static void build_one(const struct waits *w, size_t ei, struct rec_chain *c)
 			/* No wait kept inside it: the longest preemption is the one lead. */
 			if (!e->other_tid || e->other_tid == e->tid || !e->by_ns)
 				return;
+			const struct rec_thread *bt;
+
 			memset(h, 0, sizeof(*h));
 			h->waiter = ei;
 			h->tid = e->other_tid;
 			h->why = HOP_PREEMPTOR;
 			memcpy(h->comm, e->by_comm, sizeof(h->comm));
 			h->overlap_ns = e->by_ns;
+			/* pid 0 says "not followed": a followed preemptor has its own. */
+			bt = find_thread(w->rec, h->tid);
+			if (bt) {
+				h->pid = bt->pid;
+				if (!h->comm[0])
+					memcpy(h->comm, bt->comm, sizeof(h->comm));
+			}
 			c->nhops = 1;
 			return;
 		}
