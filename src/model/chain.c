@@ -336,11 +336,11 @@ static void build_one(const struct waits *w, size_t ei, struct rec_chain *c)
 		wi = inner_wait(w, e);
 		if (wi < 0) {
 			struct rec_hop *h = &c->hops[0];
+			const struct rec_thread *bt;
 
 			/* No wait kept inside it: the longest preemption is the one lead. */
 			if (!e->other_tid || e->other_tid == e->tid || !e->by_ns)
 				return;
-			const struct rec_thread *bt;
 
 			memset(h, 0, sizeof(*h));
 			h->waiter = ei;
