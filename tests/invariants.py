@@ -74,7 +74,8 @@ def main():
     lowtax = rec.get("uffd_probes") == "none"
     outside, checked = [], 0
     for e in rec["events"] if not lowtax else []:
-        if e["kind"] not in ("lock", "dstate") or e["site"] not in UFFD_SITES:
+        # A blocker's wait from outside the filter: its thread's ioctls are not recorded.
+        if e["kind"] not in ("lock", "dstate") or e["site"] not in UFFD_SITES or e.get("outside"):
             continue
         if holes:
             continue

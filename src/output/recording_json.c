@@ -190,6 +190,8 @@ static void write_event(struct json_writer *w, const struct recording *rec,
 		jw_u64(w, "flags", e->flags);
 		jw_u64(w, "addr", e->addr);
 		jw_u64(w, other_tid_name(e->kind, e->tid), e->other_tid);
+		if (e->outside)
+			jw_bool(w, "outside", true);
 		if (e->by_comm[0])
 			jw_str(w, other_comm_name(e->kind, e->tid), e->by_comm);
 		if (e->kind == KIND_LOCK && e->by_ns) {
@@ -769,6 +771,8 @@ static void read_event(struct reader *r, const struct json_value *o, struct rec_
 		e->other_tid = get_num(r, o, other_tid_name(kind, e->tid), UINT32_MAX);
 		e->aux_ns = get_num(r, o, "runnable_ns", UINT64_MAX);
 		/* [chains]: absent in older recordings and where not known. */
+		if (kind == KIND_LOCK && json_get(o, "outside"))
+			e->outside = get_bool(r, o, "outside");
 		if (json_get(o, other_comm_name(kind, e->tid)))
 			get_name(r, o, other_comm_name(kind, e->tid), e->by_comm, sizeof(e->by_comm));
 		if (kind == KIND_LOCK && json_get(o, "owner_window_ns")) {

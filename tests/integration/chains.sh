@@ -155,3 +155,50 @@ if [ "$found" -gt 0 ]; then
 else
 	echo "NOTE: chains: compaction: no ui stall >= 10 ms with such a chain in $try runs (this machine's compaction did not stall the ui that way)"
 fi
+
+# Part 3: under -p, another process's long sleeping-lock wait is kept as a
+# blocker event (MM_EV_OUTSIDE): C writes 512 MiB to a tmpfs file in one
+# write() (holding its inode rwsem), B writes a byte to the same file and
+# waits for it. The recording follows only a sleeping process A.
+F=/dev/shm/mmlock-chains-$$
+sleep 60 &
+a=$!
+"$MMLOCK" record -p $a -d 120 -o "$TMP/o.json" >"$TMP/o.txt" 2>"$TMP/o.err" &
+mp=$!
+for _ in $(seq 1 600); do grep -q "recording" "$TMP/o.err" 2>/dev/null && break; sleep 0.1; done
+# C says "go" once its buffer is ready, just before its write(); B writes 20 ms later.
+python3 -c 'import os, sys; buf = b"x" * (512 << 20)
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+open(sys.argv[2], "w").close(); os.write(fd, buf)' "$F" "$TMP/go" &
+c=$!
+python3 -c 'import os, sys, time
+while not os.path.exists(sys.argv[2]): time.sleep(0.001)
+time.sleep(0.02); fd = os.open(sys.argv[1], os.O_WRONLY); t = time.monotonic()
+os.write(fd, b"y"); print("%.1f" % ((time.monotonic() - t) * 1e3))' "$F" "$TMP/go" >"$TMP/b.ms" &
+b=$!
+wait $c $b
+kill -INT $mp	# stopped once B's write returned, however slow this host is
+wait $mp
+rc=$?
+kill $a 2>/dev/null
+rm -f "$F"
+check "chains: -p: record exits 0" [ $rc -eq 0 ]
+python3 - "$TMP/o.json" "$a" "$b" "$c" "$(cat "$TMP/b.ms")" <<'PY' || fail "chains: -p: the checker stopped (exit $?)"
+import json, sys
+def res(what, ok, why=""):
+    print(("PASS: " if ok else "FAIL: ") + "chains: -p: " + what + ("" if ok else ": " + why))
+rec, a, b, c, b_ms = json.load(open(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+print("NOTE: chains: -p: B's write() waited %.1f ms (its own clock)" % b_ms)
+out = [e for e in rec["events"] if e.get("outside")]
+mine = [e for e in out if e["pid"] == b]
+res("outside events are lock waits >= chain_min of other processes, in no thread's histograms",
+    all(e["kind"] == "lock" and e["pid"] != a and e["dur_ns"] >= rec["chain_min_ns"] for e in out)
+    and not ({e["tid"] for e in out} & {t["tid"] for t in rec["threads"]}), str(out[:2]))
+if b_ms >= 2:
+    res("B's wait for the inode lock C held is kept, C named as its owner (%d outside events)" % len(out),
+        any(e["owner_tid"] == c and e["class"] in ("rwsem_write", "mutex") for e in mine),
+        str([(e["class"], e["owner_tid"], e.get("owner_comm"), e["dur_ns"]) for e in mine][:3]))
+else:
+    print("NOTE: chains: -p: B waited under 2 ms: its wait is not judged")
+res("the filter kept no thread of B or C", not {t["pid"] for t in rec["threads"]} & {b, c})
+PY
