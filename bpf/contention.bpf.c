@@ -157,17 +157,17 @@ static __always_inline void outside_begin(__u64 lock, __u32 flags)
 	if (!tid)
 		return;
 	old = bpf_map_lookup_elem(&outside_waits, &tid);
-	if (old && old->lock == lock)
+	if (old && old->w.lock == lock)
 		return;	/* a mutex's second begin (spinning, then sleeping) */
-	w.lock = lock;
-	w.flags = flags;
-	w.cls = classify_lock(lock, flags);
+	w.w.lock = lock;
+	w.w.flags = flags;
+	w.w.cls = classify_lock(lock, flags);
 	o = lock_owner(lock, flags);
 	if (o) {
-		w.owner = BPF_CORE_READ(o, pid);
+		w.w.owner = BPF_CORE_READ(o, pid);
 		BPF_CORE_READ_STR_INTO(&w.owner_comm, o, comm);
 	}
-	w.ts = bpf_ktime_get_boot_ns();
+	w.w.ts = bpf_ktime_get_boot_ns();
 	bpf_map_update_elem(&outside_waits, &tid, &w, BPF_ANY);
 }
 
@@ -181,12 +181,12 @@ static __always_inline void outside_end(void *ctx, __u64 lock)
 	struct mm_event *e;
 	__u8 cls, site = SITE_OTHER;
 
-	if (!w || w->lock != lock)
+	if (!w || w->w.lock != lock)
 		return;
-	ts = w->ts;
-	flags = w->flags;
-	owner = w->owner;
-	cls = w->cls;
+	ts = w->w.ts;
+	flags = w->w.flags;
+	owner = w->w.owner;
+	cls = w->w.cls;
 	__builtin_memcpy(owner_comm, w->owner_comm, sizeof(owner_comm));
 	bpf_map_delete_elem(&outside_waits, &tid);
 	dur = bpf_ktime_get_boot_ns() - ts;

@@ -180,12 +180,7 @@ GLOBAL struct {
  * blocker event, counted nowhere (the thread is not traced).
  */
 struct outside_wait {
-	__u64 lock;
-	__u64 ts;
-	__u32 flags;
-	__u32 owner;
-	__u8 cls;
-	__u8 pad[7];
+	struct wait_frame w;
 	char owner_comm[MMLOCK_COMM_LEN];
 };
 

@@ -75,19 +75,24 @@ static int waits_index(struct waits *w, const struct recording *rec)
 	return 0;
 }
 
+struct tid_key {
+	const struct waits *w;
+	__u32 tid;
+};
+
+static bool wait_before(const void *ctx, size_t i)
+{
+	const struct tid_key *k = ctx;
+
+	return k->w->rec->events[k->w->idx[i]].tid < k->tid;
+}
+
 /* [*lo, *hi) of tid's waits in w->idx. */
 static void waits_of(const struct waits *w, __u32 tid, size_t *lo, size_t *hi)
 {
-	size_t a = 0, b = w->n;
+	struct tid_key k = { w, tid };
+	size_t a = first_not_below(w->n, &k, wait_before);
 
-	while (a < b) {
-		size_t m = a + (b - a) / 2;
-
-		if (w->rec->events[w->idx[m]].tid < tid)
-			a = m + 1;
-		else
-			b = m;
-	}
 	*lo = a;
 	while (a < w->n && w->rec->events[w->idx[a]].tid == tid)
 		a++;
@@ -168,23 +173,28 @@ static void parts_from_waits(const struct waits *w, __u32 tid, __u64 t0, __u64 t
 	parts_settle(parts, t1 - t0);
 }
 
+struct sample_key {
+	const struct recording *rec;
+	__u64 ts;
+};
+
+static bool sample_before(const void *ctx, size_t i)
+{
+	const struct sample_key *k = ctx;
+
+	return k->rec->cpu_samples[i].ts_ns < k->ts;
+}
+
 /* tid's samples in [t0, t1): its most sampled function into h. */
 static void samples_in(const struct recording *rec, __u32 tid, __u64 t0, __u64 t1,
 		       struct rec_hop *h)
 {
 	char best[sizeof(h->on_cpu_in)] = "", func[sizeof(h->on_cpu_in)];
+	struct sample_key k = { rec, t0 };
 	__u32 nbest = 0;
-	size_t lo = 0, hi = rec->ncpu_samples;
+	size_t lo = first_not_below(rec->ncpu_samples, &k, sample_before);
 
 	h->samples = 0;
-	while (lo < hi) {
-		size_t m = lo + (hi - lo) / 2;
-
-		if (rec->cpu_samples[m].ts_ns < t0)
-			lo = m + 1;
-		else
-			hi = m;
-	}
 	for (size_t i = lo; i < rec->ncpu_samples && rec->cpu_samples[i].ts_ns < t1; i++) {
 		const struct rec_cpu_sample *s = &rec->cpu_samples[i];
 		__u32 n = 0;
@@ -439,17 +449,22 @@ int chains_build(struct recording *rec)
 	return 0;
 }
 
+struct chain_key {
+	const struct recording *rec;
+	size_t event;
+};
+
+static bool chain_before(const void *ctx, size_t i)
+{
+	const struct chain_key *k = ctx;
+
+	return k->rec->chains[i].event < k->event;
+}
+
 const struct rec_chain *chain_of(const struct recording *rec, size_t i)
 {
-	size_t lo = 0, hi = rec->nchains;
+	struct chain_key k = { rec, i };
+	size_t at = first_not_below(rec->nchains, &k, chain_before);
 
-	while (lo < hi) {
-		size_t m = lo + (hi - lo) / 2;
-
-		if (rec->chains[m].event < i)
-			lo = m + 1;
-		else
-			hi = m;
-	}
-	return lo < rec->nchains && rec->chains[lo].event == i ? &rec->chains[lo] : NULL;
+	return at < rec->nchains && rec->chains[at].event == i ? &rec->chains[at] : NULL;
 }

@@ -323,18 +323,23 @@ void write_blocking_tracks(struct pf_writer *w)
 	}
 }
 
+struct pos_key {
+	const struct pf_flows *fl;
+	__u64 pos;
+};
+
+static bool mark_before(const void *ctx, size_t i)
+{
+	const struct pos_key *k = ctx;
+
+	return k->fl->marks[i].pos < k->pos;
+}
+
 const struct pf_mark *flows_at(const struct pf_flows *fl, __u64 pos, size_t *n)
 {
-	size_t lo = 0, hi = fl->nmarks, e;
+	struct pos_key k = { fl, pos };
+	size_t lo = first_not_below(fl->nmarks, &k, mark_before), e;
 
-	while (lo < hi) {
-		size_t m = lo + (hi - lo) / 2;
-
-		if (fl->marks[m].pos < pos)
-			lo = m + 1;
-		else
-			hi = m;
-	}
 	for (e = lo; e < fl->nmarks && fl->marks[e].pos == pos; e++)
 		;
 	*n = e - lo;
