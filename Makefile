@@ -78,7 +78,8 @@ BENCH_TOOLS := $(OUT)/bench/hookfloor $(OUT)/bench/syscall_loop
 
 # libFuzzer target for the JSON and recording readers (clang only).
 FUZZ_OUT := build/$(ARCH)-fuzz
-FUZZ_SRCS := $(wildcard src/lib/*.c src/model/*.c) src/output/recording_json.c src/output/report.c
+FUZZ_SRCS := $(wildcard src/lib/*.c src/model/*.c) src/output/recording_json.c src/output/report.c \
+	src/output/report_chains.c
 FUZZ_SECONDS ?= 600
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	      -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc \

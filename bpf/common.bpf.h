@@ -145,7 +145,9 @@ static __always_inline void event_init(struct mm_event *e, __u64 ts, __u64 dur, 
 	e->site = site;
 	e->blame_cls = 0;
 	e->blame_ns = 0;
-	e->by_ns = 0;	/* IOCTL only: by_comm and parts are set (read) for ioctls alone */
+	/* parts are read only where by_ns says so (an IOCTL, a LOCK with its owner's window). */
+	e->by_ns = 0;
+	__builtin_memset(e->by_comm, 0, sizeof(e->by_comm));
 }
 
 /* Submit without waking the consumer: it polls (a wakeup per event perturbs). */

@@ -56,30 +56,65 @@ static __always_inline __u8 classify_lock(__u64 lock, __u32 flags)
 	return write ? CLASS_RWSEM_WRITE : CLASS_RWSEM_READ;
 }
 
-/* tid of the task owning a sleeping lock, 0 if unknown or reader-owned. */
-static __always_inline __u32 lock_owner(__u64 lock, __u32 flags)
+/* The task owning a sleeping lock, NULL if unknown or reader-owned. */
+static __always_inline struct task_struct *lock_owner(__u64 lock, __u32 flags)
 {
 	unsigned long owner;
-	struct task_struct *t;
 
 	if (flags & LCB_F_SPIN && !(flags & LCB_F_MUTEX))
-		return 0;
+		return NULL;
 	/* PREEMPT_RT's mutex and rwsem have no owner field (rt_mutex, rwbase_rt): none read there. */
 	if (flags & LCB_F_MUTEX) {
 		if (!bpf_core_field_exists(((struct mutex *)0)->owner))
-			return 0;
+			return NULL;
 		owner = BPF_CORE_READ((struct mutex *)lock, owner.counter);
 	} else if (!(flags & LCB_F_PERCPU)) {
 		if (!bpf_core_field_exists(((struct rw_semaphore *)0)->owner))
-			return 0;
+			return NULL;
 		owner = BPF_CORE_READ((struct rw_semaphore *)lock, owner.counter);
 		if (owner & RWSEM_READER_OWNED)
-			return 0;
+			return NULL;
 	} else {
-		return 0;
+		return NULL;
 	}
-	t = (struct task_struct *)(owner & ~OWNER_FLAGS_MASK);
-	return t ? BPF_CORE_READ(t, pid) : 0;
+	return (struct task_struct *)(owner & ~OWNER_FLAGS_MASK);
+}
+
+/*
+ * [chains] The outer wait's owner: its name, and if mmlock follows it and
+ * it is inside a uffd ioctl, its ioctl clock now (struct owner_snap).
+ * Sleeping path only: a hash lookup, no insert.
+ */
+static __always_inline void owner_snapshot(struct thread_state *ts, struct task_struct *o,
+					   __u32 owner, __u64 now)
+{
+	struct thread_state *ots;
+
+	ts->os.ts = 0;
+	BPF_CORE_READ_STR_INTO(&ts->os.comm, o, comm);
+	ots = owner ? tstate(owner, false) : NULL;
+	if (!ots || ots->io.state != IOCTL_IN_KERNEL)
+		return;
+	ioctl_clock(&ots->io, now, ts->os.parts);
+	ts->os.ts = now;
+}
+
+/*
+ * What the owner did inside uffd ioctls during the wait (owner_snapshot's
+ * clock, read again): into e->parts, the wait's length into e->by_ns. The
+ * rest of the wait it spent outside them (it released the lock by then).
+ */
+static __always_inline void owner_window(struct thread_state *ts, __u32 owner, __u64 now,
+					 struct mm_event *e)
+{
+	struct thread_state *ots = tstate(owner, false);
+
+	if (!ots || now <= ts->os.ts)
+		return;
+	ioctl_clock(&ots->io, now, e->parts);
+	for (int k = 0; k < NR_PARTS; k++)
+		e->parts[k] = e->parts[k] > ts->os.parts[k] ? e->parts[k] - ts->os.parts[k] : 0;
+	e->by_ns = now - ts->os.ts;
 }
 
 #define TOP(d) (((d) - 1) & (WAIT_DEPTH - 1))	/* masked: older verifiers need it */
@@ -104,10 +139,80 @@ static __always_inline __u64 task_switches(struct task_struct *t)
 	return BPF_CORE_READ(t, nvcsw) + BPF_CORE_READ(t, nivcsw);
 }
 
+/*
+ * ---- [chains] sleeping waits of threads outside the filter ----
+ * Under -p/-t/-c a stall's blocker is often another process or a kernel
+ * thread (kcompactd, kswapd in anon_vma read waits). Their sleeping-lock
+ * waits >= outside_min_ns (--chain-min) are kept as blocker events
+ * (MM_EV_OUTSIDE): no histogram, no thread state. Task context and sleeping
+ * locks only, as for the threads traced (THE LOCK RULE): an LRU hash insert
+ * at the begin; at the end a lookup, and a delete only for a wait found.
+ */
+static __always_inline void outside_begin(__u64 lock, __u32 flags)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct outside_wait w = {}, *old;
+	struct task_struct *o;
+
+	if (!tid)
+		return;
+	old = bpf_map_lookup_elem(&outside_waits, &tid);
+	if (old && old->w.lock == lock)
+		return;	/* a mutex's second begin (spinning, then sleeping) */
+	w.w.lock = lock;
+	w.w.flags = flags;
+	w.w.cls = classify_lock(lock, flags);
+	o = lock_owner(lock, flags);
+	if (o) {
+		w.w.owner = BPF_CORE_READ(o, pid);
+		BPF_CORE_READ_STR_INTO(&w.owner_comm, o, comm);
+	}
+	w.w.ts = bpf_ktime_get_boot_ns();
+	bpf_map_update_elem(&outside_waits, &tid, &w, BPF_ANY);
+}
+
+static __always_inline void outside_end(void *ctx, __u64 lock)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct outside_wait *w = bpf_map_lookup_elem(&outside_waits, &tid);
+	__u64 ts, dur, owner_comm[2];
+	__u32 flags, owner;
+	__s32 stack_id = -1;
+	struct mm_event *e;
+	__u8 cls, site = SITE_OTHER;
+
+	if (!w || w->w.lock != lock)
+		return;
+	ts = w->w.ts;
+	flags = w->w.flags;
+	owner = w->w.owner;
+	cls = w->w.cls;
+	__builtin_memcpy(owner_comm, w->owner_comm, sizeof(owner_comm));
+	bpf_map_delete_elem(&outside_waits, &tid);
+	dur = bpf_ktime_get_boot_ns() - ts;
+	if (dur < outside_min_ns)
+		return;
+	/* Where it waited (compaction, reclaim, rmap walk): the stack says. */
+	if (dur >= stack_min_ns)
+		stack_id = current_stack(ctx, &cls, &site);
+	e = event_reserve(dur);
+	if (!e)
+		return;
+	event_init(e, ts, dur, bpf_get_current_pid_tgid() >> 32, tid, KIND_LOCK, cls, site);
+	e->addr = lock;
+	e->flags = flags | MM_EV_OUTSIDE;
+	e->stack_id = stack_id;
+	e->other_tid = owner;
+	__builtin_memcpy(e->by_comm, owner_comm, sizeof(e->by_comm));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	event_submit(e);
+}
+
 /* ---- sleeping locks, task context: the thread's own frames ---- */
 
 static __always_inline void sleep_begin(__u64 lock, __u32 flags)
 {
+	struct task_struct *o;
 	struct thread_state *ts;
 	struct wait_frame *w;
 	__u32 d;
@@ -130,8 +235,11 @@ static __always_inline void sleep_begin(__u64 lock, __u32 flags)
 	w->lock = lock;
 	w->flags = flags;
 	w->cls = classify_lock(lock, flags);
-	w->owner = lock_owner(lock, flags);
+	o = lock_owner(lock, flags);
+	w->owner = o ? BPF_CORE_READ(o, pid) : 0;
 	w->ts = bpf_ktime_get_boot_ns();
+	if (d == 0 && w->owner)
+		owner_snapshot(ts, o, w->owner, w->ts);
 	ts->depth = d + 1;
 }
 
@@ -147,8 +255,12 @@ static __always_inline void sleep_end(void *ctx, __u64 lock)
 
 	tid = (__u32)bpf_get_current_pid_tgid();
 	ts = tstate(tid, false);
-	if (!ts)
-		return;	/* filtered out at begin, or began before attach */
+	if (!ts) {
+		/* Filtered out at begin (-c: outside it), or began before attach. */
+		if (outside_min_ns)
+			outside_end(ctx, lock);
+		return;
+	}
 	if (ts->overflow) {
 		ts->overflow--;
 		return;
@@ -184,6 +296,11 @@ static __always_inline void sleep_end(void *ctx, __u64 lock)
 	e->flags = w->flags;
 	e->stack_id = stack_id;
 	e->other_tid = w->owner;
+	if (w->owner && w == &ts->w[0]) {
+		__builtin_memcpy(e->by_comm, ts->os.comm, sizeof(e->by_comm));
+		if (ts->os.ts == w->ts)
+			owner_window(ts, w->owner, w->ts + dur, e);
+	}
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	event_submit(e);
 }
@@ -364,8 +481,11 @@ static __always_inline int on_begin(void *ctx, __u32 ectx, __u64 lock, __u32 fla
 	 * interrupts the same current task, so it would be filtered out too and
 	 * needs no active mark.
 	 */
-	if (!want_current())
+	if (!want_current()) {
+		if (outside_min_ns && ectx == CTX_TASK && !spinning_wait(flags) && !(flags & LCB_F_RT))
+			outside_begin(lock, flags);
 		return 0;
+	}
 	cs = cpu_state();
 	if (!cs)
 		return 0;
@@ -384,8 +504,12 @@ static __always_inline int on_end(void *ctx, __u32 ectx, __u64 lock)
 {
 	struct cpu_state *cs;
 
-	if (!maybe_current())	/* as in on_begin; -c is left to the frames */
+	if (!maybe_current()) {	/* as in on_begin; -c is left to the frames */
+		/* Lookup only, no lock: this may be a spinlock's end, that lock held. */
+		if (outside_min_ns && ectx == CTX_TASK)
+			outside_end(ctx, lock);
 		return 0;
+	}
 	cs = cpu_state();
 	if (!cs)
 		return 0;

@@ -79,6 +79,8 @@ static __always_inline __u8 ds_end(void *ctx, struct thread_state *ts, struct ta
 		e->flags = ts->ds_in_lock;
 		e->stack_id = stack_id;
 		e->other_tid = ts->ds_waker;
+		if (ts->ds_waker)
+			__builtin_memcpy(e->by_comm, ts->ds_waker_comm, sizeof(e->by_comm));
 		BPF_CORE_READ_STR_INTO(&e->comm, next, comm);
 		event_submit(e);
 	}
@@ -101,6 +103,8 @@ static __always_inline void wakeup(struct task_struct *p, bool typed)
 	if (ts->ds_ts && !ts->ds_wake_ts) {
 		ts->ds_wake_ts = bpf_ktime_get_boot_ns();
 		ts->ds_waker = (__u32)bpf_get_current_pid_tgid();
+		/* [chains] the waker by name: it may be outside the recording's filter. */
+		bpf_get_current_comm(ts->ds_waker_comm, sizeof(ts->ds_waker_comm));
 	}
 	/* Asleep inside a uffd ioctl (D-state or not): its blocked part ends here. */
 	if (ts->io.off_ts && !ts->io.wake_ts)

@@ -26,6 +26,8 @@ GLOBAL const volatile char targ_comm[MMLOCK_COMM_LEN];
 /* Thresholds. */
 RODATA(__u64, min_slice_ns, 1000000);	/* events >= this go to the ring buffer */
 RODATA(__u64, stack_min_ns, 10000);	/* waits >= this get a stack */
+/* [chains] under a filter: sleeping-lock waits >= this of other threads become blocker events; 0 off. */
+RODATA(__u64, outside_min_ns, 0);
 RODATA(bool, want_events, true);	/* ring buffer consumer present */
 RODATA(__u32, stack_id_mask, 0x7fffff);	/* own stack ids: hash bits kept (narrowed by a test aid) */
 /* The kernel's BPF ring buffer and hash map use resilient spinlocks (6.15+). */
@@ -170,6 +172,24 @@ GLOBAL struct {
 	__type(key, __u32);
 	__type(value, struct cpu_sample);
 } sample_ring SEC(".maps");
+
+/*
+ * [chains] The sleeping-lock wait in progress of a thread outside the
+ * filter (bpf/contention.bpf.c): LRU, so that threads that never end a wait
+ * while recording (or exit) cannot fill it; an entry lost so costs one
+ * blocker event, counted nowhere (the thread is not traced).
+ */
+struct outside_wait {
+	struct wait_frame w;
+	char owner_comm[MMLOCK_COMM_LEN];
+};
+
+GLOBAL struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct outside_wait);
+} outside_waits SEC(".maps");
 
 /* Per-thread state (struct thread_state); deleted at thread exit (exit.bpf.c). */
 GLOBAL struct {

@@ -189,6 +189,36 @@ static __always_inline void ioctl_switch_in(struct task_struct *next, __u32 tid,
 		ioctl_finish(next, tid, ts, now);
 }
 
+/*
+ * [chains] Another thread's uffd ioctl clock as of `now` into out[NR_PARTS]:
+ * the parts of all its ioctls so far, the stretch in progress included
+ * (running, preempted, or asleep) if it is inside one. Read while that
+ * thread's own CPU may be updating them: a stretch ending at this very
+ * moment can be missed or seen twice; the caller clamps a part that went
+ * down, and userspace trims parts above the window (parts_settle).
+ */
+static __always_inline void ioctl_clock(const struct inflight *in, __u64 now, __u64 *out)
+{
+	__u64 on = in->on_ts, pre = in->preempt_ts, off = in->off_ts, wake = in->wake_ts;
+	__u64 i = in->off_slot;
+
+	for (int k = 0; k < NR_PARTS; k++)
+		out[k] = in->done_parts[k] + in->parts[k];
+	if (in->state == IOCTL_NONE)
+		return;	/* ended: its stretches are closed (ioctl_finish) */
+	if (on && now > on)
+		out[PART_ON_CPU] += now - on;
+	if (pre && now > pre)
+		out[PART_PREEMPTED] += now - pre;
+	if (off && now > off) {
+		if (!wake || wake < off || wake > now)
+			wake = now;
+		asm volatile("%0 &= %1" : "+r"(i) : "i"(WAIT_CLASSES - 1));
+		out[i] += wake - off;
+		out[PART_RUNNABLE] += now - wake;
+	}
+}
+
 /* A lock wait (or a D-state wait no lock event saw) inside a uffd ioctl. */
 static __always_inline void ioctl_add_wait(struct thread_state *ts, __u8 cls, __u64 dur)
 {
@@ -262,8 +292,11 @@ static __always_inline int ioctl_enter(__u32 cmd, unsigned long arg)
 		in->waited = 0;
 	}
 	in->preempt_ts = in->off_ts = 0;
-	for (int i = 0; i < NR_PARTS; i++)
+	/* Into the thread's clock (ioctl_clock); zero when this is its first. */
+	for (int i = 0; i < NR_PARTS; i++) {
+		in->done_parts[i] += in->parts[i];
 		in->parts[i] = 0;
+	}
 	in->top_by_ns = 0;
 	in->top_by_tid = 0;
 	__builtin_memset(in->top_by_comm, 0, sizeof(in->top_by_comm));

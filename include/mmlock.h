@@ -109,6 +109,13 @@ static inline __u8 mm_uffd_site(__u32 cmd_nr)
 	}
 }
 
+/*
+ * [chains] mm_event.flags of a lock wait: the waiting thread is outside the
+ * recording's filter (-p/-t/-c), kept only as a possible blocker: in no
+ * histogram, never a stall of its own (docs/chains.md). Above every LCB_F_*.
+ */
+#define MM_EV_OUTSIDE	(1U << 31)
+
 /* lock:contention_begin flags (include/trace/events/lock.h). */
 #define LCB_F_SPIN	(1U << 0)
 #define LCB_F_READ	(1U << 1)
@@ -205,10 +212,19 @@ struct mm_event {
 	__u8 blame_cls;		/* IOCTL: the lock class it waited for longest */
 	char comm[MMLOCK_COMM_LEN];
 	__u64 blame_ns;		/* IOCTL: time waited for blame_cls */
-	/* IOCTL: the task switched in at its longest preemption, and that preemption. */
+	/*
+	 * IOCTL: the task switched in at its longest preemption, and that
+	 * preemption. LOCK: the owner's name, and how long of the wait its uffd
+	 * ioctl covered (0: no parts). DSTATE: the waker's name.
+	 */
 	__u64 by_ns;
 	char by_comm[MMLOCK_COMM_LEN];
-	__u64 parts[NR_PARTS];	/* IOCTL: where its time went (enum mm_part) */
+	/*
+	 * IOCTL: where its time went (enum mm_part). LOCK with by_ns: what the
+	 * owner's ioctl did during the wait, raw (spin and interrupts not yet
+	 * cut out of on-CPU time: parts_carve).
+	 */
+	__u64 parts[NR_PARTS];
 };
 
 /*
@@ -249,6 +265,14 @@ struct inflight {
 	char by_comm[MMLOCK_COMM_LEN];
 	char top_by_comm[MMLOCK_COMM_LEN];
 	__u64 parts[NR_PARTS];
+	/*
+	 * [chains] The parts of the thread's earlier uffd ioctls, summed (added
+	 * at the next one's entry): with parts, a clock of what the thread did
+	 * inside uffd ioctls that never goes back. A lock's owner typically
+	 * ends its ioctl and begins more before its waiter's wait ends; the
+	 * difference of two readings spans them all.
+	 */
+	__u64 done_parts[NR_PARTS];
 };
 
 /* A lock wait in progress: contention_begin .. contention_end (nested 2 deep). */
@@ -291,8 +315,21 @@ struct hot_ioctls {
  * event costs one lookup: its lock wait, its D-state period, its uffd ioctl.
  * Deleted when the thread exits (after its hot histogram is folded).
  */
+/*
+ * [chains] The owner of the thread's outer sleeping-lock wait, as that wait
+ * began: its uffd ioctl clock at that moment, so that the wait's end can
+ * tell what the owner did meanwhile (the difference). Only for an owner
+ * mmlock follows that is inside a uffd ioctl: no other thread has parts.
+ */
+struct owner_snap {
+	__u64 ts;		/* when taken (the wait's start); 0: no snapshot */
+	__u64 parts[NR_PARTS];	/* the owner's uffd ioctl clock then (ioctl_clock) */
+	char comm[MMLOCK_COMM_LEN];	/* the owner's name (kept for any owner) */
+};
+
 struct thread_state {
 	struct wait_frame w[WAIT_DEPTH];
+	struct owner_snap os;	/* of w[0] */
 	__u32 depth;
 	__u32 overflow;		/* begins beyond WAIT_DEPTH still unmatched */
 	/* D-state period: switched out uninterruptible .. switched in. */
@@ -300,6 +337,7 @@ struct thread_state {
 	__u64 ds_wake_ts;	/* sched_wakeup, 0 until woken */
 	__u64 ds_lock;
 	__u32 ds_waker;
+	char ds_waker_comm[MMLOCK_COMM_LEN];
 	__u8 ds_in_lock;	/* was inside a contention wait: class known */
 	__u8 ds_cls;
 	__u8 pad[2];

@@ -44,6 +44,36 @@ show_ui() {
 ui_stall() {
 	"$mm" check -T 1ms -c ui "$1" | sed -n 's/^STALL ui .*: lock anon_vma write · uffd_move, worst \(.*\) >= .*/\1/p'
 }
+# Who blocked the ui's worst anon_vma write wait at uffd_move: its chain (docs/chains.md).
+blocked_by() {
+	python3 - "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+ui = {t["tid"] for t in r["threads"] if t["comm"] == "ui"}
+w = [e for e in r["events"] if e["tid"] in ui and e["kind"] == "lock" and e["class"] == "anon_vma_write"
+     and e["site"] == "uffd_move"]
+if not w:
+    sys.exit(0)
+e = max(w, key=lambda e: e["dur_ns"])
+ms = lambda ns: "%.2f ms" % (ns / 1e6)
+def label(p):   # "lock_sleep_anon_vma_write" -> "lock sleep anon_vma write", as the report says
+    if p.startswith("lock_sleep_"):
+        c = p[len("lock_sleep_"):]
+        return "lock sleep " + (c[:c.rfind("_")] + " " + c[c.rfind("_") + 1:] if "_" in c else c)
+    return {"on_cpu": "on CPU"}.get(p, p.replace("_", " "))
+if not e.get("chain"):
+    print("   -> who held it is not known for that wait (no owner field, no wakeup seen)")
+for k, h in enumerate(e.get("chain") or []):
+    say = {"owner": "held by", "waker": "released (woke it) by", "preemptor": "preempted by"}[h["evidence"]]
+    what = ""
+    if h["parts_from"] != "none":
+        rest = "outside uffd ioctls" if h["parts_from"] == "ioctl_clock" else "no wait of its own seen"
+        top = sorted(h["parts"].items(), key=lambda kv: -kv[1])[:3]
+        what = ": " + ", ".join("%s %s" % (rest if p == "unexplained" else label(p), ms(v))
+                                for p, v in top if v)
+    print("   %s-> %s %s [%d]%s" % ("  " * k, say, h["comm"], h["tid"], what))
+PY
+}
 # truth FILE KEY: a number from the ui object of gcsim's ground truth.
 truth() { grep -o '"ui": {[^}]*}' "$1" | grep -o "\"$2\": [0-9]*" | grep -o '[0-9]*$'; }
 
@@ -64,6 +94,7 @@ done
 show_ui "$dir/move.json"
 if [ -n "$stall" ]; then
 	echo "   -> reproduced (recording $try): the ui thread waited up to $stall for the anon_vma write lock inside UFFDIO_MOVE"
+	blocked_by "$dir/move.json"
 else
 	echo "   -> NOT reproduced in $try recordings (the ui spun its way past the lock each time;"
 	echo "      how load and CPUs change that: docs/gcsim.md, \"The demo's load\")"

@@ -30,6 +30,9 @@ static const char usage_record[] =
 "      --perfetto FILE    write a Perfetto trace (opens in ui.perfetto.dev)\n"
 "      --min-slice TIME   keep single waits/ioctls >= TIME as events (default 1ms; 0 = all)\n"
 "      --stack-min TIME   take a kernel stack for waits >= TIME (default 10us)\n"
+"      --chain-min TIME   stalls >= TIME get a blocker chain: who held the lock or woke\n"
+"                         the thread, what it did meanwhile, and its own blocker\n"
+"                         (default 1ms; only kept events: below --min-slice, none)\n"
 "      --max-events N     events kept in memory for --json (default 100000)\n"
 "      --sample-hz N      on-CPU samples per second per CPU of threads inside a uffd\n"
 "                         ioctl: where its on-CPU time went (default 99; 0 = off)\n"
@@ -59,7 +62,7 @@ static const char usage_record[] =
 "  mmlock record --perfetto gc.pftrace --json gc.json -- ./gcsim --duration 5\n"
 "  mmlock record -c app -d 30 -o r.json --label arm=after --label build=$BUILD\n";
 
-enum { O_PERFETTO = 256, O_MIN_SLICE, O_STACK_MIN, O_MODE, O_BTF, O_MAX_EVENTS, O_CHECK,
+enum { O_PERFETTO = 256, O_MIN_SLICE, O_STACK_MIN, O_CHAIN_MIN, O_MODE, O_BTF, O_MAX_EVENTS, O_CHECK,
        O_UFFD_PROBES, O_LABEL, O_DEVICE, O_SAMPLE_HZ };
 
 /* The outputs of one recording: the terminal report, --json, --perfetto, --check. */
@@ -200,6 +203,11 @@ static int record_option(int c, struct record_opts *o, long long *check_ns)
 			return bad_usage("bad --min-slice '%s'", optarg);
 		o->min_slice_ns = v;
 		break;
+	case O_CHAIN_MIN:
+		if ((v = parse_duration_ns(optarg, "ms")) < 0 || !v)
+			return bad_usage("bad --chain-min '%s' (a time above 0)", optarg);
+		o->chain_min_ns = v;
+		break;
 	case O_STACK_MIN:
 		if ((v = parse_duration_ns(optarg, "us")) < 0)
 			return bad_usage("bad --stack-min '%s'", optarg);
@@ -270,6 +278,7 @@ int cmd_record(int argc, char **argv)
 		{ "perfetto", required_argument, NULL, O_PERFETTO },
 		{ "min-slice", required_argument, NULL, O_MIN_SLICE },
 		{ "stack-min", required_argument, NULL, O_STACK_MIN },
+		{ "chain-min", required_argument, NULL, O_CHAIN_MIN },
 		{ "max-events", required_argument, NULL, O_MAX_EVENTS },
 		{ "sample-hz", required_argument, NULL, O_SAMPLE_HZ },
 		{ "check", optional_argument, NULL, O_CHECK },
@@ -286,6 +295,7 @@ int cmd_record(int argc, char **argv)
 	};
 	struct record_opts o = {
 		.min_slice_ns = 1000000, .stack_min_ns = 10000, .max_events = 100000,
+		.chain_min_ns = CHAIN_MIN_DEFAULT_NS,
 		/* 99, not 100: not in lockstep with the 250 Hz tick or other 100 Hz timers. */
 		.sample_hz = 99,
 	};

@@ -12,6 +12,7 @@ static const char usage_report[] =
 "  -s, --stacks           print the top kernel stacks of every thread\n"
 "  -H, --all-hists        print a histogram for every class and site\n"
 "  -n, --threads N        detail at most N threads (default: all)\n"
+"      --chains N         show the N worst stalls with their blocker chains (default 5)\n"
 "Example: mmlock report out.json\n";
 
 int cmd_report(int argc, char **argv)
@@ -20,6 +21,7 @@ int cmd_report(int argc, char **argv)
 		{ "stacks", no_argument, NULL, 's' },
 		{ "all-hists", no_argument, NULL, 'H' },
 		{ "threads", required_argument, NULL, 'n' },
+		{ "chains", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -36,6 +38,11 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'H':
 			ro.all_hists = true;
+			break;
+		case 'C':
+			if ((v = parse_uint(optarg, 1, 1000000)) < 0)
+				return bad_usage("bad --chains '%s'", optarg);
+			ro.chains = v;
 			break;
 		case 'n':
 			if ((v = parse_uint(optarg, 1, 1000000)) < 0)

@@ -202,6 +202,21 @@ void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, cons
 		qsort(base, n, size, cmp);
 }
 
+size_t first_not_below(size_t n, const void *ctx, bool (*below)(const void *ctx, size_t i))
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t m = lo + (hi - lo) / 2;
+
+		if (below(ctx, m))
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	return lo;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

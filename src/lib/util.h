@@ -42,6 +42,11 @@ int grow_array(void *p, size_t *cap, size_t need, size_t elem);
 
 /* qsort() that takes an empty array as (NULL, 0): qsort(NULL, 0, ...) is undefined. */
 void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+/*
+ * Binary search of a sorted sequence: the first index i in [0, n) for which
+ * below(ctx, i) is false (n if none), below being true for a prefix only.
+ */
+size_t first_not_below(size_t n, const void *ctx, bool (*below)(const void *ctx, size_t i));
 
 /*
  * The files named on a command line, for commands that take sets of them:

@@ -194,6 +194,12 @@ const char *other_tid_name(unsigned int kind, __u32 tid)
 	/* tid 0 holds the waits taken in interrupt context (bpf/contention.bpf.c). */
 	return tid ? "owner_tid" : "interrupted_tid";
 }
+const char *other_comm_name(unsigned int kind, __u32 tid)
+{
+	if (kind != KIND_LOCK)
+		return "waker_comm";
+	return tid ? "owner_comm" : "interrupted_comm";
+}
 const char *class_name(unsigned int c) { return lookup(class_names, NR_CLASSES, c); }
 const char *class_label(unsigned int c) { return lookup(class_labels, NR_CLASSES, c); }
 const char *site_name(unsigned int s) { return lookup(site_names, NR_SITES, s); }

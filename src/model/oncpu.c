@@ -163,20 +163,24 @@ int oncpu_add(struct recording *rec, struct rec_cpu_sample *s)
 	return ret;
 }
 
+struct ts_key {
+	const struct recording *rec;
+	__u64 ts;
+};
+
+static bool event_before(const void *ctx, size_t i)
+{
+	const struct ts_key *k = ctx;
+
+	return k->rec->events[i].ts_ns < k->ts;
+}
+
 /* The first event starting at or after ts (events in ts order). */
 static size_t event_at(const struct recording *rec, __u64 ts)
 {
-	size_t lo = 0, hi = rec->nevents;
+	struct ts_key k = { rec, ts };
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rec->events[mid].ts_ns < ts)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return first_not_below(rec->nevents, &k, event_before);
 }
 
 int oncpu_file_events(struct recording *rec)

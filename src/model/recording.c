@@ -37,6 +37,7 @@ void recording_free(struct recording *rec)
 	}
 	free(rec->cpu_samples);
 	free(rec->oncpu);
+	free(rec->chains);
 	free(rec->threads);
 	free(rec->events);
 	free(rec->samples);
@@ -128,11 +129,22 @@ static int cmp_cpu_sample(const void *a, const void *b)
 	return (x->ts_ns > y->ts_ns) - (x->ts_ns < y->ts_ns);
 }
 
+/*
+ * A total order (start, then thread, kind, length): sorting a sorted array
+ * again moves nothing, so the chains' event indexes (chain.c) and a saved
+ * file's order survive every recording_sort.
+ */
 static int cmp_event(const void *a, const void *b)
 {
 	const struct rec_event *x = a, *y = b;
 
-	return (x->ts_ns > y->ts_ns) - (x->ts_ns < y->ts_ns);
+	if (x->ts_ns != y->ts_ns)
+		return x->ts_ns < y->ts_ns ? -1 : 1;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return (x->dur_ns < y->dur_ns) - (x->dur_ns > y->dur_ns);
 }
 
 void recording_sort(struct recording *rec)

@@ -82,6 +82,11 @@ struct rec_event {
 	__u32 flags;		/* LOCK: LCB_F_*; IOCTL: ioctl cmd */
 	__s32 ret;		/* IOCTL: return value */
 	__u8 kind, cls, site;
+	/*
+	 * [chains] LOCK: a thread outside the recording's filter, kept only as
+	 * a blocker (in no histogram, never a stall: chain.c, docs/chains.md).
+	 */
+	bool outside;
 	__u8 blame_cls;		/* IOCTL: lock class waited for longest inside it */
 	__u64 blame_ns;		/* IOCTL: time waited for blame_cls */
 	__u64 preempt_ns;	/* IOCTL: time preempted while inside it (= its preempted part) */
@@ -89,9 +94,14 @@ struct rec_event {
 	/* LOCK: lock owner, or for tid 0 (a wait in interrupt context) the
 	 * thread it interrupted; DSTATE: waker; 0 unknown (or idle). */
 	__u32 other_tid;
-	char by_comm[MMLOCK_COMM_LEN];
+	char by_comm[MMLOCK_COMM_LEN];	/* other_tid's name ("" if not known) */
+	/* LOCK: how much of the wait the owner's uffd ioctl covered (0: no owner parts). */
 	__u64 by_ns;
-	__u64 parts[NR_REC_PARTS];	/* IOCTL: where its time went; sums to dur_ns */
+	/*
+	 * IOCTL: where its time went; sums to dur_ns. LOCK with by_ns: what
+	 * the owner's ioctl did during the wait ([chains]); sums to by_ns.
+	 */
+	__u64 parts[NR_REC_PARTS];
 	int nframes;		/* symbolized stack, 0 if none */
 	char **frames;
 };
@@ -150,6 +160,50 @@ struct rec_sampler {
 	__u64 run_ns, runs;	/* the program's bpf_stats (0 unless kernel.bpf_stats_enabled) */
 };
 
+/*
+ * [chains] One hop of a stall's blocker chain (chain.c, docs/chains.md):
+ * the thread a stall waited on, on what evidence, and what that thread did
+ * meanwhile. Hop k explains `waiter`: for hop 1 the stall itself (or, for
+ * a uffd ioctl, its longest kept wait), for hop k > 1 the previous hop's
+ * thread's own wait that overlapped the window.
+ */
+enum hop_why {
+	HOP_OWNER,	/* the lock's owner field as the wait began */
+	HOP_WAKER,	/* it woke the sleep the stall ended with (a lock's releaser) */
+	HOP_PREEMPTOR,	/* it ran at the ioctl's longest preemption */
+	NR_HOP_WHYS,
+};
+
+/* Where a hop's parts come from. */
+enum hop_source {
+	HOP_PARTS_NONE,		/* nothing is known of what it did */
+	HOP_PARTS_IOCTL,	/* its uffd ioctl clock, read by BPF at the wait's start and end */
+	HOP_PARTS_EVENTS,	/* its own kept waits in the window; the rest unseen */
+};
+
+#define CHAIN_MAX_HOPS		4	/* hops per chain: deeper ones are rarely one story */
+#define CHAIN_MAX		20000	/* chains built per recording (the worst first); more are counted */
+#define CHAIN_MIN_DEFAULT_NS	1000000ULL	/* --chain-min */
+
+struct rec_hop {
+	size_t waiter;		/* index in rec->events of the wait this hop explains */
+	__u32 tid, pid;		/* the blocker; pid 0 if mmlock did not follow it */
+	char comm[MMLOCK_COMM_LEN];	/* "" if not known */
+	__u8 why;		/* enum hop_why */
+	__u8 source;		/* enum hop_source */
+	__u64 overlap_ns;	/* the waiter's wait inside the window of the hop before (hop 1: all) */
+	__u64 window_ns;	/* what parts cover: they sum to it */
+	__u64 parts[NR_REC_PARTS];	/* IOCTL source: PART_UNEXPLAINED is "outside uffd ioctls" */
+	char on_cpu_in[128];	/* its most sampled function in the window ("" if no sample) */
+	__u32 on_cpu_samples, samples;	/* of on_cpu_in, and all of its samples there */
+};
+
+struct rec_chain {
+	size_t event;		/* the stall: index in rec->events */
+	int nhops;
+	struct rec_hop hops[CHAIN_MAX_HOPS];
+};
+
 /* Which mechanism a probe got, and why the better ones were refused. */
 struct rec_probe {
 	char name[48];
@@ -196,6 +250,11 @@ struct recording {
 	size_t ncpu_samples, cpu_samples_cap, max_cpu_samples;
 	struct rec_oncpu *oncpu;	/* per thread x command and per kept ioctl event */
 	size_t noncpu, oncpu_cap;
+	/* [chains]: of the kept stalls >= chain_min_ns, derived (chain.c), worst first. */
+	__u64 chain_min_ns;
+	struct rec_chain *chains;
+	size_t nchains, chains_cap;
+	__u64 chains_not_built;	/* stalls past CHAIN_MAX */
 };
 
 /* names.c: one home for every printed name. NULL for out-of-range values. */
@@ -205,6 +264,7 @@ const char *kind_category(unsigned int kind);	/* "mmlock.lock" */
 const char *kind_title(unsigned int kind);	/* "lock waits" */
 /* What an event's other_tid is: "owner_tid", "interrupted_tid", "waker_tid". */
 const char *other_tid_name(unsigned int kind, __u32 tid);
+const char *other_comm_name(unsigned int kind, __u32 tid);	/* "owner_comm", ... */
 const char *class_name(unsigned int cls);	/* "anon_vma_write" */
 const char *class_label(unsigned int cls);	/* "anon_vma write" */
 const char *site_name(unsigned int site);	/* "uffd_move" */
@@ -270,6 +330,18 @@ struct rec_oncpu *oncpu_get(struct recording *rec, __u32 tid, __u8 cmd, __u64 io
 /* Count n samples of (func, via) into o. 0 or -ENOMEM. */
 int oncpu_count(struct rec_oncpu *o, const char *func, const char *via, __u64 n);
 void cpu_sample_free(struct rec_cpu_sample *s);
+
+/*
+ * chain.c: the blocker chain of every kept stall >= rec->chain_min_ns (lock
+ * waits and D-state periods of threads, uffd ioctls), from the events and
+ * samples alone; built again (and the old ones freed) on each call. Events
+ * must be in ts order (recording_sort). 0 or -ENOMEM.
+ */
+int chains_build(struct recording *rec);
+/* The chain of event index i, NULL if none was built. */
+const struct rec_chain *chain_of(const struct recording *rec, size_t i);
+const char *hop_why_name(unsigned int why);	/* "owner", "waker", "preemptor" */
+const char *hop_source_name(unsigned int src);	/* "none", "ioctl_clock", "events" */
 
 /* hist.c: bucket math shared by the report, JSON and Perfetto writers. */
 unsigned int hist_slot(__u64 v);

@@ -286,8 +286,10 @@ int ndjson_add(struct ndjson_export *x, const struct recording *rec, const char 
 			write_buckets(&x->w[T_BUCKETS], rec, id, t, &t->hists[j]);
 		}
 	}
+	/* Blockers outside the recording's filter are no waits of what was recorded. */
 	for (size_t i = 0; i < rec->nevents; i++)
-		write_event(&x->w[T_EVENTS], rec, id, &rec->events[i]);
+		if (!rec->events[i].outside)
+			write_event(&x->w[T_EVENTS], rec, id, &rec->events[i]);
 	for (int t = 0; t < NR_TABLES; t++)
 		if (x->w[t].err || ferror(x->af[t].f)) {
 			snprintf(err, errlen, "cannot write %s: %s", x->af[t].path,

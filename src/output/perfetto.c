@@ -105,8 +105,10 @@ static void writer_free(struct pf_writer *w)
 		fclose(w->frames);
 	for (size_t i = 0; i < w->nthr; i++) {
 		free(w->thr[i].stk);
+		free(w->thr[i].bstk);
 		free(w->thr[i].ser);
 	}
+	flows_free(&w->fl);
 	free(w->thr);
 	free(w->hash);
 	pb_free(&w->pb);
@@ -300,6 +302,7 @@ static int merge_threads(struct pf_writer *w, const struct recording *rec)
 
 		if (!t)
 			return -ENOMEM;
+		t->unfollowed = false;	/* a hop named it without its pid (a preemptor) */
 		if (rt->pid)
 			t->pid = rt->pid;
 		if (rt->comm[0])
@@ -325,6 +328,7 @@ static int write_trace(struct pf_writer *w, const struct recording *rec,
 		write_process(w, &procs[i]);
 	for (i = 0; i < w->nthr; i++)
 		write_thread(w, &w->thr[i]);
+	write_blocking_tracks(w);
 	for (i = 0; i < nprocs; i++)
 		write_counter_tracks(w, &procs[i]);
 	write_histograms(w, rec);
@@ -353,7 +357,9 @@ int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_
 		what = "spool";
 		goto fail;
 	}
-	ret = merge_threads(w, rec);
+	ret = flows_threads(w, rec);
+	if (!ret)
+		ret = merge_threads(w, rec);
 	if (ret)
 		goto fail;
 	procs = build_procs(w, rec, &nprocs);
@@ -373,6 +379,10 @@ int pf_finish(struct pf_writer *w, const struct recording *rec, char *err, size_
 	ret = map_spool(w->spool, recs_len, PROT_READ | PROT_WRITE, &recs);
 	if (!ret)
 		ret = map_spool(w->frames, w->frames_len, PROT_READ, &frames);
+	if (ret)
+		goto fail;
+	what = "chains";
+	ret = flows_plan(w, rec, recs);
 	if (ret)
 		goto fail;
 

@@ -35,6 +35,8 @@ enum pf_track_type {
 	PF_TRACK_HIST_GROUP,	/* id = tid: "mmlock · comm tid", the thread's group */
 	PF_TRACK_HIST,		/* id = tid: its whole histograms, one slice each */
 	PF_TRACK_SERIES,	/* id = tid << 8 | series << 2 | metric: a per-interval counter */
+	PF_TRACK_BLOCKING,	/* id = tid: "mmlock · blocking", the thread's blocker slices */
+	PF_FLOW = 0x80,		/* flow ids (not tracks): id = hop number, from 1 */
 };
 
 struct pf_writer;

@@ -53,6 +53,8 @@
 #define TE_NAME			23	/* TrackEvent.name */
 #define TE_COUNTER_VALUE	30	/* TrackEvent.counter_value */
 #define TE_DOUBLE_COUNTER_VALUE	44	/* TrackEvent.double_counter_value */
+#define TE_FLOW_IDS		47	/* TrackEvent.flow_ids */
+#define TE_TERMINATING_FLOW_IDS	48	/* TrackEvent.terminating_flow_ids */
 
 #define DA_BOOL			2	/* DebugAnnotation.bool_value */
 #define DA_UINT			3	/* DebugAnnotation.uint_value */

@@ -9,6 +9,7 @@
  *   perfetto_slices.c:     slices on thread tracks in time order, and the summary
  *   perfetto_counters.c:   per-process counters from the samples, per-thread series from the slices
  *   perfetto_samples.c:    on-CPU samples (--sample-hz) as PerfSample callstacks
+ *   perfetto_flows.c:      blocker chains as flows, blocker to waiter, and "blocking" slices
  */
 #ifndef MMLOCK_PERFETTO_INT_H
 #define MMLOCK_PERFETTO_INT_H
@@ -32,6 +33,7 @@ struct pf_rec {
 	__s32 ret;
 	__u8 kind, cls, site, blame_cls;
 	__u8 has_parts;		/* IOCTL: __u64 parts[NR_REC_PARTS] lead at frames_off */
+	/* kind PF_KIND_BLOCKING: a "blocking" slice (perfetto_flows.c), aux = its pf_block */
 	__u8 pad[3];
 };
 
@@ -59,6 +61,10 @@ struct pf_thread {
 	char pcomm[MMLOCK_COMM_LEN];
 	__u64 *stk;		/* ends of open slices, innermost last */
 	size_t nstk, capstk;
+	__u64 *bstk;		/* the same on its "blocking" track (perfetto_flows.c) */
+	size_t nbstk, capbstk;
+	bool blocking;		/* has that track */
+	bool unfollowed;	/* a blocker mmlock did not follow: pid unknown, pid = tid */
 };
 
 struct pf_proc {
@@ -73,8 +79,45 @@ struct pf_proc {
 struct open_slice {
 	__u64 end;
 	__u64 seq;
+	__u64 pos;	/* slice position (pf_flows): real i, blocking nrec + j */
 	__u32 depth;
 	__u32 thr;
+	bool blocking;	/* on the thread's "blocking" track */
+};
+
+/* A slice kind of the writer's own beside enum mm_kind: a blocker's "blocking" slice. */
+#define PF_KIND_BLOCKING	0xfe
+
+/* A blocker's slice that no kept event of it provides: the hop's window on its "blocking" track. */
+struct pf_block {
+	size_t chain, hop;
+};
+
+/* A flow's end on one slice: which slice, begin or end event, out or in, which hop. */
+enum pf_mark_type {
+	PF_MARK_OUT,		/* flow_ids on the slice's BEGIN: the blocker's side */
+	PF_MARK_IN_BEGIN,	/* terminating_flow_ids on the waiter's BEGIN */
+	PF_MARK_IN_END,		/* ... on its END (the blocker's slice began later) */
+};
+
+struct pf_mark {
+	__u64 pos;	/* the slice (open_slice.pos) */
+	__u8 type;	/* enum pf_mark_type */
+	__u64 id;	/* flow id */
+	size_t chain, hop;
+};
+
+/* The chains of the recording as flows (perfetto_flows.c). */
+struct pf_flows {
+	const struct recording *rec;
+	struct pf_rec *recs;		/* the sorted spool, nrec of them */
+	struct pf_rec *blk;		/* "blocking" slices, sorted like recs */
+	struct pf_block *blocks;	/* blk[j].aux indexes this */
+	size_t nblk;
+	struct pf_mark *marks;		/* sorted by pos, type, id */
+	size_t nmarks;
+	__u64 flows, not_drawn;		/* hops drawn, hops whose waiter has no slice */
+	__u64 clamped;			/* blocking slices cut at the one they began in */
 };
 
 struct pf_writer {
@@ -92,6 +135,7 @@ struct pf_writer {
 	bool started[NR_SEQS];
 	__u64 last_ts[NR_SEQS];
 	__u64 clamped;
+	struct pf_flows fl;	/* the chains' flows (perfetto_flows.c) */
 	int err;		/* sticky -errno of output writes */
 };
 
@@ -121,17 +165,35 @@ void write_counter_track(struct pf_writer *w, __u64 uuid, __u64 parent,
 			 const char *share_key, int rank, const char *desc);
 void write_group_track(struct pf_writer *w, __u64 uuid, __u64 parent,
 		       const char *name, int rank, const char *desc);
+void write_slice_track(struct pf_writer *w, __u64 uuid, __u64 parent,
+		       const char *name, int rank, const char *desc);
 
 /* perfetto_hist.c */
 int series_add(struct pf_thread *t, const struct pf_rec *r);
 void write_histograms(struct pf_writer *w, const struct recording *rec);
 
 /* perfetto_slices.c */
+int cmp_rec(const void *a, const void *b);
+void sort_recs(struct pf_rec *a, size_t n);
+/* Slices of the spool (sorted) and the flows' "blocking" slices, merged in time order. */
 int write_slices(struct pf_writer *w, struct pf_rec *recs, const char *frames);
 void write_summary(struct pf_writer *w, const struct recording *rec);
 
 /* perfetto_samples.c: the recording's on-CPU samples as callstack samples. 0 or -errno. */
 int write_cpu_samples(struct pf_writer *w, const struct recording *rec);
+
+/* perfetto_flows.c */
+/* The unfollowed blockers' threads, before the thread table is sorted: 0 or -ENOMEM. */
+int flows_threads(struct pf_writer *w, const struct recording *rec);
+/* Sorts recs, then plans every hop's flow and "blocking" slice: 0 or -ENOMEM. */
+int flows_plan(struct pf_writer *w, const struct recording *rec, struct pf_rec *recs);
+void flows_free(struct pf_flows *fl);
+void write_blocking_tracks(struct pf_writer *w);
+/* The marks of slice pos; *n of them. */
+const struct pf_mark *flows_at(const struct pf_flows *fl, __u64 pos, size_t *n);
+/* Its flow ids (BEGIN: out and in-at-begin; END: in-at-end), hop args on BEGIN. */
+void flows_emit(struct pf_writer *w, __u64 pos, bool end);
+void ann_blocking(struct pf_writer *w, const struct pf_rec *r);
 
 /* perfetto_counters.c */
 int cmp_proc(const void *a, const void *b);

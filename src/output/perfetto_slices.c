@@ -60,13 +60,16 @@ static void emit_end(struct slice_ctx *c, const struct open_slice *s)
 {
 	struct pf_writer *w = c->w;
 	struct pf_thread *t = &w->thr[s->thr];
+	size_t *n = s->blocking ? &t->nbstk : &t->nstk;
 
-	if (t->nstk)
-		t->nstk--;
+	if (*n)
+		--*n;
 	pkt_begin(w, S_SLICES, s->end);
 	pb_begin(&w->pb, TP_TRACK_EVENT);
 	pb_uint(&w->pb, TE_TYPE, TYPE_SLICE_END);
-	pb_uint(&w->pb, TE_TRACK_UUID, PF_UUID(PF_TRACK_THREAD, t->tid));
+	pb_uint(&w->pb, TE_TRACK_UUID, PF_UUID(s->blocking ? PF_TRACK_BLOCKING : PF_TRACK_THREAD,
+					       t->tid));
+	flows_emit(w, s->pos, true);
 	pb_end(&w->pb);
 	pkt_end(w);
 }
@@ -173,25 +176,30 @@ static void ann_stack(struct pb *b, const struct pf_rec *r, const char *frames, 
 }
 
 static void emit_begin(struct slice_ctx *c, const struct pf_rec *r, __u64 end,
-		       bool clamped)
+		       bool clamped, __u64 pos)
 {
 	struct pf_writer *w = c->w;
 	struct pb *b = &w->pb;
+	bool blocking = r->kind == PF_KIND_BLOCKING;
 	char name[96];
 
 	pkt_begin(w, S_SLICES, r->ts);
 	pb_begin(b, TP_TRACK_EVENT);
 	pb_uint(b, TE_TYPE, TYPE_SLICE_BEGIN);
-	pb_uint(b, TE_TRACK_UUID, PF_UUID(PF_TRACK_THREAD, r->tid));
-	pb_string(b, TE_CATEGORY, kind_category(r->kind) ?: "mmlock");
-	event_name(name, sizeof(name), r->kind, r->cls, r->site);
-	pb_string(b, TE_NAME, name);
-
-	if (r->kind == KIND_IOCTL) {
-		ann_ioctl(b, r);
-		ann_parts(b, r, c->frames, c->frames_len);
-	} else
-		ann_wait(b, r);
+	pb_uint(b, TE_TRACK_UUID, PF_UUID(blocking ? PF_TRACK_BLOCKING : PF_TRACK_THREAD, r->tid));
+	if (blocking) {
+		ann_blocking(w, r);	/* name, category, the hop as args */
+	} else {
+		pb_string(b, TE_CATEGORY, kind_category(r->kind) ?: "mmlock");
+		event_name(name, sizeof(name), r->kind, r->cls, r->site);
+		pb_string(b, TE_NAME, name);
+		if (r->kind == KIND_IOCTL) {
+			ann_ioctl(b, r);
+			ann_parts(b, r, c->frames, c->frames_len);
+		} else {
+			ann_wait(b, r);
+		}
+	}
 	if (clamped) {
 		ann_begin(b, "clamped_to_parent");
 		pb_bool(b, DA_BOOL, true);
@@ -200,17 +208,18 @@ static void emit_begin(struct slice_ctx *c, const struct pf_rec *r, __u64 end,
 	}
 	if (r->nframes && c->frames && r->frames_off < c->frames_len)
 		ann_stack(b, r, c->frames, c->frames_len);
+	flows_emit(w, pos, false);
 	pb_end(b);
 	pkt_end(w);
 }
 
 static int kind_rank(unsigned int kind)
 {
-	/* At equal start and length: ioctl outside lock wait outside D-state. */
-	return kind == KIND_IOCTL ? 0 : kind == KIND_LOCK ? 1 : 2;
+	/* At equal start and length: ioctl outside lock wait outside D-state; blocking last. */
+	return kind == KIND_IOCTL ? 0 : kind == KIND_LOCK ? 1 : kind == PF_KIND_BLOCKING ? 3 : 2;
 }
 
-static int cmp_rec(const void *a, const void *b)
+int cmp_rec(const void *a, const void *b)
 {
 	const struct pf_rec *x = a, *y = b;
 
@@ -245,7 +254,7 @@ static void sift_down(struct pf_rec *a, size_t i, size_t n)
 	}
 }
 
-static void sort_recs(struct pf_rec *a, size_t n)
+void sort_recs(struct pf_rec *a, size_t n)
 {
 	struct pf_rec tmp;
 
@@ -263,13 +272,19 @@ static void sort_recs(struct pf_rec *a, size_t n)
 int write_slices(struct pf_writer *w, struct pf_rec *recs, const char *frames)
 {
 	struct slice_ctx c = { .w = w, .frames = frames, .frames_len = w->frames_len };
+	const struct pf_rec *blk = w->fl.blk;
+	size_t i = 0, j = 0, nblk = w->fl.nblk;
 	int ret = 0;
 
-	sort_recs(recs, w->nrec);
-	for (__u64 i = 0; i < w->nrec && !w->err; i++) {
-		const struct pf_rec *r = &recs[i];
+	/* recs are sorted (flows_plan); the blocking slices merge in, in the same order. */
+	for (__u64 k = 0; (i < w->nrec || j < nblk) && !w->err; k++) {
+		bool blocking = j < nblk && (i == w->nrec || cmp_rec(&blk[j], &recs[i]) < 0);
+		const struct pf_rec *r = blocking ? &blk[j++] : &recs[i++];
+		__u64 pos = blocking ? r->seq : i - 1;
 		struct pf_thread *t;
 		__u64 end = r->ts + r->dur < r->ts ? UINT64_MAX : r->ts + r->dur;
+		__u64 **stk;
+		size_t *n, *cap;
 		bool clamped = false;
 
 		close_until(&c, r->ts);
@@ -278,20 +293,26 @@ int write_slices(struct pf_writer *w, struct pf_rec *recs, const char *frames)
 			ret = -EINVAL;
 			break;
 		}
-		if (t->nstk && end > t->stk[t->nstk - 1]) {
-			end = t->stk[t->nstk - 1];
+		stk = blocking ? &t->bstk : &t->stk;
+		n = blocking ? &t->nbstk : &t->nstk;
+		cap = blocking ? &t->capbstk : &t->capstk;
+		if (*n && end > (*stk)[*n - 1]) {
+			end = (*stk)[*n - 1];
 			clamped = true;
-			w->clamped++;
+			if (blocking)
+				w->fl.clamped++;
+			else
+				w->clamped++;
 		}
-		if (grow_array(&t->stk, &t->capstk, t->nstk + 1, sizeof(*t->stk))) {
+		if (grow_array(stk, cap, *n + 1, sizeof(**stk))) {
 			ret = -ENOMEM;
 			break;
 		}
-		t->stk[t->nstk++] = end;
-		emit_begin(&c, r, end, clamped);
+		(*stk)[(*n)++] = end;
+		emit_begin(&c, r, end, clamped, pos);
 		ret = heap_push(&c, (struct open_slice){
-			.end = end, .seq = i, .depth = t->nstk - 1,
-			.thr = (__u32)(t - w->thr) });
+			.end = end, .seq = k, .pos = pos, .depth = *n - 1,
+			.thr = (__u32)(t - w->thr), .blocking = blocking });
 		if (ret)
 			break;
 	}
@@ -339,6 +360,11 @@ void write_summary(struct pf_writer *w, const struct recording *rec)
 		ann_str(b, "filter_comm", rec->filter_comm);
 	ann_uint(b, "slices", w->nrec);
 	ann_uint(b, "slices_clamped", w->clamped);
+	ann_uint(b, "chains", rec->nchains);
+	ann_uint(b, "chain_flows", w->fl.flows);
+	ann_uint(b, "chain_flows_not_drawn", w->fl.not_drawn);
+	ann_uint(b, "blocking_slices", w->fl.nblk);
+	ann_uint(b, "blocking_slices_clamped", w->fl.clamped);
 	ann_uint(b, "events_dropped", rec->events_dropped);
 	ann_begin(b, "counters");
 	for (unsigned int i = 0; i < NR_COUNTERS; i++)

@@ -211,3 +211,11 @@ void write_group_track(struct pf_writer *w, __u64 uuid, __u64 parent,
 	pb_uint(b, TD_CHILD_ORDERING, CHILD_ORDER_EXPLICIT);
 	td_finish(w, rank, desc);
 }
+
+/* A track of slices under parent (a thread track: the slices stay the thread's). */
+void write_slice_track(struct pf_writer *w, __u64 uuid, __u64 parent,
+		       const char *name, int rank, const char *desc)
+{
+	td_begin(w, uuid, parent, name);
+	td_finish(w, rank, desc);
+}

@@ -23,9 +23,9 @@ static void write_frames(struct json_writer *w, const char *key, char **frames, 
 }
 
 /* The breakdown: named parts that are not zero, and the remainder always. */
-static void write_parts(struct json_writer *w, const __u64 *parts)
+static void write_parts(struct json_writer *w, const char *key, const __u64 *parts)
 {
-	jw_obj_begin(w, "parts");
+	jw_obj_begin(w, key);
 	for (unsigned int i = 0; i < NR_REC_PARTS; i++)
 		if (parts[i] || i == PART_UNEXPLAINED)
 			jw_u64(w, part_name(i), parts[i]);
@@ -77,7 +77,7 @@ static void write_hist(struct json_writer *w, const struct recording *rec, __u32
 		jw_u64(w, "runnable_ns", h->aux_ns);
 	if (h->kind == KIND_IOCTL) {
 		jw_u64(w, "errors", h->aux_ns);
-		write_parts(w, h->parts);
+		write_parts(w, "parts", h->parts);
 		write_oncpu(w, oncpu_find(rec, tid, h->cls, 0));
 	}
 	if (h->kind == KIND_TRYLOCK)
@@ -128,9 +128,44 @@ static void write_thread(struct json_writer *w, const struct recording *rec,
 	jw_obj_end(w);
 }
 
+/* [chains] The event's blocker chain (model/chain.c): derived, rebuilt on reading. */
+static void write_chain(struct json_writer *w, const struct recording *rec,
+			const struct rec_chain *c)
+{
+	jw_arr_begin(w, "chain");
+	for (int i = 0; i < c->nhops; i++) {
+		const struct rec_hop *h = &c->hops[i];
+		const struct rec_event *we = &rec->events[h->waiter];
+
+		jw_obj_begin(w, NULL);
+		jw_u64(w, "tid", h->tid);
+		jw_u64(w, "pid", h->pid);
+		jw_str(w, "comm", h->comm);
+		jw_str(w, "evidence", hop_why_name(h->why));
+		jw_u64(w, "waiter_tid", we->tid);
+		jw_u64(w, "waiter_ts_ns", we->ts_ns);
+		jw_str(w, "waiter_kind", kind_name(we->kind));
+		jw_u64(w, "overlap_ns", h->overlap_ns);
+		jw_str(w, "parts_from", hop_source_name(h->source));
+		if (h->source != HOP_PARTS_NONE) {
+			jw_u64(w, "window_ns", h->window_ns);
+			write_parts(w, "parts", h->parts);
+		}
+		if (h->samples) {
+			jw_str(w, "on_cpu_in", h->on_cpu_in);
+			jw_u64(w, "on_cpu_samples", h->on_cpu_samples);
+			jw_u64(w, "samples", h->samples);
+		}
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 static void write_event(struct json_writer *w, const struct recording *rec,
 			const struct rec_event *e)
 {
+	const struct rec_chain *c = chain_of(rec, (size_t)(e - rec->events));
+
 	jw_obj_begin(w, NULL);
 	jw_u64(w, "ts_ns", e->ts_ns);
 	jw_u64(w, "dur_ns", e->dur_ns);
@@ -148,19 +183,29 @@ static void write_event(struct json_writer *w, const struct recording *rec,
 		jw_u64(w, "preempted_by_tid", e->other_tid);
 		jw_str(w, "preempted_by_comm", e->by_comm);
 		jw_u64(w, "preempted_by_ns", e->by_ns);
-		write_parts(w, e->parts);
+		write_parts(w, "parts", e->parts);
 		write_oncpu(w, oncpu_find(rec, e->tid, e->cls, e->ts_ns));
 	} else {
 		jw_str(w, "class", class_name(e->cls));
 		jw_u64(w, "flags", e->flags);
 		jw_u64(w, "addr", e->addr);
 		jw_u64(w, other_tid_name(e->kind, e->tid), e->other_tid);
+		if (e->outside)
+			jw_bool(w, "outside", true);
+		if (e->by_comm[0])
+			jw_str(w, other_comm_name(e->kind, e->tid), e->by_comm);
+		if (e->kind == KIND_LOCK && e->by_ns) {
+			jw_u64(w, "owner_window_ns", e->by_ns);
+			write_parts(w, "owner_parts", e->parts);
+		}
 		if (e->kind == KIND_DSTATE)
 			jw_u64(w, "runnable_ns", e->aux_ns);
 	}
 	jw_str(w, "site", site_name(e->site));
 	if (e->nframes)
 		write_frames(w, "stack", e->frames, e->nframes);
+	if (c)
+		write_chain(w, rec, c);
 	jw_obj_end(w);
 }
 
@@ -200,6 +245,7 @@ static void write_meta(struct json_writer *w, const struct recording *rec)
 		jw_bool(w, "comm_seen", rec->filter_comm_seen > 0);
 	jw_obj_end(w);
 	jw_u64(w, "min_slice_ns", rec->min_slice_ns);
+	jw_u64(w, "chain_min_ns", rec->chain_min_ns);
 	jw_u64(w, "thread_states_at_end", rec->live_states);
 	jw_u64(w, "stack_min_ns", rec->stack_min_ns);
 	jw_str(w, "bpf_locks", rec->plain_locks ? "plain" : "resilient");
@@ -500,10 +546,10 @@ static int read_frames(struct reader *r, const struct json_value *o, const char 
  * part names, "unexplained" present, and the parts sum to `total` exactly.
  * Absent in recordings older than the breakdown: all of it is unexplained then.
  */
-static void read_parts(struct reader *r, const struct json_value *o, __u64 *parts, __u64 total,
-		       const char *total_key)
+static void read_parts(struct reader *r, const struct json_value *o, const char *pkey,
+		       __u64 *parts, __u64 total, const char *total_key)
 {
-	const struct json_value *p = get_typed(r, o, "parts", JSON_OBJECT);
+	const struct json_value *p = get_typed(r, o, pkey, JSON_OBJECT);
 	unsigned __int128 sum = 0;
 	__u64 seen = 0;
 
@@ -516,7 +562,7 @@ static void read_parts(struct reader *r, const struct json_value *o, __u64 *part
 		int k = part_from_name(key);
 
 		if (k < 0 || seen & 1ULL << k) {
-			bad(r, "parts", k < 0 ? "unknown part '%s'" : "part '%s' twice", key);
+			bad(r, pkey, k < 0 ? "unknown part '%s'" : "part '%s' twice", key);
 			return;
 		}
 		seen |= 1ULL << k;
@@ -526,11 +572,11 @@ static void read_parts(struct reader *r, const struct json_value *o, __u64 *part
 	if (r->ret)
 		return;
 	if (!json_get(p, part_name(PART_UNEXPLAINED)))
-		bad(r, "parts", "no \"%s\" (it is always written)", part_name(PART_UNEXPLAINED));
+		bad(r, pkey, "no \"%s\" (it is always written)", part_name(PART_UNEXPLAINED));
 	else if (sum > UINT64_MAX)
-		bad(r, "parts", "sum past 2^64, not %s %llu", total_key, (unsigned long long)total);
+		bad(r, pkey, "sum past 2^64, not %s %llu", total_key, (unsigned long long)total);
 	else if (sum != total)
-		bad(r, "parts", "sum to %llu, not %s %llu", (unsigned long long)sum, total_key,
+		bad(r, pkey, "sum to %llu, not %s %llu", (unsigned long long)sum, total_key,
 		    (unsigned long long)total);
 }
 
@@ -605,7 +651,7 @@ static void read_hist(struct reader *r, const struct json_value *o, struct rec_t
 	h->aux_ns = get_num(r, o, kind == KIND_IOCTL ? "errors" :
 			    kind == KIND_TRYLOCK ? "failed" : "runnable_ns", UINT64_MAX);
 	if (kind == KIND_IOCTL) {
-		read_parts(r, o, h->parts, h->total_ns, "total_ns");
+		read_parts(r, o, "parts", h->parts, h->total_ns, "total_ns");
 		read_oncpu(r, o, t->tid, cls, 0);
 	}
 	for (size_t i = 0; !r->ret && i < json_len(buckets); i++) {
@@ -714,7 +760,7 @@ static void read_event(struct reader *r, const struct json_value *o, struct rec_
 		e->other_tid = get_num(r, o, "preempted_by_tid", UINT32_MAX);
 		get_name(r, o, "preempted_by_comm", e->by_comm, sizeof(e->by_comm));
 		e->by_ns = get_num(r, o, "preempted_by_ns", e->dur_ns);
-		read_parts(r, o, e->parts, e->dur_ns, "dur_ns");
+		read_parts(r, o, "parts", e->parts, e->dur_ns, "dur_ns");
 		if (!r->ret && !e->ts_ns && json_get(o, "oncpu_samples"))
 			bad(r, "ts_ns", "0 with on-CPU samples (0 names a thread's sums)");
 		read_oncpu(r, o, e->tid, e->cls, e->ts_ns);
@@ -724,6 +770,15 @@ static void read_event(struct reader *r, const struct json_value *o, struct rec_
 		e->addr = get_num(r, o, "addr", UINT64_MAX);
 		e->other_tid = get_num(r, o, other_tid_name(kind, e->tid), UINT32_MAX);
 		e->aux_ns = get_num(r, o, "runnable_ns", UINT64_MAX);
+		/* [chains]: absent in older recordings and where not known. */
+		if (kind == KIND_LOCK && json_get(o, "outside"))
+			e->outside = get_bool(r, o, "outside");
+		if (json_get(o, other_comm_name(kind, e->tid)))
+			get_name(r, o, other_comm_name(kind, e->tid), e->by_comm, sizeof(e->by_comm));
+		if (kind == KIND_LOCK && json_get(o, "owner_window_ns")) {
+			e->by_ns = get_num(r, o, "owner_window_ns", e->dur_ns);
+			read_parts(r, o, "owner_parts", e->parts, e->by_ns, "owner_window_ns");
+		}
 	}
 	if (!r->ret)
 		e->nframes = read_frames(r, o, "stack", &e->frames);
@@ -910,6 +965,9 @@ static void read_root(struct reader *r, const struct json_value *root, struct re
 	}
 	r->where[0] = 0;
 	rec->min_slice_ns = get_num(r, root, "min_slice_ns", UINT64_MAX);
+	/* Absent before [chains]: the default. The chains themselves are rebuilt. */
+	if (json_get(root, "chain_min_ns"))
+		rec->chain_min_ns = get_num(r, root, "chain_min_ns", UINT64_MAX);
 	rec->live_states = get_num(r, root, "thread_states_at_end", UINT64_MAX);
 	rec->stack_min_ns = get_num(r, root, "stack_min_ns", UINT64_MAX);
 	s = get_str(r, root, "bpf_locks");	/* absent in older recordings: resilient */
@@ -947,6 +1005,12 @@ static void read_root(struct reader *r, const struct json_value *root, struct re
 	rec->max_cpu_samples = rec->ncpu_samples;
 	if (!r->ret)
 		oncpu_sort(rec);
+	/* The chains index events: in the order every reader sorts them to (recording_sort). */
+	if (!r->ret) {
+		recording_sort(rec);
+		if (chains_build(rec))
+			r->ret = -ENOMEM;
+	}
 }
 
 /* A parsed document into rec; name (the file) heads every message. */

@@ -409,6 +409,7 @@ void report_print(FILE *f, const struct recording *rec, const struct report_opts
 		return;
 	}
 	print_worst_threads(f, rec);
+	report_chains(f, rec, ro->chains ?: REPORT_CHAINS_DEFAULT);
 	if (ro->max_threads && n > ro->max_threads)
 		n = ro->max_threads;
 	for (size_t i = 0; i < n; i++)

@@ -11,9 +11,14 @@ struct report_opts {
 	bool stacks;		/* all top stacks, not only the worst D-state one */
 	bool all_hists;		/* a histogram for every class x site */
 	size_t max_threads;	/* 0: all */
+	size_t chains;		/* worst stalls shown with their chains; 0: the default */
 };
 
+#define REPORT_CHAINS_DEFAULT	5
+
 void report_print(FILE *f, const struct recording *rec, const struct report_opts *ro);
+/* The worst `worst` stalls with their blocker chains (report_chains.c). */
+void report_chains(FILE *f, const struct recording *rec, size_t worst);
 /* One compact block for `record -i`: the worst threads so far. */
 void report_live(FILE *f, const struct recording *rec);
 /* Print one histogram as log2 rows with bars. */

@@ -148,6 +148,10 @@ static int configure(struct mmlock_bpf *skel, void *arg)
 	}
 	skel->rodata->min_slice_ns = o->min_slice_ns;
 	skel->rodata->stack_min_ns = o->stack_min_ns;
+	/* [chains] Filtered: other threads' long sleeping-lock waits may be the blockers. */
+	if (s->target_pid || o->tid || o->comm[0])
+		skel->rodata->outside_min_ns = o->chain_min_ns > o->min_slice_ns ?
+					       o->chain_min_ns : o->min_slice_ns;
 	skel->rodata->want_events = true;	/* the report explains the worst ioctls from events */
 	if (s->resilient < 0)
 		s->resilient = kernel_has_resilient_locks(o->btf_path);
@@ -193,7 +197,8 @@ static void add_event(struct session *s, const struct mm_event *e, char **frames
 	ev.aux_ns = e->aux_ns;
 	ev.pid = e->pid;
 	ev.tid = e->tid;
-	ev.flags = e->flags;
+	ev.flags = e->flags & ~MM_EV_OUTSIDE;
+	ev.outside = e->kind == KIND_LOCK && (e->flags & MM_EV_OUTSIDE);
 	ev.ret = e->ret;
 	ev.other_tid = e->other_tid;
 	ev.kind = e->kind;
@@ -201,13 +206,19 @@ static void add_event(struct session *s, const struct mm_event *e, char **frames
 	ev.site = e->site;
 	ev.blame_cls = e->blame_cls;
 	ev.blame_ns = e->blame_ns;
+	memcpy(ev.by_comm, e->by_comm, sizeof(ev.by_comm));
+	ev.by_comm[sizeof(ev.by_comm) - 1] = 0;
 	if (e->kind == KIND_IOCTL) {
 		memcpy(ev.parts, e->parts, sizeof(e->parts));
 		parts_settle(ev.parts, ev.dur_ns);
 		ev.preempt_ns = ev.parts[PART_PREEMPTED];
 		ev.by_ns = e->by_ns;
-		memcpy(ev.by_comm, e->by_comm, sizeof(ev.by_comm));
-		ev.by_comm[sizeof(ev.by_comm) - 1] = 0;
+	} else if (e->kind == KIND_LOCK && e->by_ns && e->other_tid) {
+		/* The owner's ioctl during the wait: raw, as taken at its end ([chains]). */
+		ev.by_ns = e->by_ns < ev.dur_ns ? e->by_ns : ev.dur_ns;
+		memcpy(ev.parts, e->parts, sizeof(e->parts));
+		parts_carve(ev.parts);
+		parts_settle(ev.parts, ev.by_ns);
 	}
 	ev.nframes = nframes;
 	ev.frames = frames;
@@ -375,6 +386,7 @@ static void fill_meta(struct session *s)
 		rec->filter_comm_seen = s->comm_waiting ? -1 : 1;
 	rec->min_slice_ns = o->min_slice_ns;
 	rec->stack_min_ns = o->stack_min_ns;
+	rec->chain_min_ns = o->chain_min_ns;
 	rec->plain_locks = !s->resilient;
 	rec->no_uffd_probes = o->no_uffd_probes;
 	rec->max_cpu_samples = MAX_CPU_SAMPLES;
@@ -563,6 +575,10 @@ static int finish(struct session *s, char *err, size_t errlen)
 	recording_sort(&s->rec);
 	if (oncpu_file_events(&s->rec)) {
 		snprintf(err, errlen, "out of memory while filing the on-CPU samples");
+		return EXIT_KERNEL;
+	}
+	if (chains_build(&s->rec)) {
+		snprintf(err, errlen, "out of memory while building the blocker chains");
 		return EXIT_KERNEL;
 	}
 	return s->sink->finish ? s->sink->finish(s->sink->ctx, &s->rec, err, errlen) : EXIT_OK;

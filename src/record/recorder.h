@@ -14,6 +14,7 @@ struct record_opts {
 	__u64 interval_ns;		/* live summary period, 0: none */
 	__u64 min_slice_ns;
 	__u64 stack_min_ns;
+	__u64 chain_min_ns;		/* --chain-min: stalls that get a blocker chain */
 	__u64 max_events;		/* events kept in memory for --json */
 	__u32 sample_hz;		/* on-CPU samples per second per CPU, 0: off */
 	long long check_ns;		/* --check threshold; < 0: no check */

@@ -325,6 +325,23 @@ static void synthetic(struct recording *r)
 	r->events[1].frames = frames(2, "rwsem_down_write_slowpath+0x2a4",
 				     "move_pages+0x1f0");
 
+	/*
+	 * Two chains (as chain.c would build them): ui's 50 ms wait, owner
+	 * HeapTaskDaemon, which has no kept event over it (a "blocking" slice);
+	 * kswapd0's folio wait, woken by HeapTaskDaemon, whose anon_vma wait
+	 * [2, 5) ms covers it (that slice is the flow's source).
+	 */
+	r->nchains = r->chains_cap = 2;
+	r->chains = calloc(2, sizeof(*r->chains));
+	r->chains[0] = (struct rec_chain){ .event = 3, .nhops = 1 };
+	r->chains[0].hops[0] = (struct rec_hop){ .waiter = 3, .tid = 1003, .pid = 1000,
+		.comm = "HeapTaskDaemon", .why = HOP_OWNER, .source = HOP_PARTS_IOCTL,
+		.overlap_ns = 50 * MS, .window_ns = 8 * MS,
+		.parts = { [PART_ON_CPU] = 6 * MS, [PART_UNEXPLAINED] = 2 * MS } };
+	r->chains[1] = (struct rec_chain){ .event = 4, .nhops = 1 };
+	r->chains[1].hops[0] = (struct rec_hop){ .waiter = 4, .tid = 1003, .pid = 1000,
+		.comm = "HeapTaskDaemon", .why = HOP_WAKER, .overlap_ns = 2 * MS };
+
 	r->nsamples = 4;
 	r->samples = calloc(4, sizeof(*r->samples));
 	r->samples[0] = (struct rec_sample){ .ts_ns = T0 + 100 * MS, .pid = 1000, .ioctls = 4 };
@@ -455,8 +472,10 @@ static int next_field(const unsigned char *p, size_t n, size_t *at, unsigned int
 	case PB_WT_FIXED64:
 		if (n - *at < 8)
 			return -1;
-		*at += 8;
 		*v = 0;
+		for (k = 8; k-- > 0;)
+			*v = *v << 8 | p[*at + k];	/* little-endian */
+		*at += 8;
 		return 1;
 	case PB_WT_LEN:
 		k = pb_decode_varint(p + *at, n - *at, v);
@@ -587,7 +606,8 @@ static void test_golden(void)
 	walk_trace(got, glen, &wk);
 	CHECK(!wk.bad);
 	/* the events, and one slice per non-empty histogram */
-	CHECK(wk.begins == NR_SYN_EVENTS + 9 && wk.ends == NR_SYN_EVENTS + 9);
+	/* the events, one slice per non-empty histogram, one "blocking" slice */
+	CHECK(wk.begins == NR_SYN_EVENTS + 10 && wk.ends == NR_SYN_EVENTS + 10);
 	CHECK(!wk.unbalanced);
 	CHECK(!wk.nonmono);
 	CHECK(wk.nseq == 3);
@@ -598,6 +618,8 @@ static void test_golden(void)
 	CHECK(contains(got, glen, "rwsem_down_write_slowpath+0x2a4"));
 	CHECK(contains(got, glen, "lock_sleep_anon_vma_write"));
 	CHECK(contains(got, glen, "histograms (whole recording)"));
+	CHECK(contains(got, glen, "blocking ui: owner"));
+	CHECK(contains(got, glen, "blocked_by"));
 
 	if (getenv("MMLOCK_UPDATE_GOLDEN") && got) {
 		FILE *f = fopen(gp, "wb");
@@ -769,6 +791,151 @@ out:
 	rmtmp();
 }
 
+/* Flow ends found in a trace: per flow id, the track of its BEGIN-side and END-side event. */
+struct flow_end {
+	__u64 id, out_track, in_track;
+	int nout, nin;
+	bool in_on_end;		/* terminating id on a SLICE_END */
+};
+
+static struct flow_end *flow_get(struct flow_end *f, int *n, __u64 id)
+{
+	for (int i = 0; i < *n; i++)
+		if (f[i].id == id)
+			return &f[i];
+	if (*n == 16)
+		return NULL;
+	memset(&f[*n], 0, sizeof(f[*n]));
+	f[*n].id = id;
+	return &f[(*n)++];
+}
+
+static void walk_flows(const unsigned char *p, size_t n, struct flow_end *f, int *nf)
+{
+	size_t at = 0;
+	unsigned int fld, g, h;
+	uint64_t v, x, y;
+	const unsigned char *pkt, *te, *sub;
+	int r;
+
+	*nf = 0;
+	while (next_field(p, n, &at, &fld, &v, &pkt) == 2) {
+		size_t pat = 0;
+
+		while ((r = next_field(pkt, v, &pat, &g, &x, &te)) > 0) {
+			size_t eat = 0;
+			uint64_t uuid = 0, type = 0, ids[8], tids[8];
+			int nids = 0, ntids = 0;
+
+			if (g != 11 || r != 2)
+				continue;
+			while ((r = next_field(te, x, &eat, &h, &y, &sub)) > 0) {
+				if (h == 11)
+					uuid = y;
+				else if (h == 9)
+					type = y;
+				else if (h == 47 && nids < 8)
+					ids[nids++] = y;
+				else if (h == 48 && ntids < 8)
+					tids[ntids++] = y;
+			}
+			for (int i = 0; i < nids; i++) {
+				struct flow_end *e = flow_get(f, nf, ids[i]);
+
+				if (e) {
+					e->nout++;
+					e->out_track = uuid;
+					CHECK(type == 1);	/* on the blocker slice's BEGIN */
+				}
+			}
+			for (int i = 0; i < ntids; i++) {
+				struct flow_end *e = flow_get(f, nf, tids[i]);
+
+				if (e) {
+					e->nin++;
+					e->in_track = uuid;
+					e->in_on_end = type == 2;
+				}
+			}
+		}
+	}
+}
+
+/*
+ * A 2-hop chain: ui waits [10, 30) ms on gc (owner); gc is in D-state
+ * [12, 25) ms, woken by a kworker mmlock did not follow (pid 0). Flow 1:
+ * gc's D-state slice -> ui's wait; flow 2: a "blocking" slice on the
+ * kworker's own track (pid = tid) -> gc's D-state slice.
+ */
+static void test_chain_flows(void)
+{
+	struct recording r = { 0 };
+	struct rec_thread *t;
+	char path[128], err[256] = "";
+	unsigned char *got;
+	size_t len;
+	struct flow_end f[16];
+	int nf = 0;
+	struct walk wk;
+
+	mktmp();
+	r.clk_boottime_ns = r.start_ns = T0;
+	r.end_ns = T0 + 100 * MS;
+	t = add_thread(&r, 100, 100, "ui", "app");
+	add_hist(t, KIND_LOCK, CLASS_ANON_VMA_WRITE, SITE_UFFD_MOVE, 0, 1, 20 * MS);
+	t = add_thread(&r, 101, 100, "gc", "app");
+	add_hist(t, KIND_DSTATE, CLASS_ANON_VMA_READ, SITE_RMAP_WALK, 0, 1, 13 * MS);
+	r.nevents = 2;
+	r.events = calloc(2, sizeof(*r.events));
+	r.events[0] = (struct rec_event){ .ts_ns = T0 + 10 * MS, .dur_ns = 20 * MS,
+		.pid = 100, .tid = 100, .flags = LCB_F_WRITE, .other_tid = 101,
+		.kind = KIND_LOCK, .cls = CLASS_ANON_VMA_WRITE, .site = SITE_UFFD_MOVE };
+	r.events[1] = (struct rec_event){ .ts_ns = T0 + 12 * MS, .dur_ns = 13 * MS,
+		.pid = 100, .tid = 101, .other_tid = 900, .kind = KIND_DSTATE,
+		.cls = CLASS_ANON_VMA_READ, .site = SITE_RMAP_WALK };
+	r.nchains = r.chains_cap = 1;
+	r.chains = calloc(1, sizeof(*r.chains));
+	r.chains[0] = (struct rec_chain){ .event = 0, .nhops = 2 };
+	r.chains[0].hops[0] = (struct rec_hop){ .waiter = 0, .tid = 101, .pid = 100,
+		.comm = "gc", .why = HOP_OWNER, .overlap_ns = 20 * MS };
+	r.chains[0].hops[1] = (struct rec_hop){ .waiter = 1, .tid = 900, .comm = "kworker/0:1",
+		.why = HOP_WAKER, .overlap_ns = 13 * MS };
+
+	snprintf(path, sizeof(path), "%s/c.pftrace", tmpdir);
+	CHECK(perfetto_write_recording(&r, path, err, sizeof(err)) == 0);
+	got = slurp(path, &len);
+	CHECK(got != NULL);
+	if (!got)
+		goto out;
+	walk_trace(got, len, &wk);
+	CHECK(!wk.bad && !wk.unbalanced && !wk.nonmono);
+	CHECK(wk.begins == 2 + 2 + 1);	/* events, histograms, the kworker's blocking slice */
+	walk_flows(got, len, f, &nf);
+	CHECK(nf == 2);			/* one flow per hop */
+	for (int i = 0; i < nf; i++) {
+		CHECK(f[i].nout == 1 && f[i].nin == 1);	/* the ids pair up */
+		CHECK(f[i].out_track != f[i].in_track);
+		CHECK((f[i].out_track & 0xFFFFFFFFFFULL) != (f[i].in_track & 0xFFFFFFFFFFULL));
+	}
+	if (nf == 2) {
+		/* in time order of the blocker's slice: gc's D-state, then the kworker's */
+		CHECK(f[0].out_track == PF_UUID(PF_TRACK_THREAD, 101));
+		CHECK(f[0].in_track == PF_UUID(PF_TRACK_THREAD, 100));
+		CHECK(f[0].in_on_end);		/* gc's slice began after ui's */
+		CHECK(f[1].out_track == PF_UUID(PF_TRACK_BLOCKING, 900));
+		CHECK(f[1].in_track == PF_UUID(PF_TRACK_THREAD, 101));
+		CHECK(f[0].id != f[1].id);
+	}
+	CHECK(contains(got, len, "blocking gc: waker"));
+	CHECK(contains(got, len, "kworker/0:1"));	/* its thread track, named */
+	CHECK(contains(got, len, "mmlock \xc2\xb7 blocking (pid unknown)"));
+	CHECK(contains(got, len, "blocked_by"));
+	free(got);
+out:
+	recording_free(&r);
+	rmtmp();
+}
+
 static int write_synthetic(const char *path)
 {
 	struct recording r;
@@ -795,5 +962,6 @@ int main(int argc, char **argv)
 	RUN_TEST(test_names_from_events);
 	RUN_TEST(test_errors);
 	RUN_TEST(test_random_nesting);
+	RUN_TEST(test_chain_flows);
 	TEST_EXIT();
 }

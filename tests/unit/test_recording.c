@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The recording's JSON round trip and the reader's strictness (src/output/recording_json.c). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -265,6 +266,45 @@ static void test_identity(void)
 	unlink(path);
 }
 
+/*
+ * A preempted ioctl with no kept wait: its chain's one hop is the thread
+ * that ran instead. A thread mmlock followed gets its pid (JSON "pid" 0
+ * means "not followed"); before, the preemptor hop never looked it up.
+ */
+static void test_chain_preemptor_pid(void)
+{
+	struct recording r = { 0 };
+	struct rec_thread *t;
+
+	t = recording_thread(&r, 10);
+	t->pid = 10;
+	snprintf(t->comm, sizeof(t->comm), "ui");
+	t = recording_thread(&r, 11);
+	t->pid = 10;
+	snprintf(t->comm, sizeof(t->comm), "gc");
+	r.nevents = 1;
+	r.events = calloc(1, sizeof(*r.events));
+	r.events[0] = (struct rec_event){ .ts_ns = 1000000000ULL, .dur_ns = 5000000ULL,
+		.pid = 10, .tid = 10, .kind = KIND_IOCTL, .cls = UFFD_CMD_MOVE,
+		.other_tid = 11, .by_ns = 3000000ULL };
+	CHECK(chains_build(&r) == 0);
+	CHECK(r.nchains == 1);
+	if (r.nchains == 1) {
+		const struct rec_hop *h = &r.chains[0].hops[0];
+
+		CHECK(r.chains[0].nhops == 1 && h->why == HOP_PREEMPTOR && h->tid == 11);
+		CHECK(h->pid == 10);
+		CHECK(!strcmp(h->comm, "gc"));
+	}
+	/* Not followed: pid 0, the name from the event. */
+	r.events[0].other_tid = 99;
+	snprintf(r.events[0].by_comm, sizeof(r.events[0].by_comm), "kworker/1:0");
+	CHECK(chains_build(&r) == 0);
+	CHECK(r.nchains == 1 && r.chains[0].hops[0].pid == 0 &&
+	      !strcmp(r.chains[0].hops[0].comm, "kworker/1:0"));
+	recording_free(&r);
+}
+
 int main(void)
 {
 	RUN_TEST(test_uffd_names);
@@ -275,5 +315,6 @@ int main(void)
 	RUN_TEST(test_diff_change);
 	RUN_TEST(test_strict);
 	RUN_TEST(test_identity);
+	RUN_TEST(test_chain_preemptor_pid);
 	TEST_EXIT();
 }
