@@ -254,6 +254,8 @@ static void write_meta(struct json_writer *w, const struct recording *rec)
 	for (int i = 0; i < NR_COUNTERS; i++)
 		jw_u64(w, counter_name(i), rec->counters[i]);
 	jw_u64(w, "events_not_kept", rec->events_dropped);
+	/* [chains]: stalls past CHAIN_MAX got none (a reader builds them again, and counts again). */
+	jw_u64(w, "chains_not_built", rec->chains_not_built);
 	jw_u64(w, "samples_not_kept", rec->samples_dropped);
 	jw_obj_end(w);
 	jw_arr_begin(w, "probes");
