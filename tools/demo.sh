@@ -70,7 +70,7 @@ for k, h in enumerate(e.get("chain") or []):
         rest = "outside uffd ioctls" if h["parts_from"] == "ioctl_clock" else "no wait of its own seen"
         top = sorted(h["parts"].items(), key=lambda kv: -kv[1])[:3]
         what = ": " + ", ".join("%s %s" % (rest if p == "unexplained" else label(p), ms(v))
-                                for p, v in top if v)
+                                for p, v in top if v >= 5000)
     print("   %s-> %s %s [%d]%s" % ("  " * k, say, h["comm"], h["tid"], what))
 PY
 }
