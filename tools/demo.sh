@@ -71,6 +71,8 @@ for k, h in enumerate(e.get("chain") or []):
         top = sorted(h["parts"].items(), key=lambda kv: -kv[1])[:3]
         what = ": " + ", ".join("%s %s" % (rest if p == "unexplained" else label(p), ms(v))
                                 for p, v in top if v >= 5000)
+    if h.get("released_by_tid"):
+        what += "; then released by %s [%d]" % (h["released_by_comm"], h["released_by_tid"])
     print("   %s-> %s %s [%d]%s" % ("  " * k, say, h["comm"], h["tid"], what))
 PY
 }

@@ -237,9 +237,16 @@ static int explain(const struct waits *w, size_t ei, __u64 w0, __u64 w1, struct 
 	memset(h, 0, sizeof(*h));
 	h->waiter = ei;
 	if (e->kind == KIND_LOCK && e->tid && e->other_tid) {
+		const struct rec_event *d = last_sleep(w, e);
+
 		h->tid = e->other_tid;
 		h->why = HOP_OWNER;
 		memcpy(h->comm, e->by_comm, sizeof(h->comm));
+		/* The lock changed hands: the task whose release woke the waiter. */
+		if (d && d->other_tid != h->tid) {
+			h->released_by = d->other_tid;
+			memcpy(h->released_comm, d->by_comm, sizeof(h->released_comm));
+		}
 		if (e->by_ns) {
 			h->source = HOP_PARTS_IOCTL;
 			h->window_ns = e->by_ns;

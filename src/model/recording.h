@@ -191,6 +191,13 @@ struct rec_hop {
 	char comm[MMLOCK_COMM_LEN];	/* "" if not known */
 	__u8 why;		/* enum hop_why */
 	__u8 source;		/* enum hop_source */
+	/*
+	 * HOP_OWNER: the waker of the waiter's last sleep in the wait, if not
+	 * the owner (the lock changed hands meanwhile: this one released it
+	 * last); 0 if none or the same.
+	 */
+	__u32 released_by;
+	char released_comm[MMLOCK_COMM_LEN];
 	__u64 overlap_ns;	/* the waiter's wait inside the window of the hop before (hop 1: all) */
 	__u64 window_ns;	/* what parts cover: they sum to it */
 	__u64 parts[NR_REC_PARTS];	/* IOCTL source: PART_UNEXPLAINED is "outside uffd ioctls" */

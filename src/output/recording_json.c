@@ -142,6 +142,10 @@ static void write_chain(struct json_writer *w, const struct recording *rec,
 		jw_u64(w, "pid", h->pid);
 		jw_str(w, "comm", h->comm);
 		jw_str(w, "evidence", hop_why_name(h->why));
+		if (h->released_by) {
+			jw_u64(w, "released_by_tid", h->released_by);
+			jw_str(w, "released_by_comm", h->released_comm);
+		}
 		jw_u64(w, "waiter_tid", we->tid);
 		jw_u64(w, "waiter_ts_ns", we->ts_ns);
 		jw_str(w, "waiter_kind", kind_name(we->kind));

@@ -62,6 +62,9 @@ static void print_doing(FILE *f, const struct rec_hop *h)
 	if (h->samples)
 		fprintf(f, "; on CPU in %s (%u of %u sample%s)", h->on_cpu_in, h->on_cpu_samples,
 			h->samples, h->samples == 1 ? "" : "s");
+	if (h->released_by)
+		fprintf(f, "; released last by %s [%u]", h->released_comm[0] ? h->released_comm : "?",
+			h->released_by);
 	fputc('\n', f);
 }
 

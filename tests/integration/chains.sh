@@ -54,6 +54,10 @@ def well_formed(rec):
                 why = "owner hop is not the wait's owner_tid"
             elif h["evidence"] == "waker" and w["kind"] == "dstate" and w.get("waker_tid") != h["tid"]:
                 why = "waker hop is not the period's waker_tid"
+            elif h.get("released_by_tid") and (h["released_by_tid"] == h["tid"] or not any(
+                    d["kind"] == "dstate" and d["tid"] == w["tid"] and d.get("waker_tid") == h["released_by_tid"]
+                    and w["ts_ns"] <= d["ts_ns"] < w["ts_ns"] + w["dur_ns"] for d in ev)):
+                why = "released_by is not the waker of a sleep inside the wait"
             if why:
                 bad.append((e["tid"], e["ts_ns"], why))
                 break
