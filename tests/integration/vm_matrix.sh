@@ -11,6 +11,9 @@ if [ "$(id -u)" -ne 0 ]; then skip "vm_matrix: needs root (packages, kernel cach
 if [ -n "${MMLOCK_NO_VM:-}" ]; then skip "vm_matrix: MMLOCK_NO_VM is set"; exit 0; fi
 
 cd "$TOP" || exit 1
+# This run's own consoles and guest outputs: another suite or `make vmstress`
+# on this machine writes the shared ones (tools/vm/lib.sh, MMLOCK_VM_LOGS).
+export MMLOCK_VM_LOGS=$TMP/vmlogs
 # The six kernels, with the hypervisor bit (the -nohv runs and their safety
 # loop are tests/integration/vm_safety.sh; `tools/vm/vmtest.sh --all` has both).
 tools/vm/vmtest.sh x86-6.1 x86-6.12 arm64-6.1 arm64-6.12 x86-6.17 x86-7.2

@@ -18,6 +18,9 @@
 if [ "$(id -u)" -ne 0 ]; then skip "vm_safety: needs root (packages, kernel cache)"; exit 0; fi
 if [ -n "${MMLOCK_NO_VM:-}" ]; then skip "vm_safety: MMLOCK_NO_VM is set"; exit 0; fi
 cd "$TOP" || exit 1
+# This run's own consoles and guest outputs (tools/vm/lib.sh, MMLOCK_VM_LOGS):
+# a second suite or `make vmstress` on this machine uses the same kernel ids.
+export MMLOCK_VM_LOGS=$TMP/vmlogs
 tools/install-deps.sh --vm --arm64 || { fail "vm_safety: tools/install-deps.sh --vm --arm64 failed"; exit 0; }
 
 # The detector: a guest script that prints once, then nothing.
@@ -56,3 +59,5 @@ done
 # shellcheck disable=SC2086
 VMSTRESS_ITERS=${VMSAFETY_ITERS:-1} VMSTRESS_MODES="two peer" VMSTRESS_LOAD_S=1 VMSTRESS_HOST_LOAD=busy \
 	tools/vm/vmstress.sh ${VMSAFETY_KERNELS:-x86-6.1-nohv x86-6.12-nohv arm64-6.12}
+check "the stress consoles are this run's own (MMLOCK_VM_LOGS=$TMP/vmlogs)" \
+	bash -c 'ls "$1"/stress-*.log >/dev/null 2>&1' _ "$TMP/vmlogs"

@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 id=${1:?usage: tools/vm/guest-json.sh ID [NAME]}
 name=${2:-auto}
-f=$VM_CACHE/logs/$id.guest
+f=$VM_LOGS/$id.guest
 [ -r "$f" ] || vm_die "no guest output for $id ($f): run tools/vm/vmtest.sh $id first"
 out=$(sed -n "/^MMLOCK-JSON-BEGIN $name\$/,/^MMLOCK-JSON-END/p" "$f" | sed '1d;$d')
 [ -n "$out" ] || vm_die "$f holds no recording named $name"

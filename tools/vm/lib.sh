@@ -5,6 +5,10 @@
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_TOP=$(cd "$VM_DIR/../.." && pwd)
 VM_CACHE=${MMLOCK_VM_CACHE:-/var/cache/mmlock-vm}
+# Consoles, summaries and guest outputs. Per run where runs may overlap: the
+# tests give each their own (two suites on one machine, or a test next to
+# `make vmstress`, once read each other's x86-6.17.guest).
+VM_LOGS=${MMLOCK_VM_LOGS:-$VM_CACHE/logs}
 VM_CONF=${MMLOCK_VM_CONF:-$VM_DIR/kernels.conf}
 VM_MIRROR=${MMLOCK_VM_MIRROR:-http://deb.debian.org/debian}
 VM_SECURITY_MIRROR=${MMLOCK_VM_SECURITY_MIRROR:-http://deb.debian.org/debian-security}

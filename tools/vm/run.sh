@@ -34,7 +34,7 @@
 #   -e VAR=VAL   environment for the guest script (repeatable)
 #   -m MB        guest memory (default 1024)      -s N   vCPUs (default 2)
 #   -a ARGS      extra kernel command line
-#   -l LOG       console log file (default $MMLOCK_VM_CACHE/logs/ID.log)
+#   -l LOG       console log file (default $MMLOCK_VM_LOGS/ID.log, $MMLOCK_VM_CACHE/logs)
 #   -o FILE      write a key=value summary (id, release, rc, status, boot_s, total_s...)
 #   -q           do not echo the guest script's output
 # Console lines starting with MMLOCK-VM-KSYM (BPF symbols a guest script dumps
@@ -121,7 +121,7 @@ qemu+=(-m "$mem" -smp "$smp" -nodefaults -no-user-config -display none -monitor 
 # shellcheck disable=SC2206
 [ -n "${MMLOCK_VM_QEMU_ARGS:-}" ] && qemu+=($MMLOCK_VM_QEMU_ARGS)
 
-[ -n "$log" ] || log=$VM_CACHE/logs/$id.log
+[ -n "$log" ] || log=$VM_LOGS/$id.log
 mkdir -p "$(dirname "$log")"
 : >"$log"
 rm -f "$log.stacks" "$log.gdb"

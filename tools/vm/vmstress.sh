@@ -54,7 +54,7 @@ iters=${VMSTRESS_ITERS:-50}
 modes=${VMSTRESS_MODES:-min0 two peer}
 load_s=${VMSTRESS_LOAD_S:-2}
 host_load=${VMSTRESS_HOST_LOAD:-busy}
-logdir=${VMSTRESS_LOGDIR:-$VM_CACHE/logs}
+logdir=${VMSTRESS_LOGDIR:-$VM_LOGS}
 case "$iters" in ''|*[!0-9]*|0) echo "vmstress: VMSTRESS_ITERS must be a positive integer" >&2; exit 2 ;; esac
 for m in $modes; do
 	case "$m" in min0|two|peer|attach|toggle) ;; *) echo "vmstress: unknown mode '$m' (min0 two peer attach toggle)" >&2; exit 2 ;; esac

@@ -20,6 +20,7 @@
 #   --no-build     use the binaries already in build/ARCH-static/
 #   --guest FILE   guest script instead of tools/vm/guest-test.sh
 # Environment: MMLOCK_VM_CACHE (kernels, logs; default /var/cache/mmlock-vm),
+#   MMLOCK_VM_LOGS (consoles and guest outputs; default $MMLOCK_VM_CACHE/logs),
 #   MMLOCK_VM_TIMEOUT (per guest, default 180 s, stretched x1-x4 by the host's
 #   load: tools/vm/run.sh), CI.
 set -uo pipefail
@@ -40,7 +41,7 @@ done
 # shellcheck disable=SC2206
 [ ${#ids[@]} -gt 0 ] || ids=(${MMLOCK_VM_KERNELS:-x86-6.1 x86-6.12 x86-6.1-nohv x86-6.12-nohv arm64-6.1 arm64-6.12})
 t_start=$SECONDS
-logdir=$VM_CACHE/logs
+logdir=$VM_LOGS
 mkdir -p "$logdir" || vm_die "cannot create $logdir (run as root or set MMLOCK_VM_CACHE)"
 
 # Which architectures the matrix needs.
