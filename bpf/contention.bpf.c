@@ -451,6 +451,8 @@ static __always_inline void begin(struct cpu_state *cs, __u32 ectx, __u64 lock, 
 		count(CNT_RT_WAIT_SKIPPED);
 		return;
 	}
+	if (ectx == CTX_TASK)
+		rwspin_wait_begins(cs);
 	if (ectx == CTX_TASK && !spinning_wait(flags))
 		sleep_begin(lock, flags);
 	else

@@ -138,6 +138,8 @@ struct cpu_state {
 	 * up the interrupted thread's state only if it is that one.
 	 */
 	__u32 io_tid;
+	/* The thread in an rwsem write slow path here (struct inflight rws_*): its lock wait ends it. */
+	__u32 rws_tid;
 };
 
 GLOBAL struct {

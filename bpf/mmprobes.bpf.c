@@ -15,6 +15,8 @@
  * rmap_walk_anon: duration of each anon rmap walk (its callers hold or wait
  * for the anon_vma read lock). __folio_lock: the folio lock wait itself
  * (folio_trylock is inline: __folio_lock is called only when it failed).
+ * rwsem_down_write_slowpath: entry .. first lock wait or return, the
+ * optimistic spin of a writer inside a uffd ioctl (PART_RWSEM_SPIN).
  * userfaultfd_ioctl: uffd ioctl latency without the syscall tracepoints.
  */
 #include "uffd.bpf.h"
@@ -214,6 +216,10 @@ static __always_inline void timed_end(void *ctx, enum call_slot slot)
 
 ENTRY_RETURN_PROGS(rmap, rmap_walk_anon, timed_begin(CALL_RMAP), timed_end(ctx, CALL_RMAP))
 ENTRY_RETURN_PROGS(folio_lock, __folio_lock, timed_begin(CALL_FOLIO), timed_end(ctx, CALL_FOLIO))
+
+/* ---- [rwspin] an rwsem writer's optimistic spin inside a uffd ioctl (uffd.bpf.h) ---- */
+
+ENTRY_RETURN_PROGS(rwsem_spin, rwsem_down_write_slowpath, rwspin_begin(), rwspin_return())
 
 /* ---- uffd ioctls without the syscall tracepoints ---- */
 

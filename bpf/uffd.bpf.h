@@ -20,15 +20,95 @@
 static __always_inline void ioctl_carve(struct inflight *in)
 {
 	__u64 on = in->parts[PART_ON_CPU], spin = in->parts[PART_LOCK_SPIN];
-	__u64 irq = in->parts[PART_INTERRUPTED];
+	__u64 irq = in->parts[PART_INTERRUPTED], rws = in->parts[PART_RWSEM_SPIN];
 
 	if (spin > on)
 		spin = on;
 	if (irq > on - spin)
 		irq = on - spin;
+	if (rws > on - spin - irq)
+		rws = on - spin - irq;
 	in->parts[PART_LOCK_SPIN] = spin;
 	in->parts[PART_INTERRUPTED] = irq;
-	in->parts[PART_ON_CPU] = on - spin - irq;
+	in->parts[PART_RWSEM_SPIN] = rws;
+	in->parts[PART_ON_CPU] = on - spin - irq - rws;
+}
+
+/*
+ * [rwspin] A writer entered rwsem_down_write_slowpath inside the ioctl
+ * (probe "rwsem_spin"). Until its first lock wait (contention_begin: the
+ * rwsem's own, or the wait_lock's) or its return, it spins optimistically
+ * on the owner (rwsem_optimistic_spin, inlined there; no tracepoint). Only
+ * its on-CPU stretches count (a preemption before preempt_disable is
+ * `preempted`), and interrupts' lock waits in it stay `interrupted`.
+ * Task context, the thread's own state: no lock taken (THE LOCK RULE).
+ */
+static __always_inline void rwspin_begin(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts = tstate(tid, false);
+	struct cpu_state *cs;
+	struct inflight *in;
+
+	if (!ts || ts->io.state != IOCTL_IN_KERNEL)
+		return;
+	in = &ts->io;
+	in->rws_open = 1;
+	in->rws_ns = 0;
+	in->rws_irq = in->parts[PART_INTERRUPTED];
+	in->rws_ts = bpf_ktime_get_boot_ns();
+	cs = cpu_state();
+	if (cs)
+		cs->rws_tid = tid;
+}
+
+static __always_inline void rwspin_end(struct inflight *in, __u64 now)
+{
+	__u64 ns = in->rws_ns, irq;
+
+	if (!in->rws_open)
+		return;
+	if (in->rws_ts && now > in->rws_ts)
+		ns += now - in->rws_ts;
+	irq = in->parts[PART_INTERRUPTED] - in->rws_irq;
+	in->parts[PART_RWSEM_SPIN] += ns > irq ? ns - irq : 0;
+	in->rws_open = 0;
+	in->rws_ts = 0;
+	in->rws_ns = 0;
+}
+
+/* The slow path returned (its spin took the lock, or it was woken with it). */
+static __always_inline void rwspin_return(void)
+{
+	struct thread_state *ts = tstate((__u32)bpf_get_current_pid_tgid(), false);
+
+	if (ts && ts->io.rws_open)
+		rwspin_end(&ts->io, bpf_ktime_get_boot_ns());
+}
+
+/* A task-context lock wait begins on this CPU: the spin before it ends. */
+static __always_inline void rwspin_wait_begins(struct cpu_state *cs)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts;
+
+	if (cs->rws_tid != tid)
+		return;
+	cs->rws_tid = 0;
+	ts = tstate(tid, false);	/* lookup only: this may be a spin wait's begin */
+	if (ts && ts->io.rws_open)
+		rwspin_end(&ts->io, bpf_ktime_get_boot_ns());
+}
+
+/* Open at the ioctl's exit or next entry: its return was not seen. Dropped (stays on_cpu). */
+static __always_inline void rwspin_drop(struct inflight *in)
+{
+	if (!in->rws_open)
+		return;
+	count(CNT_RWSPIN_UNCLOSED);
+	in->rws_open = 0;
+	in->rws_ts = 0;
+	in->rws_ns = 0;
 }
 
 static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struct thread_state *ts,
@@ -85,6 +165,9 @@ static __always_inline void ioctl_off(struct thread_state *ts, struct task_struc
 	if (in->on_ts && now > in->on_ts)
 		in->parts[PART_ON_CPU] += now - in->on_ts;
 	in->on_ts = 0;
+	if (in->rws_ts && now > in->rws_ts)
+		in->rws_ns += now - in->rws_ts;
+	in->rws_ts = 0;
 	in->off_ts = 0;
 	in->preempt_ts = 0;
 	if (runnable) {
@@ -185,6 +268,13 @@ static __always_inline void ioctl_switch_in(struct task_struct *next, __u32 tid,
 	in->on_ts = now;
 	if (in->state == IOCTL_IN_KERNEL)
 		note_io_cpu(tid);
+	if (in->rws_open) {
+		struct cpu_state *cs = cpu_state();
+
+		in->rws_ts = now;
+		if (cs)
+			cs->rws_tid = tid;
+	}
 	if (in->state == IOCTL_RESCHEDULED)
 		ioctl_finish(next, tid, ts, now);
 }
@@ -292,6 +382,7 @@ static __always_inline int ioctl_enter(__u32 cmd, unsigned long arg)
 		in->waited = 0;
 	}
 	in->preempt_ts = in->off_ts = 0;
+	rwspin_drop(in);
 	/* Into the thread's clock (ioctl_clock); zero when this is its first. */
 	for (int i = 0; i < NR_PARTS; i++) {
 		in->done_parts[i] += in->parts[i];
@@ -343,6 +434,7 @@ static __always_inline int ioctl_exit(long ret, __u32 cmd)
 	if (test_exit_delay_ns)
 		busy_wait(test_exit_delay_ns);
 	in->exit_ts = now;
+	rwspin_drop(in);
 	/* Running, but since when is unknown if its switch-in was not seen: left unexplained. */
 	in->off_ts = 0;
 	if (!in->on_ts)

@@ -155,6 +155,13 @@ enum mm_part {
 	PART_SLEEP = NR_CLASSES,	/* blocked in an interruptible sleep */
 	PART_ON_CPU,		/* running, outside the parts below */
 	PART_LOCK_SPIN,		/* spinning in a task-context spin wait (its interrupts excluded) */
+	/*
+	 * rwsem_down_write_slowpath entered .. its first lock wait or its return:
+	 * a writer's optimistic spin on the owner (rwsem_optimistic_spin is
+	 * inlined in every lab kernel), on CPU only, its interrupts excluded.
+	 * Needs fentry or kprobes (probe "rwsem_spin"): else it stays in on_cpu.
+	 */
+	PART_RWSEM_SPIN,
 	PART_INTERRUPTED,	/* waits in interrupt context that interrupted it */
 	PART_PREEMPTED,		/* switched out runnable .. switched in */
 	PART_RUNNABLE,		/* woken .. switched in */
@@ -273,6 +280,15 @@ struct inflight {
 	 * difference of two readings spans them all.
 	 */
 	__u64 done_parts[NR_PARTS];
+	/*
+	 * [rwspin] An rwsem write slow path in progress inside this ioctl,
+	 * before its first lock wait: PART_RWSEM_SPIN when it ends.
+	 */
+	__u64 rws_ts;		/* on CPU in it since, 0 if off CPU or none open */
+	__u64 rws_ns;		/* its on-CPU time before rws_ts */
+	__u64 rws_irq;		/* parts[PART_INTERRUPTED] when it began */
+	__u32 rws_open;
+	__u32 pad3;
 };
 
 /* A lock wait in progress: contention_begin .. contention_end (nested 2 deep). */
@@ -446,6 +462,7 @@ enum mm_counter {
 	CNT_CALL_FULL,		/* mmprobes: `calls` map full, a timed call lost */
 	CNT_HELD_FULL,		/* mmprobes: `held` map full, a hold time lost */
 	CNT_CTX_MISMATCH,	/* preempt count and stack disagree on task vs interrupt */
+	CNT_RWSPIN_UNCLOSED,	/* rwsem write slow path whose return was not seen: not timed */
 	NR_COUNTERS,
 };
 

@@ -59,6 +59,7 @@ CREATE TABLE hists_local (
   part_sleep_ns Nullable(UInt64),
   part_on_cpu_ns Nullable(UInt64),
   part_lock_spin_ns Nullable(UInt64),
+  part_rwsem_spin_ns Nullable(UInt64),
   part_interrupted_ns Nullable(UInt64),
   part_preempted_ns Nullable(UInt64),
   part_runnable_ns Nullable(UInt64),

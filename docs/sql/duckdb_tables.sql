@@ -57,6 +57,7 @@ CREATE OR REPLACE VIEW hists AS SELECT * FROM read_ndjson('hists.ndjson', column
   part_sleep_ns: 'UBIGINT',
   part_on_cpu_ns: 'UBIGINT',
   part_lock_spin_ns: 'UBIGINT',
+  part_rwsem_spin_ns: 'UBIGINT',
   part_interrupted_ns: 'UBIGINT',
   part_preempted_ns: 'UBIGINT',
   part_runnable_ns: 'UBIGINT',

@@ -56,17 +56,26 @@ static const char *pct(__u64 before, __u64 after, char *buf, size_t len)
  * before and after (a recording's length and ioctl count differ between
  * runs: means and shares compare, totals do not).
  */
-static void print_parts(const struct rec_hist *b, const struct rec_hist *a)
+static void print_parts(const struct rec_hist *b, const struct rec_hist *a,
+			const struct recording *rb, const struct recording *ra)
 {
 	bool head = false;
 
 	for (unsigned int p = 0; p < NR_REC_PARTS; p++) {
 		double mb = b->count ? (double)b->parts[p] / b->count : 0;
 		double ma = a->count ? (double)a->parts[p] / a->count : 0;
+		bool nb = !part_measured(rb, p, NULL), na = !part_measured(ra, p, NULL);
 		char s1[16], s2[16];
 
 		if (!mb && !ma && p != PART_UNEXPLAINED)
 			continue;
+		/* Measured on one side only: its time is in on CPU on the other, no change to judge. */
+		if (nb || na) {
+			printf("%-16s %-7s %-27s %10s %6s %10s %6s  %s\n", "", "", part_label(p),
+			       nb ? "-" : NS((__u64)mb), "", na ? "-" : NS((__u64)ma), "",
+			       nb ? "not measured before" : "not measured after");
+			continue;
+		}
 		if (!head) {
 			printf("%-16s %-7s %-27s %10s %6s %10s %6s  %s\n", "", "", "per ioctl: PART",
 			       "BEFORE", "SHARE", "AFTER", "SHARE", "CHANGE");
@@ -81,7 +90,7 @@ static void print_parts(const struct rec_hist *b, const struct rec_hist *a)
 }
 
 /* The table; returns how many rows regressed by more than maxreg% (< 0: not asked). */
-static int print_rows(const struct diff_rows *d, long long maxreg)
+static int print_rows(const struct diff_rows *d, long long maxreg, const struct recording *rec)
 {
 	int regressions = 0;
 
@@ -104,7 +113,7 @@ static int print_rows(const struct diff_rows *d, long long maxreg)
 			       (unsigned long long)b->aux_ns, (unsigned long long)b->count,
 			       (unsigned long long)a->aux_ns, (unsigned long long)a->count);
 		if (b->kind == KIND_IOCTL)
-			print_parts(b, a);
+			print_parts(b, a, &rec[0], &rec[1]);
 		/* A wait that is new in AFTER is a regression too. */
 		if (maxreg >= 0 && (b->kind == KIND_LOCK || b->kind == KIND_DSTATE) && a->max_ns &&
 		    a->max_ns > b->max_ns * (100 + maxreg) / 100)
@@ -133,7 +142,7 @@ static int diff_two(const char *before, const char *after, const char *comm, lon
 	}
 	printf("before: %s (Linux %s)\nafter:  %s (Linux %s)\n\n", before, rec[0].kernel,
 	       after, rec[1].kernel);
-	regressions = print_rows(&d, maxreg);
+	regressions = print_rows(&d, maxreg, rec);
 	if (maxreg >= 0) {
 		printf("\n%d row(s) with a worst wait more than %lld%% above before\n", regressions, maxreg);
 		if (regressions)

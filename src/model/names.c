@@ -120,6 +120,7 @@ static const char *const counter_names[NR_COUNTERS] = {
 	[CNT_IOCTL_ENTRY_UNSEEN] = "ioctl_entry_unseen",
 	[CNT_CALL_FULL] = "call_map_full",
 	[CNT_HELD_FULL] = "held_map_full",
+	[CNT_RWSPIN_UNCLOSED] = "rwsem_spin_unclosed",
 };
 
 /* What a non-zero counter means for the numbers a report shows. */
@@ -139,6 +140,7 @@ static const char *const counter_meanings[NR_COUNTERS] = {
 	[CNT_IOCTL_ENTRY_UNSEEN] = "uffd ioctls whose entry was not seen: not in the ioctl counts",
 	[CNT_CALL_FULL] = "probe-timed calls (down_write, rmap walks, folio lock) lost: those counts too low",
 	[CNT_HELD_FULL] = "anon_vma write holds not timed: hold counts too low",
+	[CNT_RWSPIN_UNCLOSED] = "rwsem write slow paths whose return was not seen: their spin left in on_cpu",
 	[CNT_SPIN_HIST_FULL] = "spinlock or interrupt waits not counted: the lock-free table was full",
 	[CNT_SPIN_EVENT_LOST] = "spinlock or interrupt waits lost from the events (ring overrun); histograms complete",
 	[CNT_WAIT_END_SKIPPED] = "waits in interrupt context not recorded: their end would be skipped (nested in a contention program)",

@@ -296,12 +296,23 @@ int uffd_cmd_from_name(const char *s);
 
 /*
  * parts.c: the breakdown of uffd ioctls. Names are "on_cpu", "lock_spin",
- * "lock_sleep_<class>", "dstate_other", "sleep", "runnable", "preempted",
- * "interrupted", "unexplained"; NULL / -1 out of range or unknown.
+ * "rwsem_spin", "lock_sleep_<class>", "dstate_other", "sleep", "runnable",
+ * "preempted", "interrupted", "unexplained"; NULL / -1 out of range or unknown.
  */
 const char *part_name(unsigned int part);
 const char *part_label(unsigned int part);	/* "lock sleep anon_vma write" */
 int part_from_name(const char *s);
+/*
+ * Which probes' cuts make the part, with the mechanism each got in rec:
+ * "sched_switch=tp_btf sched_wakeup=tp_btf" ("?" for a probe the recording
+ * does not list), "the remainder" for unexplained. Into buf; returns buf.
+ */
+const char *part_source(const struct recording *rec, unsigned int part, char *buf, size_t len);
+/*
+ * Was the part measured at all? Not where the probe it needs did not attach
+ * (rwsem_spin without fentry/kprobes: that time is in on_cpu); why then.
+ */
+bool part_measured(const struct recording *rec, unsigned int part, const char **why);
 /* Spin and interrupt time cut out of on-CPU time, as the BPF side does at the ioctl's end. */
 void parts_carve(__u64 *parts);
 /*

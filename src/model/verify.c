@@ -261,6 +261,9 @@ int set_diff_add(struct set_diff *d, const struct recording *rec, int side, size
 {
 	if (side < 0 || side > 1 || run >= d->nruns[side])
 		return -EINVAL;
+	for (unsigned int p = 0; p < NR_REC_PARTS; p++)
+		if (!part_measured(rec, p, NULL))
+			d->unmeasured[side][p] = true;
 	for (size_t i = 0; i < rec->nthreads; i++) {
 		const struct rec_thread *t = &rec->threads[i];
 
@@ -308,6 +311,8 @@ size_t set_row_part_values(const struct set_diff *d, const struct set_row *r, in
 {
 	size_t n = 0;
 
+	if (part < NR_REC_PARTS && d->unmeasured[side][part])
+		return 0;	/* its time is in on_cpu there: no mean to compare */
 	for (size_t i = 0; i < d->nruns[side]; i++) {
 		const struct rec_hist *h = &r->run[side][i];
 

@@ -114,6 +114,8 @@ struct set_diff {
 	struct set_row *rows;
 	size_t n, cap;
 	size_t nruns[2];	/* before, after */
+	/* A part some run of that side could not measure (its probe did not attach): not compared. */
+	bool unmeasured[2][NR_REC_PARTS];
 };
 
 /* 0, or -EINVAL if a side has no run. */
@@ -128,7 +130,10 @@ void set_diff_free(struct set_diff *d);
 /* The row's per-run values of one metric on one side, into v[nruns[side]]. */
 void set_row_values(const struct set_diff *d, const struct set_row *r, int side,
 		    enum set_metric m, double *v);
-/* Per-run mean time per ioctl of a breakdown part; runs without the ioctl are left out. Returns how many. */
+/*
+ * Per-run mean time per ioctl of a breakdown part; runs without the ioctl are
+ * left out, and the whole side where a run did not measure the part. Returns how many.
+ */
 size_t set_row_part_values(const struct set_diff *d, const struct set_row *r, int side,
 			   unsigned int part, double *v);
 /* Runs of a side in which the row has at least one sample. */

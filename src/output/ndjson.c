@@ -221,7 +221,8 @@ static void write_hist(struct json_writer *w, const struct recording *rec, const
 	u64_or_null(w, "failed", h->kind == KIND_TRYLOCK, h->aux_ns);
 	for (unsigned int p = 0; p < NR_REC_PARTS; p++) {
 		snprintf(key, sizeof(key), "part_%s_ns", part_name(p));
-		u64_or_null(w, key, ioctl, h->parts[p]);
+		/* Null where not measured (rwsem_spin without its probe), as for other kinds. */
+		u64_or_null(w, key, ioctl && part_measured(rec, p, NULL), h->parts[p]);
 	}
 	row_end(w);
 }

@@ -577,6 +577,11 @@ static void read_parts(struct reader *r, const struct json_value *o, const char 
 	}
 	if (r->ret)
 		return;
+	for (unsigned int k = 0; k < NR_REC_PARTS; k++)
+		if (parts[k] && !part_measured(r->rec, k, NULL)) {
+			bad(r, pkey, "part '%s' but its probe did not attach", part_name(k));
+			return;
+		}
 	if (!json_get(p, part_name(PART_UNEXPLAINED)))
 		bad(r, pkey, "no \"%s\" (it is always written)", part_name(PART_UNEXPLAINED));
 	else if (sum > UINT64_MAX)

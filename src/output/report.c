@@ -154,9 +154,30 @@ static void print_worst_ioctl(FILE *f, const struct rec_event *e, const struct r
 			NS(1000000000ULL / rec->sampler.hz));
 }
 
-/* Per command: where the thread's ioctl time went, each part in ms and % of the total. */
+/* The ioctl's own start and end: "uffd_ioctl_enter=kprobe uffd_ioctl_exit=kprobe". */
+static const char *ioctl_source(const struct recording *rec, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < rec->nprobes && n < len; i++)
+		if (!strncmp(rec->probes[i].name, "uffd_ioctl_", 11))
+			n += snprintf(buf + n, len - n, "%s%s=%s", n ? " " : "", rec->probes[i].name,
+				      rec->probes[i].mechanism);
+	if (!buf[0])
+		snprintf(buf, len, "the ioctl's entry and exit");
+	return buf;
+}
+
+/*
+ * Per command: where the thread's ioctl time went, each part in ms, % of the
+ * total, and the probes whose cuts made it, with their mechanisms.
+ */
 static void print_breakdown(FILE *f, const struct recording *rec, const struct rec_thread *t)
 {
+	char src[160];
+	const char *why;
+
 	for (size_t i = 0; i < t->nhists; i++) {
 		const struct rec_hist *h = &t->hists[i];
 		int idx[NR_REC_PARTS], n;
@@ -164,11 +185,18 @@ static void print_breakdown(FILE *f, const struct recording *rec, const struct r
 		if (h->kind != KIND_IOCTL || !h->total_ns)
 			continue;
 		n = parts_order(h->parts, idx);
-		fprintf(f, "  where the time went: %s, %llu ioctls, %s\n", uffd_cmd_name(h->cls),
-			(unsigned long long)h->count, NS(h->total_ns));
+		fprintf(f, "  where the time went: %s, %llu ioctls, %s (each cut at %s)\n",
+			uffd_cmd_name(h->cls), (unsigned long long)h->count, NS(h->total_ns),
+			ioctl_source(rec, src, sizeof(src)));
 		for (int j = 0; j < n; j++)
-			fprintf(f, "    %-32s %10.3f ms %6.1f%%\n", part_label(idx[j]),
-				h->parts[idx[j]] / 1e6, 100.0 * h->parts[idx[j]] / h->total_ns);
+			fprintf(f, "    %-32s %10.3f ms %6.1f%%  %s\n", part_label(idx[j]),
+				h->parts[idx[j]] / 1e6, 100.0 * h->parts[idx[j]] / h->total_ns,
+				part_source(rec, idx[j], src, sizeof(src)));
+		/* A part its probe could not measure is absent, not zero: its time is in on CPU. */
+		for (unsigned int p = 0; p < NR_REC_PARTS; p++)
+			if (!part_measured(rec, p, &why))
+				fprintf(f, "    not measured: %s (%s, left in on CPU: %s)\n", part_name(p),
+					part_label(p), why);
 		print_oncpu(f, "    ", oncpu_find(rec, t->tid, h->cls, 0));
 	}
 }

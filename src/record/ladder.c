@@ -51,6 +51,9 @@ static const struct ladder_probe probe_table[] = {
 	{ "rmap_walk_anon", { { "rmap_fentry", "rmap_fexit" }, { "rmap_kprobe", "rmap_kretprobe" } } },
 	{ "folio_lock", { { "folio_lock_fentry", "folio_lock_fexit" },
 			  { "folio_lock_kprobe", "folio_lock_kretprobe" } } },
+	/* The breakdown's rwsem_spin part (fentry first: the slow path sleeps, as above). */
+	{ "rwsem_spin", { { "rwsem_spin_fentry", "rwsem_spin_fexit" },
+			  { "rwsem_spin_kprobe", "rwsem_spin_kretprobe" } } },
 };
 #define NR_PROBES (sizeof(probe_table) / sizeof(probe_table[0]))
 

@@ -11,7 +11,11 @@
 #    gcsim thread under its own tid and name (gcsim's ground truth), or a
 #    task seen in /proc during the run under that tid (its name may have
 #    changed by an exec since it was switched in);
-#  - the report prints the per-thread table and each worst ioctl's parts.
+#  - the report prints the per-thread table and each worst ioctl's parts;
+#    each row names the probes that cut it with the mechanisms the
+#    recording's probes list gives them; where the rwsem_spin probe did not
+#    attach (this host: no fentry, no kprobes) every table says it was not
+#    measured and no rwsem_spin part is anywhere in the JSON.
 . "$(dirname "$0")/../lib.sh"
 need_bpf breakdown || exit 0
 
@@ -45,11 +49,42 @@ run_load() {
 	check "breakdown: $name: each worst ioctl line ends with its unexplained part" \
 		awk '/^  worst ioctl:/ { n++; if ($0 !~ /unexplained [0-9.]+ [nmu]?s$/) bad++ }
 		     END { exit !(n > 0 && !bad) }' "$TMP/$name.txt"
-	python3 - "$name" "$TMP/$name.json" "$TMP/$name-truth.json" "$TMP/tasks.txt" <<'PY' || fail "breakdown: $name: the checker stopped (exit $?)"
-import json, sys
+	python3 - "$name" "$TMP/$name.json" "$TMP/$name-truth.json" "$TMP/tasks.txt" "$TMP/$name.txt" <<'PY' || fail "breakdown: $name: the checker stopped (exit $?)"
+import json, re, sys
 name, rec, truth, tasks = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3])), sys.argv[4]
+report = open(sys.argv[5]).read().split("\n")
 def res(what, ok, why=""):
     print(("PASS: " if ok else "FAIL: ") + "breakdown: %s: %s" % (name, what) + ("" if ok else ": " + why))
+
+# Each table row's "probe=mechanism" pairs are the recording's.
+mech = {p["name"]: p["mechanism"] for p in rec["probes"]}
+rows, wrong, tables, unmeasured = 0, [], 0, 0
+for i, line in enumerate(report):
+    if line.startswith("  where the time went: "):
+        tables += 1
+        body = []
+        for l in report[i + 1:]:	# the table: its indented lines
+            if not l.startswith("    "):
+                break
+            body.append(l)
+        unmeasured += any(l.startswith("    not measured: rwsem_spin (") for l in body)
+    m = re.match(r"^    .{32} +[0-9.]+ ms +[0-9.]+%  (.*)$", line)
+    if m and m.group(1) != "the remainder":
+        rows += 1
+        for pair in m.group(1).split():
+            probe, _, got = pair.partition("=")
+            if mech.get(probe) != got:
+                wrong.append(pair)
+res("each of %d table rows names its probes with the recording's mechanisms" % rows, rows and not wrong, str(wrong[:3]))
+spin = mech.get("rwsem_spin", "absent")
+has = [e["tid"] for e in rec["events"] if e["kind"] == "ioctl" and "rwsem_spin" in e["parts"]]
+has += [t["tid"] for t in rec["threads"] for h in t["hists"] if h["kind"] == "ioctl" and "rwsem_spin" in h["parts"]]
+if spin == "none":
+    res("rwsem_spin probe refused here: no rwsem_spin part in the JSON", not has, str(has[:3]))
+    res("each of %d tables says rwsem_spin was not measured" % tables, tables and unmeasured == tables,
+        "%d of %d" % (unmeasured, tables))
+else:
+    res("rwsem_spin probe by %s: no table says it was not measured" % spin, unmeasured == 0, str(unmeasured))
 
 ev = [e for e in rec["events"] if e["kind"] == "ioctl"]
 res("ioctl events >= 1 ms were kept", len(ev) > 0, "none")

@@ -75,6 +75,7 @@ static void test_part_names(void)
 	CHECK(!strcmp(part_name(CLASS_ANON_VMA_WRITE), "lock_sleep_anon_vma_write"));
 	CHECK(!strcmp(part_name(CLASS_SPIN), "lock_sleep_spin"));	/* not lock_spin */
 	CHECK(!strcmp(part_name(PART_LOCK_SPIN), "lock_spin"));
+	CHECK(!strcmp(part_name(PART_RWSEM_SPIN), "rwsem_spin"));
 	CHECK(!strcmp(part_name(PART_UNEXPLAINED), "unexplained"));
 	CHECK(part_name(NR_REC_PARTS) == NULL && part_from_name("lock_sleep_") == -1);
 }
@@ -96,6 +97,19 @@ static void test_parts_math(void)
 	p[PART_INTERRUPTED] = 5;
 	parts_carve(p);
 	CHECK(p[PART_ON_CPU] == 0 && p[PART_LOCK_SPIN] == 8 && p[PART_INTERRUPTED] == 2);
+	/* The rwsem spin too, after them, never beyond what they leave. */
+	memset(p, 0, sizeof(p));
+	p[PART_ON_CPU] = 100;
+	p[PART_LOCK_SPIN] = 30;
+	p[PART_RWSEM_SPIN] = 40;
+	parts_carve(p);
+	CHECK(p[PART_ON_CPU] == 30 && p[PART_RWSEM_SPIN] == 40 && p[PART_LOCK_SPIN] == 30);
+	memset(p, 0, sizeof(p));
+	p[PART_ON_CPU] = 50;
+	p[PART_INTERRUPTED] = 20;
+	p[PART_RWSEM_SPIN] = 40;
+	parts_carve(p);
+	CHECK(p[PART_ON_CPU] == 0 && p[PART_RWSEM_SPIN] == 30 && p[PART_INTERRUPTED] == 20);
 
 	/* The remainder is what no part holds. */
 	memset(p, 0, sizeof(p));
@@ -113,6 +127,40 @@ static void test_parts_math(void)
 	CHECK(parts_settle(p, 60) == 1);
 	CHECK(p[PART_ON_CPU] == 0 && p[PART_LOCK_SPIN] == 20 && p[CLASS_FOLIO] == 40);
 	CHECK(p[PART_UNEXPLAINED] == 0 && parts_sum(p) == 60);
+}
+
+/*
+ * Which mechanism made each part, from the recording's probes; rwsem_spin is
+ * measured only where its probe attached, and then it reads back.
+ */
+static void test_part_source(void)
+{
+	static const char with[] =
+		"{\"tool\":\"mmlock\",\"format\":1,\"probes\":[{\"name\":\"sched_switch\",\"mechanism\":\"tp_btf\"},"
+		"{\"name\":\"contention_begin\",\"mechanism\":\"raw_tp\"},{\"name\":\"rwsem_spin\",\"mechanism\":\"kprobe\"}],"
+		"\"threads\":[{\"tid\":1,\"hists\":[{\"kind\":\"ioctl\",\"command\":\"UFFDIO_MOVE\","
+		"\"site\":\"uffd_move\",\"total_ns\":3,\"parts\":{\"rwsem_spin\":1,\"unexplained\":2}}]}]}";
+	struct recording r = {}, none = {};
+	struct rec_probe refused = { .name = "rwsem_spin", .mechanism = "none", .refused = "fentry: load EPERM" };
+	const char *why = NULL;
+	char buf[160], err[512];
+
+	CHECK(recording_parse_json(&r, with, strlen(with), "t", err, sizeof(err)) == 0);
+	CHECK(r.nthreads == 1 && r.threads[0].hists[0].parts[PART_RWSEM_SPIN] == 1);
+	CHECK(part_measured(&r, PART_RWSEM_SPIN, &why));
+	CHECK(!strcmp(part_source(&r, PART_RWSEM_SPIN, buf, sizeof(buf)), "rwsem_spin=kprobe contention_begin=raw_tp"));
+	CHECK(!strcmp(part_source(&r, PART_PREEMPTED, buf, sizeof(buf)), "sched_switch=tp_btf"));
+	CHECK(!strcmp(part_source(&r, CLASS_ANON_VMA_WRITE, buf, sizeof(buf)),
+		      "sched_switch=tp_btf sched_wakeup=? contention_begin=raw_tp"));
+	CHECK(!strcmp(part_source(&r, PART_UNEXPLAINED, buf, sizeof(buf)), "the remainder"));
+	/* Every other part comes from tracepoints: always measured. */
+	for (unsigned int p = 0; p < NR_REC_PARTS; p++)
+		CHECK(p == PART_RWSEM_SPIN || part_measured(&none, p, NULL));
+	CHECK(!part_measured(&none, PART_RWSEM_SPIN, &why) && strstr(why, "before"));
+	none.probes = &refused;
+	none.nprobes = 1;
+	CHECK(!part_measured(&none, PART_RWSEM_SPIN, &why) && !strcmp(why, "fentry: load EPERM"));
+	recording_free(&r);
 }
 
 /* diff's words for a part's change: more than 10% either way, or gone, or new. */
@@ -207,6 +255,13 @@ static void test_strict(void)
 		{ "{\"tool\":\"mmlock\",\"format\":1,\"threads\":[{\"tid\":1,\"hists\":[{\"kind\":\"ioctl\","
 		  "\"command\":\"UFFDIO_MOVE\",\"site\":\"uffd_move\",\"total_ns\":3,\"parts\":{\"unexplained\":2}}]}]}",
 		  "t: threads[0].hists[0].parts: sum to 2, not total_ns 3" },
+		/* A part whose probe did not attach (or is not listed) is absent: its time is in on_cpu. */
+		{ EV("\"rwsem_spin\":4,\"unexplained\":6"),
+		  "t: events[0].parts: part 'rwsem_spin' but its probe did not attach" },
+		{ "{\"tool\":\"mmlock\",\"format\":1,\"probes\":[{\"name\":\"rwsem_spin\",\"mechanism\":\"none\"}],"
+		  "\"threads\":[{\"tid\":1,\"hists\":[{\"kind\":\"ioctl\",\"command\":\"UFFDIO_MOVE\","
+		  "\"site\":\"uffd_move\",\"total_ns\":3,\"parts\":{\"rwsem_spin\":1,\"unexplained\":2}}]}]}",
+		  "t: threads[0].hists[0].parts: part 'rwsem_spin' but its probe did not attach" },
 #undef EV
 	};
 	struct recording r;
@@ -311,6 +366,7 @@ int main(void)
 	RUN_TEST(test_round_trip);
 	RUN_TEST(test_part_names);
 	RUN_TEST(test_parts_math);
+	RUN_TEST(test_part_source);
 	RUN_TEST(test_parts_round_trip);
 	RUN_TEST(test_diff_change);
 	RUN_TEST(test_strict);

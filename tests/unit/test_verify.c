@@ -283,6 +283,35 @@ static void test_set_rows(void)
 	recording_free(&r2);
 }
 
+/* A part its probe did not measure in some run of a side is not compared (its time is in on_cpu there). */
+static void test_set_unmeasured(void)
+{
+	const char *const gc[] = { "gc" };
+	const __u64 w[] = { 1000 };
+	struct rec_probe fentry = { .name = "rwsem_spin", .mechanism = "fentry" };
+	struct recording before, after;
+	struct set_diff d;
+	double v[1];
+
+	make_rec(&before, gc, w, 1);	/* no probes listed: a host without fentry/kprobes, or older */
+	make_rec(&after, gc, w, 1);
+	after.probes = &fentry;
+	after.nprobes = 1;
+	CHECK(!set_diff_init(&d, 1, 1));
+	CHECK(!set_diff_add(&d, &before, 0, 0, NULL) && !set_diff_add(&d, &after, 1, 0, NULL));
+	CHECK(d.n == 1 && d.unmeasured[0][PART_RWSEM_SPIN] && !d.unmeasured[1][PART_RWSEM_SPIN]);
+	if (d.n == 1) {
+		CHECK(set_row_part_values(&d, &d.rows[0], 0, PART_RWSEM_SPIN, v) == 0);
+		CHECK(set_row_part_values(&d, &d.rows[0], 1, PART_RWSEM_SPIN, v) == 1);
+		CHECK(set_row_part_values(&d, &d.rows[0], 0, PART_ON_CPU, v) == 1);
+	}
+	set_diff_free(&d);
+	after.probes = NULL;
+	after.nprobes = 0;
+	recording_free(&before);
+	recording_free(&after);
+}
+
 int main(void)
 {
 	RUN_TEST(test_mwu_textbook);
@@ -293,5 +322,6 @@ int main(void)
 	RUN_TEST(test_merge_exact);
 	RUN_TEST(test_verdicts);
 	RUN_TEST(test_set_rows);
+	RUN_TEST(test_set_unmeasured);
 	TEST_EXIT();
 }

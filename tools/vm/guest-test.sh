@@ -126,7 +126,7 @@ if have mmlock && have gcsim; then
 	want_exit=$([ $deep = fentry ] && echo fexit || echo kprobe)
 	# The uffd probes prefer kprobes (fentry loses runs on preemptible kernels: src/record/ladder.c).
 	for pm in "uffd_ioctl_enter kprobe" "anon_vma_down_write $deep" "anon_vma_up_write $deep" \
-		  "rmap_walk_anon $deep" "folio_lock $deep" "uffd_ioctl_exit kprobe" \
+		  "rmap_walk_anon $deep" "folio_lock $deep" "rwsem_spin $deep" "uffd_ioctl_exit kprobe" \
 		  "anon_vma_trylock $want_exit"; do
 		set -- $pm
 		m=$(json_probe /tmp/auto.json "$1")
