@@ -30,6 +30,8 @@
 if [ "$(id -u)" -ne 0 ]; then skip "vm_rwspin: needs root (qemu, kernel cache)"; exit 0; fi
 if [ -n "${MMLOCK_NO_VM:-}" ]; then skip "vm_rwspin: MMLOCK_NO_VM is set"; exit 0; fi
 cd "$TOP" || exit 1
+# This run's own consoles (tools/vm/lib.sh, MMLOCK_VM_LOGS), as in vm_matrix.
+export MMLOCK_VM_LOGS=$TMP/vmlogs
 # shellcheck source=tools/vm/lib.sh disable=SC1091
 . tools/vm/lib.sh
 
