@@ -62,6 +62,13 @@ static __always_inline void rwspin_begin(void)
 		cs->rws_tid = tid;
 }
 
+static __always_inline void rwspin_close(struct inflight *in)
+{
+	in->rws_open = 0;
+	in->rws_ts = 0;
+	in->rws_ns = 0;
+}
+
 static __always_inline void rwspin_end(struct inflight *in, __u64 now)
 {
 	__u64 ns = in->rws_ns, irq;
@@ -72,9 +79,7 @@ static __always_inline void rwspin_end(struct inflight *in, __u64 now)
 		ns += now - in->rws_ts;
 	irq = in->parts[PART_INTERRUPTED] - in->rws_irq;
 	in->parts[PART_RWSEM_SPIN] += ns > irq ? ns - irq : 0;
-	in->rws_open = 0;
-	in->rws_ts = 0;
-	in->rws_ns = 0;
+	rwspin_close(in);
 }
 
 /* The slow path returned (its spin took the lock, or it was woken with it). */
@@ -106,9 +111,7 @@ static __always_inline void rwspin_drop(struct inflight *in)
 	if (!in->rws_open)
 		return;
 	count(CNT_RWSPIN_UNCLOSED);
-	in->rws_open = 0;
-	in->rws_ts = 0;
-	in->rws_ns = 0;
+	rwspin_close(in);
 }
 
 static __always_inline void ioctl_finish(struct task_struct *t, __u32 tid, struct thread_state *ts,
@@ -232,6 +235,22 @@ static __always_inline void ioctl_switch_out(struct task_struct *prev, struct ta
 }
 
 /*
+ * A sleep of the ioctl's, switched out at `off`, woken at `wake` (0: not
+ * yet), ended or read at `now`: blocked time to its slot (a lock class or
+ * PART_SLEEP), woken .. now to PART_RUNNABLE. One rule for the switch-in
+ * that closes it and for the owner clock that reads it open (ioctl_clock).
+ */
+static __always_inline void off_stretch(__u64 *parts, __u64 off, __u64 wake, __u64 slot, __u64 now)
+{
+	if (!wake || wake < off || wake > now)
+		wake = now;
+	/* The mask in asm (see ioctl_add_wait): every slot that can be set is below 16. */
+	asm volatile("%0 &= %1" : "+r"(slot) : "i"(WAIT_CLASSES - 1));
+	parts[slot] += wake - off;
+	parts[PART_RUNNABLE] += now - wake;
+}
+
+/*
  * sched_switch, next side: the time off CPU goes to its part, and a
  * rescheduled return path ends here. ds_cls: the D-state period's class
  * from its stack (CLASS_IO if none was ending).
@@ -253,16 +272,8 @@ static __always_inline void ioctl_switch_in(struct task_struct *next, __u32 tid,
 		in->preempt_ts = 0;
 	}
 	if (in->off_ts) {
-		__u64 wake = in->wake_ts, i = in->off_slot;
-
-		if (!wake || wake < in->off_ts || wake > now)
-			wake = now;
-		if (i == CLASS_IO)
-			i = ds_cls;
-		/* The mask in asm (see ioctl_add_wait): every slot that can be set is below 16. */
-		asm volatile("%0 &= %1" : "+r"(i) : "i"(WAIT_CLASSES - 1));
-		in->parts[i] += wake - in->off_ts;
-		in->parts[PART_RUNNABLE] += now - wake;
+		off_stretch(in->parts, in->off_ts, in->wake_ts,
+			    in->off_slot == CLASS_IO ? ds_cls : in->off_slot, now);
 		in->off_ts = 0;
 	}
 	in->on_ts = now;
@@ -289,8 +300,7 @@ static __always_inline void ioctl_switch_in(struct task_struct *next, __u32 tid,
  */
 static __always_inline void ioctl_clock(const struct inflight *in, __u64 now, __u64 *out)
 {
-	__u64 on = in->on_ts, pre = in->preempt_ts, off = in->off_ts, wake = in->wake_ts;
-	__u64 i = in->off_slot;
+	__u64 on = in->on_ts, pre = in->preempt_ts, off = in->off_ts;
 
 	for (int k = 0; k < NR_PARTS; k++)
 		out[k] = in->done_parts[k] + in->parts[k];
@@ -300,13 +310,8 @@ static __always_inline void ioctl_clock(const struct inflight *in, __u64 now, __
 		out[PART_ON_CPU] += now - on;
 	if (pre && now > pre)
 		out[PART_PREEMPTED] += now - pre;
-	if (off && now > off) {
-		if (!wake || wake < off || wake > now)
-			wake = now;
-		asm volatile("%0 &= %1" : "+r"(i) : "i"(WAIT_CLASSES - 1));
-		out[i] += wake - off;
-		out[PART_RUNNABLE] += now - wake;
-	}
+	if (off && now > off)
+		off_stretch(out, off, in->wake_ts, in->off_slot, now);
 }
 
 /* A lock wait (or a D-state wait no lock event saw) inside a uffd ioctl. */

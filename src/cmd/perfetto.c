@@ -48,7 +48,6 @@ int cmd_perfetto(int argc, char **argv)
 		errmsg("%s", err);
 		return EXIT_USAGE;
 	}
-	recording_sort(&rec);
 	ret = perfetto_write_recording(&rec, out, err, sizeof(err));
 	if (ret)
 		errmsg("%s", err);

@@ -62,7 +62,6 @@ int cmd_report(int argc, char **argv)
 		errmsg("%s", err);
 		return EXIT_USAGE;
 	}
-	recording_sort(&rec);
 	report_print(stdout, &rec, &ro);
 	recording_free(&rec);
 	return EXIT_OK;

@@ -202,6 +202,28 @@ void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, cons
 		qsort(base, n, size, cmp);
 }
 
+/*
+ * qsort_r is not in every libc mmlock is built with (static arm64, Android):
+ * the context goes through a thread-local instead, in this one place.
+ */
+static __thread struct {
+	int (*cmp)(const void *, const void *, const void *);
+	const void *ctx;
+} sort_ctx;
+
+static int cmp_with_ctx(const void *a, const void *b)
+{
+	return sort_ctx.cmp(a, b, sort_ctx.ctx);
+}
+
+void sort_array_ctx(void *base, size_t n, size_t size,
+		    int (*cmp)(const void *, const void *, const void *ctx), const void *ctx)
+{
+	sort_ctx.cmp = cmp;
+	sort_ctx.ctx = ctx;
+	sort_array(base, n, size, cmp_with_ctx);
+}
+
 size_t first_not_below(size_t n, const void *ctx, bool (*below)(const void *ctx, size_t i))
 {
 	size_t lo = 0, hi = n;

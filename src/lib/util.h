@@ -42,6 +42,9 @@ int grow_array(void *p, size_t *cap, size_t need, size_t elem);
 
 /* qsort() that takes an empty array as (NULL, 0): qsort(NULL, 0, ...) is undefined. */
 void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+/* The same with a context for cmp (an index array sorted by what it points into). */
+void sort_array_ctx(void *base, size_t n, size_t size,
+		    int (*cmp)(const void *, const void *, const void *ctx), const void *ctx);
 /*
  * Binary search of a sorted sequence: the first index i in [0, n) for which
  * below(ctx, i) is false (n if none), below being true for a prefix only.

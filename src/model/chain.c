@@ -43,12 +43,11 @@ struct waits {
 	size_t n;
 };
 
-static const struct recording *sort_rec;	/* sort_array takes no context */
-
-static int cmp_wait(const void *a, const void *b)
+static int cmp_wait(const void *a, const void *b, const void *ctx)
 {
-	const struct rec_event *x = &sort_rec->events[*(const size_t *)a];
-	const struct rec_event *y = &sort_rec->events[*(const size_t *)b];
+	const struct recording *rec = ctx;
+	const struct rec_event *x = &rec->events[*(const size_t *)a];
+	const struct rec_event *y = &rec->events[*(const size_t *)b];
 
 	if (x->tid != y->tid)
 		return x->tid < y->tid ? -1 : 1;
@@ -70,8 +69,7 @@ static int waits_index(struct waits *w, const struct recording *rec)
 	for (size_t i = 0; i < rec->nevents; i++)
 		if (is_wait(&rec->events[i]))
 			w->idx[w->n++] = i;
-	sort_rec = rec;
-	sort_array(w->idx, w->n, sizeof(*w->idx), cmp_wait);
+	sort_array_ctx(w->idx, w->n, sizeof(*w->idx), cmp_wait, rec);
 	return 0;
 }
 
@@ -109,14 +107,6 @@ static __u64 overlap(__u64 a0, __u64 a1, __u64 b0, __u64 b1)
 	__u64 lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
 
 	return hi > lo ? hi - lo : 0;
-}
-
-static const struct rec_thread *find_thread(const struct recording *rec, __u32 tid)
-{
-	for (size_t i = 0; i < rec->nthreads; i++)
-		if (rec->threads[i].tid == tid)
-			return &rec->threads[i];
-	return NULL;
 }
 
 /* The waker of the last sleep of e's thread inside the wait e (its releaser), or 0. */
@@ -272,7 +262,7 @@ static int explain(const struct waits *w, size_t ei, __u64 w0, __u64 w1, struct 
 	if (h->tid == e->tid || t1 <= t0)
 		return -1;
 	h->overlap_ns = overlap(e->ts_ns, end_of(e), w0, w1);
-	bt = find_thread(rec, h->tid);
+	bt = recording_find_thread(rec, h->tid);
 	if (!bt && has_outside(w, h->tid, &h->pid)) {
 		/* Outside the filter, but its long sleeping-lock waits were kept. */
 		h->source = h->source ?: HOP_PARTS_EVENTS;
@@ -366,7 +356,7 @@ static void build_one(const struct waits *w, size_t ei, struct rec_chain *c)
 			memcpy(h->comm, e->by_comm, sizeof(h->comm));
 			h->overlap_ns = e->by_ns;
 			/* pid 0 says "not followed": a followed preemptor has its own. */
-			bt = find_thread(w->rec, h->tid);
+			bt = recording_find_thread(w->rec, h->tid);
 			if (bt) {
 				h->pid = bt->pid;
 				if (!h->comm[0])
@@ -397,10 +387,11 @@ static bool is_stall(const struct recording *rec, const struct rec_event *e)
 	       ((e->kind == KIND_LOCK && e->tid) || e->kind == KIND_DSTATE || e->kind == KIND_IOCTL);
 }
 
-static int cmp_dur_desc(const void *a, const void *b)
+static int cmp_dur_desc(const void *a, const void *b, const void *ctx)
 {
-	const struct rec_event *x = &sort_rec->events[*(const size_t *)a];
-	const struct rec_event *y = &sort_rec->events[*(const size_t *)b];
+	const struct recording *rec = ctx;
+	const struct rec_event *x = &rec->events[*(const size_t *)a];
+	const struct rec_event *y = &rec->events[*(const size_t *)b];
 
 	return (x->dur_ns < y->dur_ns) - (x->dur_ns > y->dur_ns);
 }
@@ -433,8 +424,7 @@ int chains_build(struct recording *rec)
 			stalls[n++] = i;
 	if (n > CHAIN_MAX) {
 		/* The worst CHAIN_MAX, then back in event order (chain_of's search). */
-		sort_rec = rec;
-		sort_array(stalls, n, sizeof(*stalls), cmp_dur_desc);
+		sort_array_ctx(stalls, n, sizeof(*stalls), cmp_dur_desc, rec);
 		rec->chains_not_built = n - CHAIN_MAX;
 		n = CHAIN_MAX;
 		sort_array(stalls, n, sizeof(*stalls), cmp_size);

@@ -47,13 +47,20 @@ void recording_free(struct recording *rec)
 }
 
 
-struct rec_thread *recording_thread(struct recording *rec, __u32 tid)
+const struct rec_thread *recording_find_thread(const struct recording *rec, __u32 tid)
 {
-	struct rec_thread *t;
-
 	for (size_t i = 0; i < rec->nthreads; i++)
 		if (rec->threads[i].tid == tid)
 			return &rec->threads[i];
+	return NULL;
+}
+
+struct rec_thread *recording_thread(struct recording *rec, __u32 tid)
+{
+	struct rec_thread *t = (struct rec_thread *)recording_find_thread(rec, tid);
+
+	if (t)
+		return t;
 	if (grow_array(&rec->threads, &rec->threads_cap, rec->nthreads + 1, sizeof(*t)))
 		return NULL;
 	t = &rec->threads[rec->nthreads++];

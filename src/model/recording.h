@@ -399,6 +399,7 @@ const char *label_str(const struct rec_label *l, char *buf, size_t len);
 void recording_free(struct recording *rec);
 void frames_free(char **frames, int n);	/* a symbolized stack (strings + array) */
 struct rec_thread *recording_thread(struct recording *rec, __u32 tid);	/* find or add */
+const struct rec_thread *recording_find_thread(const struct recording *rec, __u32 tid); /* or NULL */
 struct rec_hist *thread_hist(struct rec_thread *t, __u8 kind, __u8 cls, __u8 site); /* find or add */
 /* Worst single wait of a thread over lock + D-state kinds, 0 if none. */
 __u64 thread_worst_ns(const struct rec_thread *t);

@@ -86,12 +86,10 @@ struct by_tid {
 	size_t n;
 };
 
-static const struct pf_rec *sort_recs_base;	/* sort_array takes no context */
-
-static int cmp_by_tid(const void *a, const void *b)
+static int cmp_by_tid(const void *a, const void *b, const void *ctx)
 {
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	const struct pf_rec *x = &sort_recs_base[i], *y = &sort_recs_base[j];
+	const struct pf_rec *x = (const struct pf_rec *)ctx + i, *y = (const struct pf_rec *)ctx + j;
 
 	if (x->tid != y->tid)
 		return x->tid < y->tid ? -1 : 1;
@@ -113,8 +111,7 @@ static int by_tid_build(struct by_tid *bt, const struct pf_rec *recs, size_t n)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		bt->idx[i] = i;
-	sort_recs_base = recs;
-	sort_array(bt->idx, n, sizeof(*bt->idx), cmp_by_tid);
+	sort_array_ctx(bt->idx, n, sizeof(*bt->idx), cmp_by_tid, recs);
 	for (size_t i = 0; i < n; i++) {
 		__u64 e = rec_end(&recs[bt->idx[i]]);
 

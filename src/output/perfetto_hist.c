@@ -147,14 +147,6 @@ static void write_hist_end(struct pf_writer *w, const struct pf_thread *t, __u64
 	pkt_end(w);
 }
 
-static const struct rec_thread *rec_thread_of(const struct recording *rec, __u32 tid)
-{
-	for (size_t i = 0; i < rec->nthreads; i++)
-		if (rec->threads[i].tid == tid)
-			return &rec->threads[i];
-	return NULL;
-}
-
 static size_t nonempty_hists(const struct rec_thread *rt)
 {
 	size_t n = 0;
@@ -204,7 +196,7 @@ void write_histograms(struct pf_writer *w, const struct recording *rec)
 	/* Descriptors first: the sequence's time must not go back. */
 	for (i = 0; i < w->nthr; i++) {
 		struct pf_thread *t = &w->thr[i];
-		const struct rec_thread *rt = rec_thread_of(rec, t->tid);
+		const struct rec_thread *rt = recording_find_thread(rec, t->tid);
 		__u64 group = PF_UUID(PF_TRACK_HIST_GROUP, t->tid);
 		int rank = 0;
 
@@ -222,13 +214,13 @@ void write_histograms(struct pf_writer *w, const struct recording *rec)
 		write_series_tracks(w, t, group, rec, &rank);
 	}
 	for (i = 0; i < w->nthr; i++) {
-		const struct rec_thread *rt = rec_thread_of(rec, w->thr[i].tid);
+		const struct rec_thread *rt = recording_find_thread(rec, w->thr[i].tid);
 
 		for (size_t j = 0; rt && j < rt->nhists; j++)
 			if (rt->hists[j].count)
 				write_hist_begin(w, &w->thr[i], &rt->hists[j]);
 	}
 	for (i = 0; i < w->nthr; i++)
-		for (size_t j = nonempty_hists(rec_thread_of(rec, w->thr[i].tid)); j; j--)
+		for (size_t j = nonempty_hists(recording_find_thread(rec, w->thr[i].tid)); j; j--)
 			write_hist_end(w, &w->thr[i], end);
 }

@@ -8,12 +8,11 @@
 #include "output/report.h"
 #include "lib/util.h"
 
-static const struct recording *sort_rec;	/* sort_array takes no context */
-
-static int cmp_worst(const void *a, const void *b)
+static int cmp_worst(const void *a, const void *b, const void *ctx)
 {
-	const struct rec_event *x = &sort_rec->events[((const struct rec_chain *const *)a)[0]->event];
-	const struct rec_event *y = &sort_rec->events[((const struct rec_chain *const *)b)[0]->event];
+	const struct recording *rec = ctx;
+	const struct rec_event *x = &rec->events[(*(const struct rec_chain *const *)a)->event];
+	const struct rec_event *y = &rec->events[(*(const struct rec_chain *const *)b)->event];
 
 	return (x->dur_ns < y->dur_ns) - (x->dur_ns > y->dur_ns);
 }
@@ -31,10 +30,9 @@ static const char *what(const struct rec_event *e, char *buf, size_t len)
 
 static const char *thread_name(const struct recording *rec, __u32 tid)
 {
-	for (size_t i = 0; i < rec->nthreads; i++)
-		if (rec->threads[i].tid == tid)
-			return rec->threads[i].comm;
-	return "?";
+	const struct rec_thread *t = recording_find_thread(rec, tid);
+
+	return t ? t->comm : "?";
 }
 
 /* What the blocker did in the hop's window: its parts, largest first, and its samples. */
@@ -106,8 +104,7 @@ void report_chains(FILE *f, const struct recording *rec, size_t worst)
 		return;
 	for (size_t i = 0; i < n; i++)
 		v[i] = &rec->chains[i];
-	sort_rec = rec;
-	sort_array(v, n, sizeof(*v), cmp_worst);
+	sort_array_ctx(v, n, sizeof(*v), cmp_worst, rec);
 	fprintf(f, "\nWho blocked the worst stalls (%zu of %zu stalls >= %s; owner: the lock's owner as "
 		"the wait began, waker: woke its last sleep; docs/chains.md):\n",
 		n < worst ? n : worst, n, NS(rec->chain_min_ns));
