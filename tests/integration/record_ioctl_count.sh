@@ -15,7 +15,8 @@
 . "$(dirname "$0")/../lib.sh"
 need_bpf record_ioctl_count || exit 0
 
-RUNS=${RUNS:-4}
+# Its own knob name: a bare RUNS from the caller's environment once set it to "L".
+RUNS=${MMLOCK_IOCTL_RUNS:-4}
 for i in $(seq "$RUNS"); do
 	pin=; [ $((i % 2)) -eq 0 ] && pin="--gc-cpus 0"
 	"$MMLOCK" record -q --json "$TMP/r$i.json" -- "$GCSIM" --gc-threads 4 --mutators 0 --no-ui \
