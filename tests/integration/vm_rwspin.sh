@@ -9,9 +9,10 @@
 #    move_pages, contended by 4 movers: its failed trylocks are the witness);
 #  - both: every ioctl event's and every thread x command's parts sum to its
 #    duration; "without" has no rwsem_spin anywhere, its probe "none";
-#  - on_cpu shrank by what rwsem_spin took: per thread x command, on_cpu +
-#    rwsem_spin of "with" agrees with on_cpu of "without" (same ioctls, timed
-#    by both at once) within 25% of rwsem_spin, once the difference of the
+#  - on_cpu shrank by what rwsem_spin took: on_cpu + rwsem_spin of "with"
+#    agrees with on_cpu of "without" (same ioctls, timed by both at once),
+#    the GC threads' sums within 25% of rwsem_spin and each GC thread's within
+#    60% (a preemption only one recorder saw), once the difference of the
 #    two recorders' ioctl time is allowed for (each one's ioctl probes run
 #    inside the other's ioctls, in one order at entry and the reverse at
 #    return: on arm64 under TCG, tens of microseconds of on-CPU time per
@@ -107,9 +108,19 @@ else:
     res("anon_vma write trylocks failed in UFFDIO_MOVE (the contention this test needs)", False, "none failed")
 print("    on_cpu shrank by / rwsem_spin: " + ", ".join("%s %.2f" % (c, (on0 - on) / rs if rs else 0)
                                                      for c, rs, on, on0 in gc))
-bad = [(c, rs, on, on0) for c, rs, on, on0 in gc if abs(on + rs - on0) > 0.25 * rs or on >= on0]
-res("on_cpu shrank by rwsem_spin: on_cpu + rwsem_spin ('with') = on_cpu ('without', + the time difference)"
-    " within 25% of rwsem_spin", gc and not bad, str(bad[:3]))
+# The two sides differ by exactly what the two recorders disagree on in the
+# other parts (preempted, runnable, lock waits), and one preemption that only
+# one of them saw (a narrow window at ioctl entry or return) is a whole TCG
+# time slice: 16 ms against a 60 ms spin in one CI run (ratio 1.26). The
+# alternative this check exists to catch, the spin carved out of another part
+# instead of on_cpu, gives a ratio near 0. So: the GC threads together within
+# 25% (one slice is small against their sum), each thread within 60%.
+bad = [(c, rs, on, on0) for c, rs, on, on0 in gc if abs(on + rs - on0) > 0.6 * rs or on >= on0]
+res("on_cpu shrank by rwsem_spin, each GC thread: on_cpu + rwsem_spin ('with') = on_cpu ('without', + the"
+    " time difference) within 60% of rwsem_spin", gc and not bad, str(bad[:3]))
+srs, son, son0 = (sum(x[i] for x in gc) for i in (1, 2, 3))
+res("on_cpu shrank by rwsem_spin, the GC threads together: %.1f of %.1f ms (within 25%%)"
+    % ((son0 - son) / 1e6, srs / 1e6), gc and abs(son + srs - son0) <= 0.25 * srs, "")
 tot = {c: (mw[c]["total_ns"], mo[c]["total_ns"]) for c, _, _, _ in gc}
 print("    ioctl time, 'with' / 'without': " + ", ".join("%s %.1f / %.1f ms" % (c, a / 1e6, b / 1e6) for c, (a, b) in tot.items()))
 acq = {t["comm"]: sum(h["total_ns"] for h in t["hists"] if h["kind"] == "acquire" and h["class"] == "anon_vma_write"
