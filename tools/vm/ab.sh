@@ -70,20 +70,12 @@ rc_all=0
 for side in before after; do
 	id=$before
 	[ $side = after ] && id=$after
-	for try in 1 2; do
+	vm_run_int3 "$out/$side.log" "$out/$side.guest" \
 		"$VM_DIR/run.sh" -t "$limit" -o "$out/$side.summary" -l "$out/$side.log" \
-			-e "AB_RUNS=$n" -e "AB_SECONDS=$secs" "$id" "$VM_DIR/guest-ab.sh" \
-			"$VM_TOP/build/$arch-static/mmlock" "$VM_TOP/build/$arch-static/gcsim" \
-			>"$out/$side.guest" 2>"$out/$side.err"
-		rc=$?
-		# The TCG text-poke artifact vmtest.sh retries too (docs/vm-lab.md, "Stale int3").
-		if [ $try = 1 ] && [ $rc != 0 ] && grep -q 'Oops: int3' "$out/$side.log"; then
-			mv "$out/$side.log" "$out/$side.int3.log"
-			echo "ab: $id: TCG text-poke int3 Oops, booting once more ($out/$side.int3.log)"
-			continue
-		fi
-		break
-	done
+		-e "AB_RUNS=$n" -e "AB_SECONDS=$secs" "$id" "$VM_DIR/guest-ab.sh" \
+		"$VM_TOP/build/$arch-static/mmlock" "$VM_TOP/build/$arch-static/gcsim" 2>"$out/$side.err"
+	rc=$?
+	[ -e "$out/$side.log.int3" ] && echo "ab: $id: TCG text-poke int3 Oops, booted once more ($out/$side.log.int3)"
 	# One file per run, from between the markers.
 	awk -v d="$out/$side" '
 		/^MMLOCK-JSON-BEGIN / { f = d "/" $2 ".json"; next }

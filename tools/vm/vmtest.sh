@@ -97,21 +97,12 @@ for id in "${ids[@]}"; do
 	sum=$logdir/$id.summary out=$logdir/$id.guest
 	rm -f "$sum"
 	note=""
-	for try in 1 2; do
-		# shellcheck disable=SC2086
-		"$VM_DIR/run.sh" -o "$sum" -l "$logdir/$id.log" "$id" "$guest" ${files[$a]} >"$out" 2>"$logdir/$id.run.err"
-		rc=$?
-		# qemu TCG can run a stale translation of kernel text that text_poke
-		# was patching (tracepoint attach/detach): the guest dies on an int3
-		# no patch owns. Seen on 7.2 only, 1 run in 3; an emulator artifact,
-		# so the kernel gets one more boot, and the line says so.
-		if [ "$try" = 1 ] && [ "$rc" != 0 ] && grep -q 'Oops: int3' "$logdir/$id.log"; then
-			cp "$logdir/$id.log" "$logdir/$id.int3.log"
-			note=" (retried once after a TCG text-poke int3 Oops: $logdir/$id.int3.log)"
-			continue
-		fi
-		break
-	done
+	# shellcheck disable=SC2086
+	vm_run_int3 "$logdir/$id.log" "$out" \
+		"$VM_DIR/run.sh" -o "$sum" -l "$logdir/$id.log" "$id" "$guest" ${files[$a]} 2>"$logdir/$id.run.err"
+	rc=$?
+	# Seen on 7.2 only, 1 run in 3, and in vm_rwspin's fentry attach.
+	[ -e "$logdir/$id.log.int3" ] && note=" (retried once after a TCG text-poke int3 Oops: $logdir/$id.log.int3)"
 	release=$(sumval release) boot_s=$(sumval boot_s) total_s=$(sumval total_s)
 	gfail=$(grep -c '^FAIL: ' "$out")
 	what="vm/$id ($release)"
