@@ -36,8 +36,15 @@ run_one() {
 	printf '%-40s %3d passed %3d failed %3d skipped  %3ds\n' "$name" "$p" "$f_" "$s" $((SECONDS - t0))
 	grep -E '^(FAIL|SKIP): ' "$f" | sed 's/^/    /'
 	if [ "$f_" -gt 0 ]; then
+		# What follows each of the first 3 FAIL lines (a VM test prints the
+		# guest's console there, long before its last lines), then the end;
+		# the whole output is kept in OUT/test-logs (CI shows only this).
+		awk '/^FAIL: / && n < 3 { n++; left = 60; print "    --- output of '"$name"' after FAIL " n " ---" }
+		     left > 0 { print "    | " $0; left-- }' "$f"
 		echo "    --- output of $name (last 40 lines) ---"
 		tail -n 40 "$f" | sed 's/^/    | /'
+		mkdir -p "$OUT/test-logs" && cp "$f" "$OUT/test-logs/" &&
+			echo "    --- whole output: $OUT/test-logs/$(basename "$f") ---"
 	fi
 }
 

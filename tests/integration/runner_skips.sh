@@ -26,4 +26,19 @@ check "$T: CI=true: a plain skip fails the run" [ $? -ne 0 ]
 check "$T: ... counted as a failure" grep -q '^0 passed, 1 failed, 0 skipped$' "$TMP/plain.out"
 env -u CI "$TMP/t/tests/run.sh" "$TMP/out" plain >"$TMP/plain2.out" 2>&1	# the suite itself may run under CI=true
 check "$T: without CI a plain skip is a skip" grep -q '^0 passed, 0 failed, 1 skipped$' "$TMP/plain2.out"
+
+# A failed test shows what follows its FAIL line even when that is far from
+# its end (vm_matrix printed a guest's console there, and CI's log showed only
+# the last 40 lines: a boot panic went unread), and its whole output is kept.
+cat >"$TMP/t/tests/integration/long.sh" <<'SH'
+echo "FAIL: x: guest died"
+echo "console: the panic line"
+seq 1 100
+SH
+env -u CI "$TMP/t/tests/run.sh" "$TMP/out" long >"$TMP/long.out" 2>&1
+check "$T: a failed test: the line after its FAIL is shown, 100 lines before its end" \
+	grep -q '^    | console: the panic line$' "$TMP/long.out"
+check "$T: ... and its last lines" grep -q '^    | 100$' "$TMP/long.out"
+check "$T: ... and its whole output is kept in OUT/test-logs" \
+	grep -q 'the panic line' "$TMP/out/test-logs/long.out"
 exit 0
