@@ -84,12 +84,16 @@ awk '!/bpf_prog_/ { print } /^vCPU [0-9]+: / { print "  code at pc: 0f 1f 44 00 
 is "ring-buffer deadlock (x86 6.12) without its BPF frames is not a patch-site hang" 1 \
 	stale_patch_hang "$TMP/ringbuf-nobpf.stacks"
 
-# vm_run_int3 (tools/vm/lib.sh): the one retry every VM test gives a guest
-# killed by the artifact's Oops form. A stand-in for run.sh writes the kept
-# console (a real fentry-attach Oops at down_write+4, vm_rwspin) on its first
-# boot and a clean result on its second; vm_rwspin once failed CI-style runs
-# here for want of this retry.
+# vm_run_retry (tools/vm/lib.sh): the one more boot a VM test gives a guest
+# that failed in a way no code under test can have caused. A stand-in for
+# run.sh writes a kept console on its first boot and a clean result on its
+# second. The consoles: the artifact's Oops at an fentry patch site (kept
+# from vm_rwspin, which failed a fresh-clone run for want of this retry), a
+# kernel that panicked before /init's MMLOCK-VM-BEGIN (vm_matrix's x86-6.12
+# in a fresh-clone run; that console was lost with the test's tmp, so this
+# one is the kept console cut before /init, a panic appended), and the same panic after the marker (the test had begun).
 . "$TOP/tools/vm/lib.sh"
+export MMLOCK_VM_CACHE=$TMP/cache VM_CACHE=$TMP/cache
 fake_boot() { # LOG CONSOLE...: one boot per call; the Nth call writes the Nth console
 	local log=$1 n
 	shift
@@ -100,19 +104,29 @@ fake_boot() { # LOG CONSOLE...: one boot per call; the Nth call writes the Nth c
 	if [ -z "$c" ] || [ "$c" = clean ]; then echo "boot $n: ok" >"$log"; echo "out $n"; return 0; fi
 	cp "$c" "$log"; echo "out $n"; return 124
 }
+boots() { # LOG CONSOLE...: vm_run_retry with fake_boot; prints rc/boots
+	local rc
+	rm -f "$TMP/boots"
+	vm_run_retry "$1" "$1.out" fake_boot "$@" 2>"$1.err"
+	rc=$?
+	echo "$rc/$(cat "$TMP/boots")"
+}
 oops=$fx/int3-oops-fentry-x86-6.12.console
-rm -f "$TMP/boots"
-vm_run_int3 "$TMP/a.log" "$TMP/a.out" fake_boot "$TMP/a.log" "$oops" clean 2>"$TMP/a.err"
-rc=$?
-is "Oops: int3, then clean: rc 0 after one more boot" 0 [ "$rc/$(cat "$TMP/boots")" = 0/2 ]
-is "the first console kept as LOG.int3, LOG is the second" 0 grep -q 'Oops: int3' "$TMP/a.log.int3"
-is "OUT holds only the second boot's output" 0 [ "$(cat "$TMP/a.out")" = "out 2" ]
-is "a line says it booted once more" 0 grep -q 'booting once more' "$TMP/a.err"
-rm -f "$TMP/boots"
-vm_run_int3 "$TMP/b.log" "$TMP/b.out" fake_boot "$TMP/b.log" "$oops" "$oops" clean 2>/dev/null
-rc=$?
-is "Oops twice: one retry only, the failure returned" 0 [ "$rc/$(cat "$TMP/boots")" = 124/2 ]
-rm -f "$TMP/boots"
-vm_run_int3 "$TMP/c.log" "$TMP/c.out" fake_boot "$TMP/c.log" "$fx/jump-label-lockup-x86-6.1.console" clean 2>/dev/null
-rc=$?
-is "any other death (a soft lockup): no retry" 0 [ "$rc/$(cat "$TMP/boots")/$(ls "$TMP/c.log.int3" 2>/dev/null)" = 124/1/ ]
+{ sed -n '1,/Run \/init as init process/p' "$oops"
+  echo "[    2.501234] Kernel panic - not syncing: Fatal exception in interrupt"; } >"$TMP/early.console"
+{ sed -n '1,/^MMLOCK-VM-BEGIN/p' "$oops"
+  echo "[   10.501234] Kernel panic - not syncing: Fatal exception in interrupt"; } >"$TMP/late.console"
+is "Oops: int3, then clean: one more boot, rc 0" 0 [ "$(boots "$TMP/a.log" "$oops" clean)" = 0/2 ]
+is "the first console kept as LOG.retry" 0 grep -q 'Oops: int3' "$TMP/a.log.retry"
+is "... and under \$VM_CACHE/logs/retried (the tests' logs are temporary)" 0 \
+	grep -rq 'Oops: int3' "$TMP/cache/logs/retried"
+is "OUT holds only the second boot's output" 0 [ "$(cat "$TMP/a.log.out")" = "out 2" ]
+is "a line says why it booted once more" 0 grep -q 'TCG text-poke int3.*booting once more' "$TMP/a.log.err"
+is "Oops twice: one retry only, the failure returned" 0 [ "$(boots "$TMP/b.log" "$oops" "$oops" clean)" = 124/2 ]
+is "a panic before MMLOCK-VM-BEGIN: one more boot" 0 [ "$(boots "$TMP/c.log" "$TMP/early.console" clean)" = 0/2 ]
+is "... the line names the panic" 0 grep -q 'died before the test began: Kernel panic - not syncing' "$TMP/c.log.err"
+is "a panic after MMLOCK-VM-BEGIN: no retry" 0 [ "$(boots "$TMP/d.log" "$TMP/late.console" clean)" = 124/1 ]
+is "a soft lockup after the test began: no retry" 0 \
+	[ "$(boots "$TMP/e.log" "$fx/jump-label-lockup-x86-6.1.console" clean)" = 124/1 ]
+is "... and nothing kept as LOG.retry" 1 [ -e "$TMP/e.log.retry" ]
+is "run.sh failing before qemu (no console at all): no retry" 0 [ "$(boots "$TMP/f.log" /dev/null clean)" = 124/1 ]

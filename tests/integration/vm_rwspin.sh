@@ -48,11 +48,11 @@ for run in ${RWSPIN_KERNELS:-x86-6.12:auto x86-6.12:kprobe arm64-6.12:auto}; do
 	# Two recorders attach fentry/kprobes while 4 threads take down_write:
 	# the TCG stale-int3 artifact's best chance (1 boot in 18 here, at
 	# down_write+4), so it gets the one retry vmtest.sh gives it.
-	vm_run_int3 "$TMP/$id-$rung.log" "$out" \
+	vm_run_retry "$TMP/$id-$rung.log" "$out" \
 		nice tools/vm/run.sh -t 400 -w 300 -e RWSPIN_RUNG="$rung" -l "$TMP/$id-$rung.log" "$id" \
 		tools/vm/guest-rwspin.sh "build/$arch-static/mmlock" "build/$arch-static/gcsim"
 	rc=$?
-	[ -e "$TMP/$id-$rung.log.int3" ] && echo "    (booted twice: the first guest died on a TCG text-poke int3, $TMP/$id-$rung.log.int3)"
+	[ -e "$TMP/$id-$rung.log.retry" ] && echo "    (booted twice: $(vm_retry_reason "$TMP/$id-$rung.log.retry"))"
 	check "vm_rwspin: $id ($rung): guest ran clean (rc $rc)" [ $rc -eq 0 ]
 	sed '/^MMLOCK-JSON-BEGIN/,$d' "$out" | grep -E '^(guest|    )' | sed 's/^/    /'
 	# A kernel message that still came through splits a line: cut it out, line end included.

@@ -70,12 +70,12 @@ rc_all=0
 for side in before after; do
 	id=$before
 	[ $side = after ] && id=$after
-	vm_run_int3 "$out/$side.log" "$out/$side.guest" \
+	vm_run_retry "$out/$side.log" "$out/$side.guest" \
 		"$VM_DIR/run.sh" -t "$limit" -o "$out/$side.summary" -l "$out/$side.log" \
 		-e "AB_RUNS=$n" -e "AB_SECONDS=$secs" "$id" "$VM_DIR/guest-ab.sh" \
 		"$VM_TOP/build/$arch-static/mmlock" "$VM_TOP/build/$arch-static/gcsim" 2>"$out/$side.err"
 	rc=$?
-	[ -e "$out/$side.log.int3" ] && echo "ab: $id: TCG text-poke int3 Oops, booted once more ($out/$side.log.int3)"
+	[ -e "$out/$side.log.retry" ] && echo "ab: $id: booted once more after $(vm_retry_reason "$out/$side.log.retry") ($out/$side.log.retry)"
 	# One file per run, from between the markers.
 	awk -v d="$out/$side" '
 		/^MMLOCK-JSON-BEGIN / { f = d "/" $2 ".json"; next }

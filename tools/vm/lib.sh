@@ -100,22 +100,45 @@ vm_build() {
 	return $rc
 }
 
-# vm_run_int3 LOG OUT CMD...: runs CMD (a tools/vm/run.sh command line whose
-# console log is LOG), its stdout into OUT. qemu's multi-threaded TCG can run
-# a stale translation of kernel text that text_poke was patching (a tracepoint
-# or fentry attach/detach): the guest dies on an int3 no patch owns, with or
-# without mmlock (docs/vm-lab.md, "Stale int3: confirmed without mmlock").
-# That emulator artifact gets one more boot; its console is kept as LOG.int3
-# and a line on stderr says so. Any other failure is returned as it is.
-vm_run_int3() {
-	local log=$1 out=$2 rc
+# vm_retry_reason LOG: why a failed boot whose console is LOG may be booted
+# once more, or nothing (exit 1) when it may not. Two failures no code under
+# test can have caused:
+#  - "Oops: int3": qemu's multi-threaded TCG ran a stale translation of kernel
+#    text that text_poke was patching (a tracepoint or fentry attach/detach);
+#    the guest dies on an int3 no patch owns, with or without mmlock
+#    (docs/vm-lab.md, "Stale int3: confirmed without mmlock");
+#  - the guest kernel started ("Linux version") but died or hung before /init
+#    printed MMLOCK-VM-BEGIN: nothing of the test had run yet (seen once,
+#    x86-6.12 in vm_matrix: "Fatal exception in interrupt" 4.5 s into boot).
+# Anything else (a hang, a lockup or a panic after the test began, a FAIL
+# line, a run.sh error before qemu started) is never retried.
+vm_retry_reason() {
+	[ -r "$1" ] || return 1
+	if grep -q 'Oops: int3' "$1"; then
+		echo "a TCG text-poke int3 (emulator artifact)"
+	elif grep -q 'Linux version' "$1" && ! grep -q 'MMLOCK-VM-BEGIN' "$1"; then
+		echo "the guest kernel died before the test began: $(grep -m1 -oE '(Kernel panic|BUG:|Oops).*' "$1" | tr -d '\r' || true)"
+	else
+		return 1
+	fi
+}
+
+# vm_run_retry LOG OUT CMD...: runs CMD (a tools/vm/run.sh command line whose
+# console log is LOG), its stdout into OUT, and once more when the failure is
+# one vm_retry_reason names. The first console is kept as LOG.retry and, as
+# the tests' log directories are temporary, under $VM_CACHE/logs/retried/;
+# a line on stderr says why. Any other failure is returned as it is.
+vm_run_retry() {
+	local log=$1 out=$2 rc why keep
 	shift 2
-	rm -f "$log.int3"
+	rm -f "$log.retry"
 	"$@" >"$out"
 	rc=$?
-	if [ $rc -ne 0 ] && grep -q 'Oops: int3' "$log" 2>/dev/null; then
-		mv "$log" "$log.int3"
-		vm_log "guest died on a TCG text-poke int3 (emulator artifact), booting once more; first console: $log.int3"
+	if [ $rc -ne 0 ] && why=$(vm_retry_reason "$log"); then
+		mv "$log" "$log.retry"
+		keep=$VM_CACHE/logs/retried/$(date +%Y%m%d-%H%M%S)-$$-$(basename "$log")
+		mkdir -p "${keep%/*}" && cp "$log.retry" "$keep" 2>/dev/null || keep=$log.retry
+		vm_log "guest failed on $why, booting once more; first console: $keep"
 		"$@" >"$out"
 		rc=$?
 	fi

@@ -98,11 +98,12 @@ for id in "${ids[@]}"; do
 	rm -f "$sum"
 	note=""
 	# shellcheck disable=SC2086
-	vm_run_int3 "$logdir/$id.log" "$out" \
+	vm_run_retry "$logdir/$id.log" "$out" \
 		"$VM_DIR/run.sh" -o "$sum" -l "$logdir/$id.log" "$id" "$guest" ${files[$a]} 2>"$logdir/$id.run.err"
 	rc=$?
-	# Seen on 7.2 only, 1 run in 3, and in vm_rwspin's fentry attach.
-	[ -e "$logdir/$id.log.int3" ] && note=" (retried once after a TCG text-poke int3 Oops: $logdir/$id.log.int3)"
+	# vm_retry_reason: the stale-int3 Oops (7.2, 1 run in 3; vm_rwspin's
+	# fentry attach) or a guest kernel that died before the test began.
+	[ -e "$logdir/$id.log.retry" ] && note=" (booted twice: $(vm_retry_reason "$logdir/$id.log.retry"); first console $logdir/$id.log.retry)"
 	release=$(sumval release) boot_s=$(sumval boot_s) total_s=$(sumval total_s)
 	gfail=$(grep -c '^FAIL: ' "$out")
 	what="vm/$id ($release)"
