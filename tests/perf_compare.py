@@ -100,8 +100,15 @@ def main():
     res("what mmlock counts fewer than perf is interrupt waits (tid 0): %d fewer, %d under tid 0" % (short, irq),
         short <= irq + math.ceil(0.01 * waits) + misses, "more missing than tid 0 explains")
     if a.totals:
-        res("total wait close to perf's: mmlock %.2f ms, perf %.2f ms" % (tot_mm / 1e6, tot_perf / 1e6),
-            0.7 * tot_perf <= tot_mm <= 1.05 * tot_perf, "outside [0.7, 1.05] x perf's")
+        # perf charges an interrupt wait's time to the thread too, mmlock to
+        # tid 0: with a dozen waits, three 50 us interrupt waits (a make loop
+        # beside the run) are most of perf's total. The time mmlock may lack
+        # is at most tid 0's, as for the counts; it is never above perf's.
+        irq_t = locks(0)[1]
+        res("total wait close to perf's: mmlock %.2f ms (+ %.2f ms of interrupt waits under tid 0), perf %.2f ms"
+            % (tot_mm / 1e6, irq_t / 1e6, tot_perf / 1e6),
+            0.7 * tot_perf <= tot_mm + irq_t and tot_mm <= 1.05 * tot_perf,
+            "outside [0.7, 1.05] x perf's")
 
 
 if __name__ == "__main__":
