@@ -116,12 +116,29 @@ for h in hops:
 followed = {t["tid"]: t["pid"] for t in rec["threads"]}
 bad, wrong_dir, wrong_blocker, wrong_pid, matched = [], [], [], [], 0
 kinds = collections.Counter()
+def blocker_ok(h, b, w_end):
+    """Is b the blocker slice hop h should start from? Returns (ok, kind)."""
+    ev = h["waiter"]
+    if h["next"]:
+        return (b["tid"], b["ts"], b["cat"]) == h["next"], "its next-hop wait"
+    if b["cat"] == "mmlock.chain":
+        return (b["name"].startswith("blocking ") and b["name"].endswith(": " + h["evidence"]) and
+                ev["ts_ns"] <= b["ts"] and b["ts"] + b["meas" if b["meas"] else "dur"] <= w_end), "a blocking slice"
+    return b["ts"] < w_end and b["ts"] + b["meas"] > ev["ts_ns"], "its kept event over the window"
+
 for f in flows:
     o, i = end(f, "o"), end(f, "i")
     for w, b in ((i, o), (o, i)):
         key = (w["tid"], w["ts"], w["cat"], b["tid"])
         if want.get(key):
-            h = want[key].pop()
+            # One hop (waiter, blocker) can be in several chains, each going
+            # on differently (one stops at a cycle, another has a next hop):
+            # the flow is paired with a hop of that key whose blocker slice it
+            # has, if any (a pop() once paired a chain's flow with another's hop).
+            cand = want[key]
+            k = next((n for n, c in enumerate(cand)
+                      if blocker_ok(c, b, c["waiter"]["ts_ns"] + c["waiter"]["dur_ns"])[0]), len(cand) - 1)
+            h = cand.pop(k)
             break
     else:
         bad.append((o, i))
@@ -137,16 +154,8 @@ for f in flows:
     if b["ts"] <= w["ts"] and b is not o:
         wrong_dir.append((b, w))
     w_end = ev["ts_ns"] + ev["dur_ns"]
-    if h["next"]:
-        ok = (b["tid"], b["ts"], b["cat"]) == h["next"]
-        kinds["its next-hop wait"] += 1
-    elif b["cat"] == "mmlock.chain":
-        ok = (b["name"].startswith("blocking ") and b["name"].endswith(": " + h["evidence"]) and
-              ev["ts_ns"] <= b["ts"] and b["ts"] + b["meas" if b["meas"] else "dur"] <= w_end)
-        kinds["a blocking slice"] += 1
-    else:
-        ok = b["ts"] < w_end and b["ts"] + b["meas"] > ev["ts_ns"]
-        kinds["its kept event over the window"] += 1
+    ok, kind = blocker_ok(h, b, w_end)
+    kinds[kind] += 1
     if not ok:
         wrong_blocker.append((h["k"], h["evidence"], b, h["next"]))
 res("each flow joins its hop's waiter slice (tid, start, kind, measured length) and "
