@@ -4,7 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "record/collect.h"
-#include "record/oncpu.h"
+#include "record/sampler.h"
 #include "mmlock.skel.h"
 #include "record/target.h"
 #include "lib/util.h"

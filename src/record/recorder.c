@@ -23,7 +23,7 @@
 #include "record/collect.h"
 #include "record/ladder.h"
 #include "record/markers.h"
-#include "record/oncpu.h"
+#include "record/sampler.h"
 #include "mmlock.skel.h"
 #include "record/recorder.h"
 #include "record/target.h"

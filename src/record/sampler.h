@@ -3,8 +3,8 @@
  * The on-CPU sampler (bpf/sampler.bpf.c): its cpu-clock perf events, one per
  * online CPU, and the reading of its lock-free rings into the recording.
  */
-#ifndef MMLOCK_ONCPU_H
-#define MMLOCK_ONCPU_H
+#ifndef MMLOCK_SAMPLER_H
+#define MMLOCK_SAMPLER_H
 
 #include "record/ksyms.h"
 #include "record/ladder.h"

@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "record/oncpu.h"
+#include "record/sampler.h"
 #include "mmlock.skel.h"
 #include "lib/util.h"
 
