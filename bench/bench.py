@@ -515,7 +515,7 @@ def floor_split(rows, shapes, configs):
               if "none" in v and "hook-floor" in v]
         own, above = {}, {}
         for c in configs:
-            if c in ("none", "hook-floor", "perf-lock"):
+            if c in ("none", "hook-floor", "sched-floor", "perf-lock"):
                 continue
             own[c] = [(v[c] - v["hook-floor"]) / 1000 for v in by.values()
                       if c in v and "hook-floor" in v]

@@ -9,8 +9,14 @@
  *            like mmlock's `tstates` (same key and value size), made on entry.
  *   level 2  and read the clock on entry and exit: the least a per-ioctl
  *            latency tracer can do.
- * bench/run.sh runs them as hook-floor, hook-state and hook-clock, so a
- * tracer's cost can be split into the floor, these steps and its own work.
+ *   level 3  none of the above: instead, empty tp_btf programs on sched_switch
+ *            and sched_wakeup, as mmlock's D-state/ioctl programs
+ *            (bpf/dstate.bpf.c) attach. Two BPF dispatches per context
+ *            switch: the floor of any design that sees switches and wakeups
+ *            with BPF, against which mmlock's sched programs are measured.
+ * bench/run.sh runs them as hook-floor, hook-state, hook-clock and
+ * sched-floor, so a tracer's cost can be split into the floor, these steps
+ * and its own work.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -80,5 +86,20 @@ int BPF_PROG(floor_exit, struct pt_regs *regs, long ret)
 	hits++;
 	if (level >= 2)
 		ts->hot.total_ns += bpf_ktime_get_boot_ns() - ts->io.ts;
+	return 0;
+}
+
+/* Level 3 (hookfloor.c loads these alone): count, so the run shows they fired. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(floor_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	hits++;
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(floor_wakeup, struct task_struct *p)
+{
+	hits++;
 	return 0;
 }

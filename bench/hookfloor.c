@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * hookfloor [LEVEL]: attach bench/hookfloor.bpf.c at LEVEL (0, 1 or 2; see
- * there; default 0), say "hookfloor: attached", and hold the hooks until
- * SIGINT or SIGTERM. A benchmark baseline, not a tool.
+ * hookfloor [LEVEL]: attach bench/hookfloor.bpf.c at LEVEL (0, 1, 2: the
+ * syscall hooks; 3: the sched hooks instead; see there; default 0), say
+ * "hookfloor: attached", and hold the hooks until SIGINT or SIGTERM. A
+ * benchmark baseline, not a tool.
  */
 #include <errno.h>
 #include <signal.h>
@@ -30,8 +31,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1)
 		level = strtol(argv[1], &end, 10);
-	if (argc > 2 || (end && (*end || end == argv[1])) || level < 0 || level > 2) {
-		fprintf(stderr, "usage: hookfloor [LEVEL]   LEVEL: 0, 1 or 2\n");
+	if (argc > 2 || (end && (*end || end == argv[1])) || level < 0 || level > 3) {
+		fprintf(stderr, "usage: hookfloor [LEVEL]   LEVEL: 0, 1, 2 or 3\n");
 		return 2;
 	}
 	sigaction(SIGINT, &sa, NULL);
@@ -42,6 +43,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	skel->rodata->level = level;
+	/* Level 3 is the sched pair alone; 0-2 the syscall pair alone. */
+	bpf_program__set_autoload(skel->progs.floor_enter, level < 3);
+	bpf_program__set_autoload(skel->progs.floor_exit, level < 3);
+	bpf_program__set_autoload(skel->progs.floor_switch, level == 3);
+	bpf_program__set_autoload(skel->progs.floor_wakeup, level == 3);
 	err = hookfloor_bpf__load(skel);
 	if (err) {
 		fprintf(stderr, "hookfloor: load failed: %s\n", strerror(-err));
@@ -58,7 +64,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	while (!stop)
 		pause();
-	printf("hookfloor: %llu ioctl hook runs counted\n", (unsigned long long)skel->bss->hits);
+	printf("hookfloor: %llu %s hook runs counted\n", (unsigned long long)skel->bss->hits,
+	       level == 3 ? "sched" : "ioctl");
 	hookfloor_bpf__destroy(skel);
 	return 0;
 }

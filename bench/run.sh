@@ -44,6 +44,11 @@
 #       hook-clock  and two clock reads, one per hook (hookfloor 2): the least
 #                   a per-ioctl latency tracer does. mmlock's cost above it is
 #                   its own bookkeeping (histograms, state machine, filters)
+#       sched-floor  bench/hookfloor 3: empty tp_btf programs on sched_switch and
+#                   sched_wakeup, where mmlock's D-state/ioctl programs attach: the
+#                   cost any BPF tracer of switches and wakeups pays per context
+#                   switch here (mmlock-lowtax against it: what mmlock's own sched
+#                   and lock programs add above that floor)
 #       mmlock-p    `mmlock record -p {OTHER}`: another process (a sleeping one)
 #                   traced: what the rest of the system pays for a filtered recording
 #       mmlock-tp   the default recording with the uffd latency probes forced onto
@@ -119,7 +124,7 @@ if [ $QUICK = 1 ]; then
 	TAX_SECS=${BENCH_TAX_SECS:-0.2}; LOSS_DUR=${BENCH_LOSS_DUR:-2}; LOSS_REPS=${BENCH_LOSS_REPS:-1}
 else
 	DUR=${BENCH_DUR:-2.5}; REPS=${BENCH_REPS:-8}; DROP_DUR=${BENCH_DROP_DUR:-60}
-	CONFIGS=${BENCH_CONFIGS:-"none hook-floor hook-state hook-clock mmlock mmlock-nosample mmlock-p mmlock-tp mmlock-lowtax mmlock-pf0 bpftrace bpftrace-raw perf-lock"}
+	CONFIGS=${BENCH_CONFIGS:-"none hook-floor hook-state hook-clock mmlock mmlock-nosample mmlock-p mmlock-tp mmlock-lowtax sched-floor mmlock-pf0 bpftrace bpftrace-raw perf-lock"}
 	TAX_SECS=${BENCH_TAX_SECS:-0.5}; LOSS_DUR=${BENCH_LOSS_DUR:-5}; LOSS_REPS=${BENCH_LOSS_REPS:-2}
 fi
 TAX_CPU=${BENCH_TAX_CPU:-1}
@@ -174,6 +179,7 @@ tracer_args() {
 	hook-floor) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR 0" ;;
 	hook-state) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR 1" ;;
 	hook-clock) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR 2" ;;
+	sched-floor) echo "--marker ^hookfloor:.attached -- $HOOKFLOOR 3" ;;
 	bpftrace)   echo "--marker ^ready -- bpftrace $HERE/ioctl_hist.bt {PID}" ;;
 	bpftrace-raw) echo "--marker ^ready -- bpftrace $HERE/ioctl_hist_raw.bt {PID}" ;;
 	perf-lock)  echo "--settle 1.0 -- perf lock record -a -o {TMP}/perf.data" ;;

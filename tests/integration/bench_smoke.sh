@@ -31,7 +31,7 @@ else
 fi
 TMPDIR=$TMP/tmp BENCH_RES=$TMP/res BENCH_DUR=0.5 BENCH_REPS=1 BENCH_DROP_DUR=2 BENCH_SHAPES=1 \
 	BENCH_TAX_SECS=0.1 BENCH_LOSS_DUR=1 BENCH_LOSS_REPS=1 \
-	BENCH_CONFIGS="none hook-floor hook-clock mmlock mmlock-p mmlock-tp" \
+	BENCH_CONFIGS="none hook-floor hook-clock mmlock mmlock-p mmlock-tp sched-floor" \
 	"$TOP/bench/run.sh" "$OUT" --quick >"$TMP/bench.out" 2>"$TMP/bench.err"
 rc=$?
 [ -n "${adversary:-}" ] && { kill "$adversary"; wait "$adversary" 2>/dev/null; }
@@ -59,7 +59,7 @@ def load(f):
         return []
 
 runs = [r for r in load("runs.jsonl") if "pages_per_s" in r]
-CONFIGS = ("none", "hook-floor", "hook-clock", "mmlock", "mmlock-p", "mmlock-tp")
+CONFIGS = ("none", "hook-floor", "hook-clock", "mmlock", "mmlock-p", "mmlock-tp", "sched-floor")
 want = {(c, 1) for c in CONFIGS}
 got = {(r["config"], r["shape"]) for r in runs}
 res("a measured run for every config and shape", want <= got, "missing %s" % sorted(want - got))
@@ -131,6 +131,12 @@ for cfg, what, match, runs in (
     res("%s %s run at least %d time(s) per workload ioctl" % (cfg, what, runs),
         n is not None and 0.99 * runs <= n, "runs/ioctl %s" % n)
     res("%s %s have a BPF run time" % (cfg, what), ns is not None and 0 < ns < 100000, str(ns))
+# sched-floor: the empty sched pair alone (no syscall hooks), and it ran.
+sf = [r for r in stats if r["config"] == "sched-floor" and r["shape"] == 1]
+names = sorted(p["name"] for p in sf[0]["progs"]) if sf else []
+res("sched-floor loads exactly floor_switch and floor_wakeup", names == ["floor_switch", "floor_wakeup"], str(names))
+res("sched-floor's programs ran and have a BPF run time",
+    sf and all(p["run_cnt"] > 0 and p["run_time_ns"] > 0 for p in sf[0]["progs"]), str(sf and sf[0]["progs"]))
 mm = [r for r in stats if r["config"] == "mmlock"]
 res("mmlock's BPF map memory is reported", mm and sum(m["bytes_memlock"] for m in mm[0]["maps"]) > 1 << 20,
     str(mm[0]["maps"] if mm else "no mmlock stats"))
