@@ -61,7 +61,7 @@ def main():
         return sum(h["count"] for h in hs), sum(h["total_ns"] for h in hs)
 
     res("perf printed per-thread rows", len(perf) > 0, open(a.perf).read()[:300])
-    irq = locks(0)[0]
+    irq, irq_t = locks(0)
     # With --min-slice 0 and nothing lost, every interrupt wait is an event
     # that names the thread it interrupted: then perf's count per thread is
     # exactly mmlock's own plus the interrupt waits that hit the thread.
@@ -104,7 +104,6 @@ def main():
         # tid 0: with a dozen waits, three 50 us interrupt waits (a make loop
         # beside the run) are most of perf's total. The time mmlock may lack
         # is at most tid 0's, as for the counts; it is never above perf's.
-        irq_t = locks(0)[1]
         res("total wait close to perf's: mmlock %.2f ms (+ %.2f ms of interrupt waits under tid 0), perf %.2f ms"
             % (tot_mm / 1e6, irq_t / 1e6, tot_perf / 1e6),
             0.7 * tot_perf <= tot_mm + irq_t and tot_mm <= 1.05 * tot_perf,

@@ -116,9 +116,10 @@ for h in hops:
 followed = {t["tid"]: t["pid"] for t in rec["threads"]}
 bad, wrong_dir, wrong_blocker, wrong_pid, matched = [], [], [], [], 0
 kinds = collections.Counter()
-def blocker_ok(h, b, w_end):
+def blocker_ok(h, b):
     """Is b the blocker slice hop h should start from? Returns (ok, kind)."""
     ev = h["waiter"]
+    w_end = ev["ts_ns"] + ev["dur_ns"]
     if h["next"]:
         return (b["tid"], b["ts"], b["cat"]) == h["next"], "its next-hop wait"
     if b["cat"] == "mmlock.chain":
@@ -136,9 +137,9 @@ for f in flows:
             # the flow is paired with a hop of that key whose blocker slice it
             # has, if any (a pop() once paired a chain's flow with another's hop).
             cand = want[key]
-            k = next((n for n, c in enumerate(cand)
-                      if blocker_ok(c, b, c["waiter"]["ts_ns"] + c["waiter"]["dur_ns"])[0]), len(cand) - 1)
-            h = cand.pop(k)
+            verdicts = [blocker_ok(c, b) for c in cand]
+            k = next((n for n, v in enumerate(verdicts) if v[0]), len(cand) - 1)
+            h, (ok, kind) = cand.pop(k), verdicts[k]
             break
     else:
         bad.append((o, i))
@@ -153,8 +154,6 @@ for f in flows:
     # Perfetto directs a flow from the slice that began first (ties: the blocker's).
     if b["ts"] <= w["ts"] and b is not o:
         wrong_dir.append((b, w))
-    w_end = ev["ts_ns"] + ev["dur_ns"]
-    ok, kind = blocker_ok(h, b, w_end)
     kinds[kind] += 1
     if not ok:
         wrong_blocker.append((h["k"], h["evidence"], b, h["next"]))
