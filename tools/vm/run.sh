@@ -225,12 +225,7 @@ if [ -n "$hang" ]; then
 fi
 total_s=$(since "$t0")
 
-# Guest dmesg problems, reported by /init between the DMESG markers.
-warn=$(sed -n '/^MMLOCK-VM-DMESG-BEGIN/,/^MMLOCK-VM-DMESG-END/p' "$log" | grep -v '^MMLOCK-VM-DMESG-' || true)
-# Kernel messages printed straight on the console (e.g. a panic before /init).
-# Only before the begin marker: later ones are in the dmesg dump, and the
-# script's own output may legitimately contain these words.
-panic=$(sed '/MMLOCK-VM-BEGIN/,$d' "$log" | grep -E 'Kernel panic|BUG:|Oops|WARNING:' || true)
+warn=$(vm_console_problems "$log")
 
 rc=""
 if [ -n "$rc_line" ]; then rc=$(sed 's/.*rc=\([0-9]*\).*/\1/' <<<"$rc_line"); fi
@@ -252,9 +247,9 @@ if [ -n "$hang" ] || [ -z "$rc" ]; then
 		sed -e '/^--- raw gdb output ---/,$d' -e 's/^/    | /' "$log.stacks" >&2
 	fi
 	rc=124
-elif [ -n "$warn" ] || [ -n "$panic" ]; then
+elif [ -n "$warn" ]; then
 	vm_log "$id: guest kernel reported problems:"
-	printf '%s\n' "$warn" "$panic" | sed '/^$/d' | sort -u | sed 's/^/    | /' >&2
+	printf '%s\n' "$warn" | sort -u | sed 's/^/    | /' >&2
 	if [ "$rc" = 0 ] && [ "${MMLOCK_VM_ALLOW_WARN:-0}" != 1 ]; then
 		status=dmesg-warning
 		vm_log "$id: FAIL: guest dmesg shows WARNING/BUG/Oops (MMLOCK_VM_ALLOW_WARN=1 to ignore)"
