@@ -655,21 +655,36 @@ err:
 	return NULL;
 }
 
+size_t json_max_file(void)
+{
+	const char *e = getenv("MMLOCK_TEST_JSON_MAX_FILE");
+	unsigned long long v;
+	char *end;
+
+	if (e && *e) {
+		errno = 0;
+		v = strtoull(e, &end, 10);
+		if (!errno && !*end && v > 0 && v < JSON_MAX_FILE)
+			return v;
+	}
+	return JSON_MAX_FILE;
+}
+
 /*
  * All of f into *bufp (the caller's to free, also on error), *lenp bytes.
  * A pipe is read up to the limit plus one byte, to tell it was over: -EFBIG.
  */
 static int read_all(FILE *f, char **bufp, size_t *lenp)
 {
-	size_t len = 0, cap = 64 * 1024;
+	size_t len = 0, cap = 64 * 1024, max = json_max_file();
 	char *buf = NULL, *nbuf;
 
 	for (;;) {
 		if (len == cap || !buf) {
 			if (buf)
 				cap *= 2;
-			if (cap > (size_t)JSON_MAX_FILE + 1)
-				cap = (size_t)JSON_MAX_FILE + 1;
+			if (cap > max + 1)
+				cap = max + 1;
 			nbuf = realloc(buf, cap);
 			if (!nbuf)
 				return -ENOMEM;
@@ -679,11 +694,21 @@ static int read_all(FILE *f, char **bufp, size_t *lenp)
 		*lenp = len;
 		if (ferror(f))
 			return errno ? -errno : -EIO;
-		if (len > JSON_MAX_FILE)
+		if (len > max)
 			return -EFBIG;
 		if (feof(f))
 			return 0;
 	}
+}
+
+static void too_big_msg(char *err, size_t errlen, const char *path)
+{
+	size_t max = json_max_file();
+
+	if (max % (1 << 20) == 0)
+		snprintf(err, errlen, "%s: larger than %zu MiB", path, max >> 20);
+	else
+		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
 }
 
 struct json_value *json_parse_file(const char *path, char *err, size_t errlen)
@@ -708,7 +733,7 @@ struct json_value *json_parse_file(const char *path, char *err, size_t errlen)
 				 strerror(EISDIR) : "not a regular file");
 		goto err_quiet;
 	}
-	if (S_ISREG(st.st_mode) && st.st_size > JSON_MAX_FILE)
+	if (S_ISREG(st.st_mode) && (size_t)st.st_size > json_max_file())
 		goto too_big;
 	ret = read_all(f, &buf, &len);
 	if (ret == -EFBIG)
@@ -728,7 +753,7 @@ struct json_value *json_parse_file(const char *path, char *err, size_t errlen)
 too_big:
 	errno = EFBIG;
 	if (err && errlen)
-		snprintf(err, errlen, "%s: larger than %d MiB", path, JSON_MAX_FILE >> 20);
+		too_big_msg(err, errlen, path);
 	goto err_quiet;
 err_errno:
 	if (err && errlen)

@@ -96,6 +96,13 @@ struct json_writer {
 	int errnum;	/* errno of the first failed write, 0 if none failed */
 };
 
+/*
+ * The size json_parse_file() accepts: JSON_MAX_FILE, or the test aid
+ * MMLOCK_TEST_JSON_MAX_FILE (bytes, smaller only) so that a test can reach the
+ * limit without writing 256 MiB. Writers of files mmlock reads back keep under it.
+ */
+size_t json_max_file(void);
+
 void jw_init(struct json_writer *w, FILE *f, bool pretty);
 void jw_obj_begin(struct json_writer *w, const char *key);
 void jw_obj_end(struct json_writer *w);

@@ -214,7 +214,7 @@ static void write_event(struct json_writer *w, const struct recording *rec,
 }
 
 /* The header: what was recorded where, with which settings, and what was lost. */
-static void write_meta(struct json_writer *w, const struct recording *rec)
+static void write_meta(struct json_writer *w, const struct recording *rec, __u64 events_not_kept)
 {
 	jw_str(w, "tool", "mmlock");
 	jw_u64(w, "format", REC_FORMAT_VERSION);
@@ -257,7 +257,7 @@ static void write_meta(struct json_writer *w, const struct recording *rec)
 	jw_obj_begin(w, "counters");
 	for (int i = 0; i < NR_COUNTERS; i++)
 		jw_u64(w, counter_name(i), rec->counters[i]);
-	jw_u64(w, "events_not_kept", rec->events_dropped);
+	jw_u64(w, "events_not_kept", events_not_kept);
 	/* [chains]: stalls past CHAIN_MAX got none (a reader builds them again, and counts again). */
 	jw_u64(w, "chains_not_built", rec->chains_not_built);
 	jw_u64(w, "samples_not_kept", rec->samples_dropped);
@@ -319,10 +319,17 @@ static void write_sample(struct json_writer *w, const struct rec_sample *s)
 	jw_obj_end(w);
 }
 
-int recording_write_json(const struct recording *rec, const char *path, char *err, size_t errlen)
+/*
+ * The whole file, with the first nkeep events; the rest are counted in
+ * events_not_kept as --max-events counts them. *events_bytes: what the
+ * events took, *total: the file's size.
+ */
+static int write_file(const struct recording *rec, size_t nkeep, const char *path,
+		      long *events_bytes, long *total, char *err, size_t errlen)
 {
 	struct atomic_file af;
 	struct json_writer w;
+	long ev0;
 	int ret;
 
 	ret = atomic_open(&af, path, err, errlen);
@@ -330,7 +337,7 @@ int recording_write_json(const struct recording *rec, const char *path, char *er
 		return ret;
 	jw_init(&w, af.f, true);
 	jw_obj_begin(&w, NULL);
-	write_meta(&w, rec);
+	write_meta(&w, rec, rec->events_dropped + (rec->nevents - nkeep));
 	jw_arr_begin(&w, "threads");
 	for (size_t i = 0; i < rec->nthreads; i++)
 		write_thread(&w, rec, &rec->threads[i]);
@@ -339,22 +346,58 @@ int recording_write_json(const struct recording *rec, const char *path, char *er
 	for (size_t i = 0; i < rec->nsamples; i++)
 		write_sample(&w, &rec->samples[i]);
 	jw_arr_end(&w);
+	ev0 = ftell(af.f);
 	jw_arr_begin(&w, "events");
-	for (size_t i = 0; i < rec->nevents; i++)
+	for (size_t i = 0; i < nkeep; i++)
 		write_event(&w, rec, &rec->events[i]);
 	jw_arr_end(&w);
+	*events_bytes = ftell(af.f) - ev0;
 	jw_arr_begin(&w, "cpu_samples");
 	for (size_t i = 0; i < rec->ncpu_samples; i++)
 		write_cpu_sample(&w, &rec->cpu_samples[i]);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	ret = jw_finish(&w);
+	*total = ftell(af.f);
 	if (ret) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-ret));
 		atomic_abort(&af);
 		return ret;
 	}
+	if (ev0 < 0 || *total < 0 || (size_t)*total > json_max_file()) {
+		atomic_abort(&af);
+		return -EFBIG;
+	}
 	return atomic_close(&af, err, errlen);
+}
+
+/*
+ * Every recording mmlock writes, mmlock reads: the reader refuses a file
+ * over json_max_file() (a bound on a parse's memory), and --min-slice 0 on
+ * a busy machine keeps hundreds of thousands of events of ~400 bytes (a
+ * fresh-clone test run wrote 282 MB that `report` then refused). A file that
+ * comes out too large is written again with fewer events, the first ones,
+ * as many as fit in 90% of what the events may take; the rest are counted
+ * (events_not_kept). The histograms stay complete.
+ */
+int recording_write_json(const struct recording *rec, const char *path, char *err, size_t errlen)
+{
+	size_t nkeep = rec->nevents;
+	long ev_bytes = 0, total = 0, room;
+	int ret;
+
+	for (int tries = 0; tries < 4; tries++) {
+		ret = write_file(rec, nkeep, path, &ev_bytes, &total, err, errlen);
+		if (ret != -EFBIG)
+			return ret;
+		room = (long)json_max_file() - (total - ev_bytes);
+		if (nkeep == 0 || room <= 0 || ev_bytes <= 0)
+			break;
+		nkeep = (size_t)((double)nkeep * 0.9 * room / ev_bytes);
+	}
+	snprintf(err, errlen, "%s: the recording does not fit in %zu MiB even without its events",
+		 path, json_max_file() >> 20);
+	return -EFBIG;
 }
 
 /* ---- reading ---- */
