@@ -30,17 +30,21 @@ ts = [threading.Thread(target=source) for _ in range(4)]
 [t.start() for t in ts]; [t.join() for t in ts]
 PY
 
+# How often an interrupt lands in a delayed program depends on how much the
+# flood and gcsim run, which a loaded machine (CI's) cuts: a fresh-clone run
+# beside a make loop saw none in 5 tries of 30 us at nice 0. So both run at
+# nice -10 (ahead of such load), the programs stay 60 us, and up to 10 tries.
 tries=0 got=0
-while [ $tries -lt 5 ] && [ $got -eq 0 ]; do
+while [ $tries -lt 10 ] && [ $got -eq 0 ]; do
 	tries=$((tries + 1))
 	# Recording first (start-up takes seconds on a loaded machine), then the load.
-	MMLOCK_TEST_PROG_DELAY_NS=30000 "$MMLOCK" record -d 6 --min-slice 0 --max-events 5000000 \
+	MMLOCK_TEST_PROG_DELAY_NS=60000 "$MMLOCK" record -d 6 --min-slice 0 --max-events 5000000 \
 		--json "$TMP/r.json" >/dev/null 2>"$TMP/err" &
 	rec=$!
 	for _ in $(seq 300); do grep -q "recording" "$TMP/err" && break; sleep 0.1; done
-	timeout 20 python3 "$TMP/flood.py" 4 &
+	nice -n -10 timeout 20 python3 "$TMP/flood.py" 4 &
 	flood=$!
-	"$GCSIM" --gc-threads 2 --duration 3 --json "$TMP/g.json" >/dev/null 2>&1
+	nice -n -10 "$GCSIM" --gc-threads 2 --duration 3 --json "$TMP/g.json" >/dev/null 2>&1
 	wait $rec
 	rc=$?
 	wait $flood
@@ -50,7 +54,7 @@ print(c["wait_end_skipped"] + c["wait_begin_skipped"])' "$TMP/r.json")
 done
 echo "nested waits: $got seen in try $tries"
 check "record exits 0" [ $rc -eq 0 ]
-check "a nested wait lost its begin or end to the kernel's recursion guard (within 5 tries)" [ "$got" -gt 0 ]
+check "a nested wait lost its begin or end to the kernel's recursion guard (within 10 tries)" [ "$got" -gt 0 ]
 
 python3 - "$TMP/r.json" "$TMP/g.json" <<'PY'
 import json, sys
