@@ -44,7 +44,9 @@ while [ $tries -lt 10 ] && [ $got -eq 0 ]; do
 	for _ in $(seq 300); do grep -q "recording" "$TMP/err" && break; sleep 0.1; done
 	nice -n -10 timeout 20 python3 "$TMP/flood.py" 4 &
 	flood=$!
-	nice -n -10 "$GCSIM" --gc-threads 2 --duration 3 --json "$TMP/g.json" >/dev/null 2>&1
+	# At most 300000 pages: each ioctl is an event (~400 bytes of JSON), and
+	# the file must stay within what mmlock reads (256 MiB) with none left out.
+	nice -n -10 "$GCSIM" --gc-threads 2 --moves 300000 --duration 3 --json "$TMP/g.json" >/dev/null 2>&1
 	wait $rec
 	rc=$?
 	wait $flood
