@@ -101,7 +101,10 @@ fake_boot() { # LOG CONSOLE...: one boot per call; the Nth call writes the Nth c
 	echo $n >"$TMP/boots"
 	eval "c=\${$n:-}"
 	# shellcheck disable=SC2154
+	rm -f "$log.stacks"
 	if [ -z "$c" ] || [ "$c" = clean ]; then echo "boot $n: ok" >"$log"; echo "out $n"; return 0; fi
+	# A hang's vCPU dump, as run.sh leaves it beside the console.
+	[ -e "$c.stacks" ] && cp "$c.stacks" "$log.stacks"
 	cp "$c" "$log"; echo "out $n"; return 124
 }
 boots() { # LOG CONSOLE...: vm_run_retry with fake_boot; prints rc/boots
@@ -126,7 +129,22 @@ is "Oops twice: one retry only, the failure returned" 0 [ "$(boots "$TMP/b.log" 
 is "a panic before MMLOCK-VM-BEGIN: one more boot" 0 [ "$(boots "$TMP/c.log" "$TMP/early.console" clean)" = 0/2 ]
 is "... the line names the panic" 0 grep -q 'died before the test began: Kernel panic - not syncing' "$TMP/c.log.err"
 is "a panic after MMLOCK-VM-BEGIN: no retry" 0 [ "$(boots "$TMP/d.log" "$TMP/late.console" clean)" = 124/1 ]
-is "a soft lockup after the test began: no retry" 0 \
-	[ "$(boots "$TMP/e.log" "$fx/jump-label-lockup-x86-6.1.console" clean)" = 124/1 ]
+is "a soft lockup after the test began, on a pause (a spin loop): no retry" 0 \
+	[ "$(boots "$TMP/e.log" "$TMP/pause.console" clean)" = 124/1 ]
 is "... and nothing kept as LOG.retry" 1 [ -e "$TMP/e.log.retry" ]
+# The artifact's hang and lockup forms, as `make vmstress` tells them: one
+# more boot. The int3 loop is vm_matrix's x86-6.1 guest of a fresh-clone run
+# (its console tail and vCPU dump, kept from the test log).
+is "a soft lockup on a jump label (stale_patch_lockup): one more boot" 0 \
+	[ "$(boots "$TMP/g.log" "$fx/jump-label-lockup-x86-6.1.console" clean)" = 0/2 ]
+loop=$fx/int3-loop-vmtest-x86-6.1.console
+is "an int3 loop, the other vCPU patching (vm_matrix, x86 6.1): one more boot" 0 \
+	[ "$(boots "$TMP/h.log" "$loop" clean)" = 0/2 ]
+is "... its vCPU dump kept as LOG.retry.stacks" 0 grep -q '<exc_int3+' "$TMP/h.log.retry.stacks"
+is "... a line says why" 0 grep -q 'stale-int3 loop, no BPF on any stack.*booting once more' "$TMP/h.log.err"
+cp "$loop" "$TMP/loop-bpf.console"
+sed 's/__bpf_trace_sched_switch+0x0/bpf_prog_0123456789abcdef_sched_switch_btf+0x10/' "$loop.stacks" >"$TMP/loop-bpf.console.stacks"
+is "the same with a BPF program on a stack: no retry" 0 [ "$(boots "$TMP/i.log" "$TMP/loop-bpf.console" clean)" = 124/1 ]
+cp "$loop" "$TMP/loop-nodump.console"
+is "the same console without its vCPU dump: no retry" 0 [ "$(boots "$TMP/j.log" "$TMP/loop-nodump.console" clean)" = 124/1 ]
 is "run.sh failing before qemu (no console at all): no retry" 0 [ "$(boots "$TMP/f.log" /dev/null clean)" = 124/1 ]

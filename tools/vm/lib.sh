@@ -3,6 +3,8 @@
 # Nothing here is specific to one kernel: versions live in kernels.conf.
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tools/vm/tcg-artifact.sh disable=SC1091
+. "$VM_DIR/tcg-artifact.sh"
 VM_TOP=$(cd "$VM_DIR/../.." && pwd)
 VM_CACHE=${MMLOCK_VM_CACHE:-/var/cache/mmlock-vm}
 # Consoles, summaries and guest outputs. Per run where runs may overlap: the
@@ -107,15 +109,26 @@ vm_build() {
 #    text that text_poke was patching (a tracepoint or fentry attach/detach);
 #    the guest dies on an int3 no patch owns, with or without mmlock
 #    (docs/vm-lab.md, "Stale int3: confirmed without mmlock");
+#  - the same artifact's hang and lockup forms on 6.1 (an int3 loop in the
+#    handler or at its site, a soft lockup on a jump label), told by the
+#    rules `make vmstress` reboots for (tools/vm/tcg-artifact.sh: no BPF
+#    program on any stack, tested both ways by vm_artifact) from the vCPU
+#    dump run.sh leaves in LOG.stacks, or from the console. Seen in
+#    vm_matrix's x86-6.1 (-cpu max) in a fresh-clone run: a recorder closing
+#    its sched_switch link, the other vCPU looping on __schedule's site;
 #  - the guest kernel started ("Linux version") but died or hung before /init
 #    printed MMLOCK-VM-BEGIN: nothing of the test had run yet (seen once,
 #    x86-6.12 in vm_matrix: "Fatal exception in interrupt" 4.5 s into boot).
-# Anything else (a hang, a lockup or a panic after the test began, a FAIL
+# Anything else (another hang, lockup or panic after the test began, a FAIL
 # line, a run.sh error before qemu started) is never retried.
 vm_retry_reason() {
 	[ -r "$1" ] || return 1
 	if grep -q 'Oops: int3' "$1"; then
 		echo "a TCG text-poke int3 (emulator artifact)"
+	elif stale_int3_hang "$1.stacks" || stale_patch_hang "$1.stacks"; then
+		echo "a TCG stale-int3 loop, no BPF on any stack (emulator artifact)"
+	elif stale_patch_lockup "$1"; then
+		echo "a TCG stale-int3 soft lockup on a jump label, no BPF (emulator artifact)"
 	elif grep -q 'Linux version' "$1" && ! grep -q 'MMLOCK-VM-BEGIN' "$1"; then
 		echo "the guest kernel died before the test began: $(grep -m1 -oE '(Kernel panic|BUG:|Oops).*' "$1" | tr -d '\r' || true)"
 	else
@@ -136,6 +149,7 @@ vm_run_retry() {
 	rc=$?
 	if [ $rc -ne 0 ] && why=$(vm_retry_reason "$log"); then
 		mv "$log" "$log.retry"
+		[ -e "$log.stacks" ] && mv "$log.stacks" "$log.retry.stacks"
 		keep=$VM_CACHE/logs/retried/$(date +%Y%m%d-%H%M%S)-$$-$(basename "$log")
 		mkdir -p "${keep%/*}" && cp "$log.retry" "$keep" 2>/dev/null || keep=$log.retry
 		vm_log "guest failed on $why, booting once more; first console: $keep"

@@ -35,9 +35,7 @@
 #                       $MMLOCK_VM_CACHE/logs; a freeze's are also copied to /tmp)
 set -uo pipefail
 # shellcheck source=tools/vm/lib.sh disable=SC1091
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=tools/vm/tcg-artifact.sh disable=SC1091
-. "$(dirname "$0")/tcg-artifact.sh"
+. "$(dirname "$0")/lib.sh"	# and the artifact rules, tools/vm/tcg-artifact.sh
 
 build=1 ids=()
 while [ $# -gt 0 ]; do
