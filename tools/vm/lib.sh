@@ -123,12 +123,9 @@ vm_build() {
 # line, a run.sh error before qemu started) is never retried.
 vm_retry_reason() {
 	[ -r "$1" ] || return 1
-	if grep -q 'Oops: int3' "$1"; then
-		echo "a TCG text-poke int3 (emulator artifact)"
-	elif stale_int3_hang "$1.stacks" || stale_patch_hang "$1.stacks"; then
-		echo "a TCG stale-int3 loop, no BPF on any stack (emulator artifact)"
-	elif stale_patch_lockup "$1"; then
-		echo "a TCG stale-int3 soft lockup on a jump label, no BPF (emulator artifact)"
+	local form
+	if form=$(tcg_artifact "$1"); then
+		echo "a TCG text-poke int3 (emulator artifact: $form)"
 	elif grep -q 'Linux version' "$1" && ! grep -q 'MMLOCK-VM-BEGIN' "$1"; then
 		echo "the guest kernel died before the test began: $(grep -m1 -oE '(Kernel panic|BUG:|Oops).*' "$1" | tr -d '\r' || true)"
 	else

@@ -117,3 +117,21 @@ stale_patch_lockup() {
 		exit 0
 	     }' "$1"
 }
+
+# tcg_artifact LOG: whether the failed guest whose run.sh console is LOG (its
+# vCPU dump, if it hung, in LOG.stacks) died of the artifact, in any of its
+# forms; prints the form. The one verdict behind vmstress's reboots and
+# vm_run_retry's retry (tools/vm/lib.sh).
+tcg_artifact() {
+	if grep -q 'Oops: int3' "$1" 2>/dev/null; then
+		echo 'Oops: int3'
+	elif stale_int3_hang "$1.stacks"; then
+		echo 'stale-int3 loop, no BPF on any stack'
+	elif stale_patch_hang "$1.stacks"; then
+		echo 'int3 loop caught at its jump-label site, the other vCPUs on a spinlock, no BPF'
+	elif stale_patch_lockup "$1"; then
+		echo 'soft lockup on a jump label, same RIP on every CPU, no BPF'
+	else
+		return 1
+	fi
+}

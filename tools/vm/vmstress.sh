@@ -166,12 +166,7 @@ for id in "${ids[@]}"; do
 		# or, when the dump catches the loop at the site itself rather than in
 		# the handler, by the code bytes there (stale_patch_hang).
 		int3=""
-		if [ "$rc" = 124 ]; then
-			if grep -q 'Oops: int3' "$log"; then int3='Oops: int3'
-			elif stale_int3_hang "$log.stacks"; then int3='int3 loop, no BPF on any stack'
-			elif stale_patch_hang "$log.stacks"; then int3='int3 loop caught at its jump-label site, the other vCPUs on a spinlock, no BPF'
-			elif stale_patch_lockup "$log"; then int3='soft lockup on a jump label, same RIP on every CPU, no BPF'; fi
-		fi
+		[ "$rc" = 124 ] && { int3=$(tcg_artifact "$log") || int3=""; }
 		if [ -n "$int3" ] && [ "$artifacts" -lt 25 ]; then
 			artifacts=$((artifacts + 1))
 			cp "$log" "$logdir/stress-$id.int3-$artifacts.log"
