@@ -148,3 +148,25 @@ is "the same with a BPF program on a stack: no retry" 0 [ "$(boots "$TMP/i.log" 
 cp "$loop" "$TMP/loop-nodump.console"
 is "the same console without its vCPU dump: no retry" 0 [ "$(boots "$TMP/j.log" "$TMP/loop-nodump.console" clean)" = 124/1 ]
 is "run.sh failing before qemu (no console at all): no retry" 0 [ "$(boots "$TMP/f.log" /dev/null clean)" = 124/1 ]
+
+# The console of a boot that finally failed outlives the test's temporary log
+# directory (vm_keep_console): a fresh-clone run's double "Oops: int3" on
+# x86-6.17 lost its second console with it.
+failed=$TMP/cache/logs/failed
+nfailed() { find "$failed" -maxdepth 1 -type f ! -name '*.stacks' 2>/dev/null | wc -l; }
+is "boots that ended clean kept no console under \$VM_CACHE/logs/failed" 0 \
+	[ ! -e "$failed/"*-a.log ] && [ ! -e "$failed/"*-g.log ] && [ ! -e "$failed/"*-h.log ]
+is "Oops twice: the second console kept under \$VM_CACHE/logs/failed" 0 grep -q 'Oops: int3' "$failed/"*-b.log
+is "... and named on stderr" 0 grep -q "console kept: $failed/.*-b.log" "$TMP/b.log.err"
+is "a panic after the test began: its console kept" 0 grep -q 'Fatal exception in interrupt' "$failed/"*-d.log
+is "a hang with a BPF frame: console and vCPU dump kept" 0 grep -q 'bpf_prog_0123456789abcdef' "$failed/"*-i.log.stacks
+is "run.sh failing before qemu (no console): nothing kept" 1 [ -e "$failed/"*-f.log ]
+before=$(nfailed)
+# Only the newest VM_KEEP_MAX consoles stay, each with its dump.
+for k in 1 2 3 4 5; do
+	VM_KEEP_MAX=2 boots "$TMP/keep$k.log" "$TMP/loop-bpf.console" >/dev/null
+done
+is "VM_KEEP_MAX=2 after 5 more failures (and $before before): two kept" 0 [ "$(nfailed)" -eq 2 ]
+is "... the newest two, each with its dump" 0 \
+	eval '[ -e "$failed/"*-keep4.log.stacks ] && [ -e "$failed/"*-keep5.log.stacks ]'
+is "... no dump left without its console" 0 [ "$(find "$failed" -name '*.stacks' | wc -l)" -eq 2 ]

@@ -133,11 +133,38 @@ vm_retry_reason() {
 	fi
 }
 
+# vm_keep_console LOG KIND: copies the console LOG (and its vCPU dump
+# LOG.stacks, if any) to $VM_CACHE/logs/KIND/, named by time, pid and LOG's
+# name, and prints the copy's path (LOG itself when the copy fails). The VM
+# tests' log directories are temporary: without a copy, the console of the
+# failure a fresh-clone run hit is gone with it (a double "Oops: int3" on
+# x86-6.17 was, 2026-12-01). The newest VM_KEEP_MAX (default 40) consoles of
+# each KIND stay; the cache would grow without bound on a CI machine.
+vm_keep_console() {
+	local log=$1 dir=$VM_CACHE/logs/$2 keep f i n kept=()
+	keep=$dir/$(date +%Y%m%d-%H%M%S.%N)-$$-$(basename "$log")
+	if ! mkdir -p "$dir" || ! cp "$log" "$keep" 2>/dev/null; then
+		echo "$log"
+		return
+	fi
+	[ -e "$log.stacks" ] && cp "$log.stacks" "$keep.stacks" 2>/dev/null
+	# Names begin with the time, and a glob sorts: the oldest come first.
+	for f in "$dir"/*; do
+		[[ $f == *.stacks ]] || kept+=("$f")
+	done
+	n=$((${#kept[@]} - ${VM_KEEP_MAX:-40}))
+	for ((i = 0; i < n; i++)); do
+		rm -f "${kept[i]}" "${kept[i]}.stacks"
+	done
+	echo "$keep"
+}
+
 # vm_run_retry LOG OUT CMD...: runs CMD (a tools/vm/run.sh command line whose
 # console log is LOG), its stdout into OUT, and once more when the failure is
 # one vm_retry_reason names. The first console is kept as LOG.retry and, as
 # the tests' log directories are temporary, under $VM_CACHE/logs/retried/;
-# a line on stderr says why. Any other failure is returned as it is.
+# a line on stderr says why. Any other failure is returned as it is, its
+# console kept under $VM_CACHE/logs/failed/ and named on stderr.
 vm_run_retry() {
 	local log=$1 out=$2 rc why keep
 	shift 2
@@ -147,11 +174,13 @@ vm_run_retry() {
 	if [ $rc -ne 0 ] && why=$(vm_retry_reason "$log"); then
 		mv "$log" "$log.retry"
 		[ -e "$log.stacks" ] && mv "$log.stacks" "$log.retry.stacks"
-		keep=$VM_CACHE/logs/retried/$(date +%Y%m%d-%H%M%S)-$$-$(basename "$log")
-		mkdir -p "${keep%/*}" && cp "$log.retry" "$keep" 2>/dev/null || keep=$log.retry
+		keep=$(vm_keep_console "$log.retry" retried)
 		vm_log "guest failed on $why, booting once more; first console: $keep"
 		"$@" >"$out"
 		rc=$?
+	fi
+	if [ $rc -ne 0 ] && [ -s "$log" ]; then
+		vm_log "guest failed (exit $rc); console kept: $(vm_keep_console "$log" failed)"
 	fi
 	return $rc
 }
