@@ -7,7 +7,8 @@
 # ring-buffer deadlocks mmlock once caused must not, nor the artifact's
 # console turned into a lock spin or given a BPF frame. No root, no VM.
 . "$(dirname "$0")/../lib.sh"
-. "$TOP/tools/vm/tcg-artifact.sh"
+# The VM lab's helpers, and through them its artifact rules (tcg-artifact.sh).
+. "$TOP/tools/vm/lib.sh"
 T=vm_artifact
 fx=$TOP/tests/fixtures/tcg
 
@@ -92,7 +93,6 @@ is "ring-buffer deadlock (x86 6.12) without its BPF frames is not a patch-site h
 # kernel that panicked before /init's MMLOCK-VM-BEGIN (vm_matrix's x86-6.12
 # in a fresh-clone run; that console was lost with the test's tmp, so this
 # one is the kept console cut before /init, a panic appended), and the same panic after the marker (the test had begun).
-. "$TOP/tools/vm/lib.sh"
 export MMLOCK_VM_CACHE=$TMP/cache VM_CACHE=$TMP/cache
 fake_boot() { # LOG CONSOLE...: one boot per call; the Nth call writes the Nth console
 	local log=$1 n
