@@ -48,6 +48,20 @@ sed 's/ff eb <63>/ff 90 <63>/' "$c2" >"$TMP/int3-nojump.console"
 is "same, but the byte before the trap is no jump label, is not" 1 stale_patch_lockup "$TMP/int3-nojump.console"
 grep -v 'RIP: 0010:asm_exc_int3' "$c2" >"$TMP/no-int3.console"
 is "same, but no int3 taken (RIP one byte into an instruction), is not" 1 stale_patch_lockup "$TMP/no-int3.console"
+# The lockup at an fentry site's +0x0, kept from `make vmstress`'s attach
+# mode (x86-6.1-nohv, 2026-12-01, iteration 29 of 60): CPU 1 stuck 26 s at
+# up_write+0x0, a nop5 in memory; CPU 0 trapped on an int3 at up_write+0x0
+# that memory no longer holds. The form a lost console of an earlier final
+# run (down_write+0x0) is thought to have had.
+f=$fx/fentry-site-lockup-x86-6.1.console
+is "soft lockup at an fentry site (up_write+0x0), the other CPU's int3 one byte in, is the artifact" 0 \
+	stale_patch_lockup "$f"
+awk '{ print } /dup_mmap\+0x422/ && !done { print "[ 1.0]  bpf_prog_0123456789abcdef_anon_vma_up_write+0x10/0x20"; done = 1 }' \
+	"$f" >"$TMP/fentry-bpf.console"
+is "same with a BPF frame is not" 1 stale_patch_lockup "$TMP/fentry-bpf.console"
+sed 's/cc e8 45 74 93 00 0f 1f 44 00 00 <0f> 1f 44 00 00 65/cc e8 45 74 93 00 0f 1f 44 00 00 <48> 89 e5 00 00 65/' \
+	"$f" >"$TMP/fentry-mov.console"
+is "same with a mov at the stuck RIP is not" 1 stale_patch_lockup "$TMP/fentry-mov.console"
 is "a console with no lockup report is not" 1 \
 	stale_patch_lockup "$fx/ringbuf-deadlock-x86-6.12.stacks"
 
@@ -137,6 +151,8 @@ is "... and nothing kept as LOG.retry" 1 [ -e "$TMP/e.log.retry" ]
 # (its console tail and vCPU dump, kept from the test log).
 is "a soft lockup on a jump label (stale_patch_lockup): one more boot" 0 \
 	[ "$(boots "$TMP/g.log" "$fx/jump-label-lockup-x86-6.1.console" clean)" = 0/2 ]
+is "the soft lockup at an fentry site: one more boot" 0 \
+	[ "$(boots "$TMP/k.log" "$fx/fentry-site-lockup-x86-6.1.console" clean)" = 0/2 ]
 loop=$fx/int3-loop-vmtest-x86-6.1.console
 is "an int3 loop, the other vCPU patching (vm_matrix, x86 6.1): one more boot" 0 \
 	[ "$(boots "$TMP/h.log" "$loop" clean)" = 0/2 ]
