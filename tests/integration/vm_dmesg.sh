@@ -54,9 +54,9 @@ check "$T: ... and the warning is printed" grep -q '| .*WARNING: CPU: 0 PID: 1 a
 # The first guest's console read back: the gate's function alone.
 check "$T: vm_console_problems finds nothing in the noisy console" \
 	eval '[ -z "$(vm_console_problems "$TMP/noise.log")" ]'
-# Planted before the console's last line: not relative to a marker, which a
-# kernel message may have split (a fresh-clone run's console had its
-# DMESG-END split, and a plant before it found nothing to go before).
+# Planted before the console's last line, not before a marker: a kernel
+# message may split a marker's line (the likely cause of this check's one
+# failure in a fresh-clone run, whose console was lost).
 sed '$i MMLOCK-VM-DMESG: [    9.123456] BUG: planted by the test' "$TMP/noise.log" >"$TMP/bug.log"
 check "$T: ... a tagged line planted in it is found" \
 	eval '[ "$(vm_console_problems "$TMP/bug.log")" = "[    9.123456] BUG: planted by the test" ]'

@@ -188,14 +188,13 @@ vm_run_retry() {
 # vm_console_problems LOG: the guest kernel's problems in a run.sh console log,
 # one per line: the dmesg lines /init tagged MMLOCK-VM-DMESG:, and kernel
 # messages printed straight on the console before /init began (a panic at
-# boot). Only tagged lines count after the begin marker: the kernel prints on
-# the console at any time (a vCPU starved by the host prints "hrtimer:
-# interrupt took N ns"), and the test script's own output may contain these
-# words. A tagged line counts wherever it is, not only between the DMESG
-# markers: a kernel message printed in the middle of a marker's line splits
-# it (the console serialises /init's writes and printk's by no line), and a
-# split DMESG-BEGIN used to hide every tagged line after it. A kernel message
-# cannot come before a tag on its line: it ends with a newline.
+# boot). After MMLOCK-VM-BEGIN only tagged lines count: the kernel prints on
+# the console at any time (a starved vCPU's "hrtimer: interrupt took N ns"),
+# and the test script's own output may contain these words. A tagged line
+# counts wherever it stands, not only between the DMESG markers: a kernel
+# message printed mid-line splits a marker, and a split DMESG-BEGIN used to
+# hide every tagged line after it. No kernel message can precede a tag on its
+# line, since each ends with a newline.
 vm_console_problems() {
 	sed -n 's/^MMLOCK-VM-DMESG: //p' "$1"
 	sed '/MMLOCK-VM-BEGIN/,$d' "$1" | grep -E 'Kernel panic|BUG:|Oops|WARNING:'

@@ -97,8 +97,9 @@ trap 'exit 130' INT TERM
 	"$arch" "$work/initrd.gz" "$script" "$@"
 
 cpu=max
-tcg=tcg,thread=${MMLOCK_VM_TCG_THREAD:-multi}
-case "${MMLOCK_VM_TCG_THREAD:-multi}" in multi|single) ;; *) vm_die "MMLOCK_VM_TCG_THREAD must be multi or single" ;; esac
+tcg_thread=${MMLOCK_VM_TCG_THREAD:-multi}
+case "$tcg_thread" in multi|single) ;; *) vm_die "MMLOCK_VM_TCG_THREAD must be multi or single" ;; esac
+tcg=tcg,thread=$tcg_thread
 case "$arch" in
 x86)
 	vm_nohv "$id" && cpu=max,-hypervisor
@@ -125,8 +126,8 @@ qemu+=(-m "$mem" -smp "$smp" -nodefaults -no-user-config -display none -monitor 
 mkdir -p "$(dirname "$log")"
 : >"$log"
 rm -f "$log.stacks" "$log.gdb"
-vm_log "$id: booting $release, -cpu $cpu, TCG ${MMLOCK_VM_TCG_THREAD:-multi}-threaded (timeout ${timeout_s}s times ${scale_fixed:-the host load factor 1-4}, silence ${silence_s}s, gdb :$gdb_port, console log $log)"
-echo "MMLOCK-VM-HOST id=$id release=$release cpu=$cpu tcg=${MMLOCK_VM_TCG_THREAD:-multi} cmdline=$cmdline" >>"$log"
+vm_log "$id: booting $release, -cpu $cpu, TCG $tcg_thread-threaded (timeout ${timeout_s}s times ${scale_fixed:-the host load factor 1-4}, silence ${silence_s}s, gdb :$gdb_port, console log $log)"
+echo "MMLOCK-VM-HOST id=$id release=$release cpu=$cpu tcg=$tcg_thread cmdline=$cmdline" >>"$log"
 
 # qemu writes the console into a FIFO that this shell reads with a 1 s
 # timeout, so the watchdogs run even when the guest prints nothing.
