@@ -5,7 +5,20 @@
 MMLOCK=$OUT/mmlock
 GCSIM=$OUT/gcsim
 TMP=$(mktemp -d /tmp/mmlock-it.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+trap tmp_done EXIT
+
+# tmp_done: the end of $TMP. Under tests/run.sh it is handed over, not
+# removed: run.sh alone knows whether the test failed (a FAIL line from a
+# checker in Python counts too), and keeps a failed test's $TMP in
+# OUT/test-logs/NAME.tmp/. A VM test's guest consoles live there, and a
+# fresh-clone run's failed vm_dmesg check lost the one console that could
+# explain it. A test with its own EXIT trap calls this last.
+tmp_done() {
+	if [ -n "${MMLOCK_TEST_LEFT:-}" ] && mv "$TMP" "$MMLOCK_TEST_LEFT" 2>/dev/null; then
+		return 0
+	fi
+	rm -rf "$TMP"
+}
 
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; }

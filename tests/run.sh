@@ -20,7 +20,10 @@ run_one() {
 	local name=$1; shift
 	local f="$log/$(basename "$name").out" rc
 	local t0=$SECONDS
-	"$@" >"$f" 2>&1; rc=$?
+	# The test's $TMP is handed over here at its exit (tests/lib.sh tmp_done).
+	local left="$log/left"
+	rm -rf "$left"
+	MMLOCK_TEST_LEFT=$left "$@" >"$f" 2>&1; rc=$?
 	local p f_ s
 	p=$(grep -c '^PASS: ' "$f"); f_=$(grep -c '^FAIL: ' "$f"); s=$(grep -c '^SKIP: ' "$f")
 	local opt
@@ -45,7 +48,20 @@ run_one() {
 		tail -n 40 "$f" | sed 's/^/    | /'
 		mkdir -p "$OUT/test-logs" && cp "$f" "$OUT/test-logs/" &&
 			echo "    --- whole output: $OUT/test-logs/$(basename "$f") ---"
+		keep_left "$left" "$OUT/test-logs/$(basename "$name").tmp"
 	fi
+	rm -rf "$left"
+}
+
+# keep_left DIR DEST: a failed test's $TMP (its guest consoles, recordings,
+# checker inputs) moved to DEST, without files over 64 MiB (named in DEST/
+# TOO-BIG): one failure must not fill the disk.
+keep_left() {
+	[ -d "$1" ] || return 0
+	find "$1" -type f -size +64M -printf '%P %s bytes\n' -delete >"$1/TOO-BIG"
+	[ -s "$1/TOO-BIG" ] || rm -f "$1/TOO-BIG"
+	rm -rf "$2"
+	mv "$1" "$2" && echo "    --- its temporary files: $2 ---"
 }
 
 for t in "$OUT"/tests/test_*; do

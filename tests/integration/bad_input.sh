@@ -175,7 +175,7 @@ expect "record --btf DIR" 2 "not a regular file" timeout 10 "$MMLOCK" record -q 
 
 # A full disk is named as such, and leaves no temp file.
 mkdir -p "$TMP/full"
-trap 'umount "$TMP/full" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'umount "$TMP/full" 2>/dev/null; tmp_done' EXIT
 if mount -t tmpfs -o size=64k mmlock-full "$TMP/full" 2>/dev/null; then
 	cat /dev/zero >"$TMP/full/filler" 2>/dev/null
 	rm -rf "$TMP/out" && mkdir -p "$TMP/out"

@@ -38,7 +38,7 @@ snapshot_tasks() {
 TRACEFS=/sys/kernel/tracing
 [ -d "$TRACEFS/instances" ] || TRACEFS=/sys/kernel/debug/tracing
 INST=$TRACEFS/instances/mmlock-breakdown-$$
-trap 'rmdir "$INST" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'rmdir "$INST" 2>/dev/null; tmp_done' EXIT
 births_start() {
 	local e
 	mkdir "$INST" 2>/dev/null || { echo "NOTE: breakdown: no tracefs instance: /proc snapshots only"; return; }

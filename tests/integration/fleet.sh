@@ -14,7 +14,7 @@ CH=$F/clickhouse.sh
 devices=${FLEET_DEVICES:-10} seed=${FLEET_SEED:-23}
 npm_dir=${MMLOCK_NPM_CACHE:-/var/cache/mmlock-npm}
 # The servers are stopped whatever ends the test: a failure, exit, Ctrl-C or SIGTERM.
-trap '"$CH" stop "$TMP/ch"; rm -rf "$TMP"' EXIT
+trap '"$CH" stop "$TMP/ch"; tmp_done' EXIT
 trap 'exit 130' INT TERM
 
 need_bpf fleet || exit 0

@@ -27,7 +27,7 @@ if [ ! -d "$TR/instances" ]; then
 	skip "$T: no tracefs at $TR"; exit 0
 fi
 INST=$TR/instances/mmlock-merge-$$
-trap 'echo 0 >"$INST/tracing_on" 2>/dev/null; echo 0 >"$INST/events/enable" 2>/dev/null; rmdir "$INST" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'echo 0 >"$INST/tracing_on" 2>/dev/null; echo 0 >"$INST/events/enable" 2>/dev/null; rmdir "$INST" 2>/dev/null; tmp_done' EXIT
 if ! mkdir "$INST"; then
 	fail "$T: cannot create the tracefs instance $INST"; exit 0
 fi

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/run.sh under CI=true: a plain skip counts as a failure, a skip for an
 # absent optional tool (tests/lib.sh skip_optional: the line ends in
-# "[optional tool absent]") stays a skip. Run on a copy of the runner with
-# two tiny tests of its own; no root needed.
+# "[optional tool absent]") stays a skip; and what a failed test leaves. Run
+# on a copy of the runner with tiny tests of its own; no root needed.
 . "$(dirname "$0")/../lib.sh"
 T=runner_skips
 mkdir -p "$TMP/t/tests/integration" "$TMP/out"
@@ -41,4 +41,34 @@ check "$T: a failed test: the line after its FAIL is shown, 100 lines before its
 check "$T: ... and its last lines" grep -q '^    | 100$' "$TMP/long.out"
 check "$T: ... and its whole output is kept in OUT/test-logs" \
 	grep -q 'the panic line' "$TMP/out/test-logs/long.out"
+
+# A failed test's $TMP is kept in OUT/test-logs/NAME.tmp/, whoever printed its
+# FAIL line (here a plain echo, as tests/perfetto/tp_check.py prints its own);
+# a passing test's is removed. A VM test's guest consoles live in its $TMP: a
+# fresh-clone run's failed vm_dmesg check lost the one that could explain it.
+# A file over 64 MiB (sparse here) is not kept, and is named.
+cat >"$TMP/t/tests/integration/keep.sh" <<'SH'
+. "$(dirname "$0")/../lib.sh"
+echo "$TMP" >"$WHERE"
+echo "console: the oops" >"$TMP/guest.log"
+truncate -s 65M "$TMP/huge.json"
+echo "FAIL: y: the guest's dmesg had a WARNING"
+SH
+cat >"$TMP/t/tests/integration/passes.sh" <<'SH'
+. "$(dirname "$0")/../lib.sh"
+echo "$TMP" >"$WHERE"
+echo "console" >"$TMP/guest.log"
+pass "z"
+SH
+kept=$TMP/out/test-logs/keep.tmp
+WHERE=$TMP/keep.where env -u CI "$TMP/t/tests/run.sh" "$TMP/out" keep >"$TMP/keep.out" 2>&1
+check "$T: a failed test's TMP is kept in OUT/test-logs/NAME.tmp" \
+	grep -qx 'console: the oops' "$kept/guest.log"
+check "$T: ... and named in the output" grep -qF -- "--- its temporary files: $kept ---" "$TMP/keep.out"
+check "$T: ... and not left in /tmp" eval '[ -s "$TMP/keep.where" ] && [ ! -e "$(cat "$TMP/keep.where")" ]'
+check "$T: ... without its file over 64 MiB, which is named" \
+	eval '[ ! -e "$kept/huge.json" ] && grep -q "^huge.json 68157440 bytes$" "$kept/TOO-BIG"'
+WHERE=$TMP/passes.where env -u CI "$TMP/t/tests/run.sh" "$TMP/out" passes >"$TMP/passes.out" 2>&1
+check "$T: a passing test's TMP is removed, not kept" \
+	eval '[ -s "$TMP/passes.where" ] && [ ! -e "$(cat "$TMP/passes.where")" ] && [ ! -e "$TMP/out/test-logs/passes.tmp" ]'
 exit 0
