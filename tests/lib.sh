@@ -12,9 +12,10 @@ trap tmp_done EXIT
 # checker in Python counts too), and keeps a failed test's $TMP in
 # OUT/test-logs/NAME.tmp/. A VM test's guest consoles live there, and a
 # fresh-clone run's failed vm_dmesg check lost the one console that could
-# explain it. A test with its own EXIT trap calls this last.
+# explain it. A test with its own EXIT trap calls this last. (mv -T: never
+# into a directory another lib.sh user, a child, left there first.)
 tmp_done() {
-	if [ -n "${MMLOCK_TEST_LEFT:-}" ] && mv "$TMP" "$MMLOCK_TEST_LEFT" 2>/dev/null; then
+	if [ -n "${MMLOCK_TEST_LEFT:-}" ] && mv -T "$TMP" "$MMLOCK_TEST_LEFT" 2>/dev/null; then
 		return 0
 	fi
 	rm -rf "$TMP"
