@@ -701,14 +701,22 @@ static int read_all(FILE *f, char **bufp, size_t *lenp)
 	}
 }
 
-static void too_big_msg(char *err, size_t errlen, const char *path)
+const char *json_max_file_text(char *buf, size_t len)
 {
 	size_t max = json_max_file();
 
 	if (max % (1 << 20) == 0)
-		snprintf(err, errlen, "%s: larger than %zu MiB", path, max >> 20);
+		snprintf(buf, len, "%zu MiB", max >> 20);
 	else
-		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+		snprintf(buf, len, "%zu bytes", max);
+	return buf;
+}
+
+static void too_big_msg(char *err, size_t errlen, const char *path)
+{
+	char lim[32];
+
+	snprintf(err, errlen, "%s: larger than %s", path, json_max_file_text(lim, sizeof(lim)));
 }
 
 struct json_value *json_parse_file(const char *path, char *err, size_t errlen)

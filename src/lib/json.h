@@ -102,6 +102,8 @@ struct json_writer {
  * limit without writing 256 MiB. Writers of files mmlock reads back keep under it.
  */
 size_t json_max_file(void);
+/* That limit for a message: "256 MiB", or "400000 bytes" when it is no whole MiB. */
+const char *json_max_file_text(char *buf, size_t len);
 
 void jw_init(struct json_writer *w, FILE *f, bool pretty);
 void jw_obj_begin(struct json_writer *w, const char *key);

@@ -65,6 +65,40 @@ static void test_round_trip(void)
 	unlink(path);
 }
 
+/*
+ * A recording that cannot fit the file limit, even without its events, is
+ * refused in the limit's own unit: under the test aid's byte-sized limit the
+ * writer said "does not fit in 0 MiB". Nothing is left at the path.
+ */
+static void test_too_big_names_limit(void)
+{
+	char path[] = "/tmp/mmlock-test-big.XXXXXX", err[512] = "";
+	struct recording a = {};
+	struct rec_thread *t;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	close(fd);
+	unlink(path);
+	t = recording_thread(&a, 42);
+	CHECK(t != NULL);
+	for (unsigned int nr = 0; t && nr < 64; nr++) {
+		struct rec_hist *h = thread_hist(t, KIND_IOCTL, nr, SITE_UFFD_OTHER);
+
+		if (h)
+			hist_add_sample(h, 1000 + nr, 0);
+	}
+	setenv("MMLOCK_TEST_JSON_MAX_FILE", "1000", 1);
+	CHECK(recording_write_json(&a, path, err, sizeof(err)) == -EFBIG);
+	unsetenv("MMLOCK_TEST_JSON_MAX_FILE");
+	CHECK(strstr(err, "does not fit in 1000 bytes even without its events") != NULL);
+	CHECK(strstr(err, "0 MiB") == NULL);
+	CHECK(access(path, F_OK) != 0);
+	if (check_failed)
+		printf("  err: %s\n", err);
+	recording_free(&a);
+}
+
 /* Every part has a name that reads back; lock parts are named by their class. */
 static void test_part_names(void)
 {
@@ -364,6 +398,7 @@ int main(void)
 {
 	RUN_TEST(test_uffd_names);
 	RUN_TEST(test_round_trip);
+	RUN_TEST(test_too_big_names_limit);
 	RUN_TEST(test_part_names);
 	RUN_TEST(test_parts_math);
 	RUN_TEST(test_part_source);
