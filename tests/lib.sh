@@ -12,10 +12,14 @@ trap tmp_done EXIT
 # checker in Python counts too), and keeps a failed test's $TMP in
 # OUT/test-logs/NAME.tmp/. A VM test's guest consoles live there, and a
 # fresh-clone run's failed vm_dmesg check lost the one console that could
-# explain it. A test with its own EXIT trap calls this last. (mv -T: never
-# into a directory another lib.sh user, a child, left there first.)
+# explain it. A test with its own EXIT trap calls this last. The place is
+# this test's alone: taken out of the environment, so that a test run by a
+# test (sanitizers runs bad_input) does not take it first; such a parent
+# passes its own MMLOCK_TEST_LEFT, inside its $TMP.
+_tmp_left=${MMLOCK_TEST_LEFT:-}
+unset MMLOCK_TEST_LEFT
 tmp_done() {
-	if [ -n "${MMLOCK_TEST_LEFT:-}" ] && mv -T "$TMP" "$MMLOCK_TEST_LEFT" 2>/dev/null; then
+	if [ -n "$_tmp_left" ] && mv -T "$TMP" "$_tmp_left" 2>/dev/null; then
 		return 0
 	fi
 	rm -rf "$TMP"

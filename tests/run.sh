@@ -49,6 +49,9 @@ run_one() {
 		mkdir -p "$OUT/test-logs" && cp "$f" "$OUT/test-logs/" &&
 			echo "    --- whole output: $OUT/test-logs/$(basename "$f") ---"
 		keep_left "$left" "$OUT/test-logs/$(basename "$name").tmp"
+	else
+		# What an earlier failed run kept is not this run's.
+		rm -rf "$OUT/test-logs/$(basename "$name").out" "$OUT/test-logs/$(basename "$name").tmp"
 	fi
 	rm -rf "$left"
 }
@@ -61,7 +64,7 @@ keep_left() {
 	find "$1" -type f -size +64M -printf '%P %s bytes\n' -delete >"$1/TOO-BIG"
 	[ -s "$1/TOO-BIG" ] || rm -f "$1/TOO-BIG"
 	rm -rf "$2"
-	mv "$1" "$2" && echo "    --- its temporary files: $2 ---"
+	mv -T "$1" "$2" && echo "    --- its temporary files: $2 ---"
 }
 
 for t in "$OUT"/tests/test_*; do

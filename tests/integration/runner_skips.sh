@@ -52,6 +52,7 @@ cat >"$TMP/t/tests/integration/keep.sh" <<'SH'
 echo "$TMP" >"$WHERE"
 echo "console: the oops" >"$TMP/guest.log"
 truncate -s 65M "$TMP/huge.json"
+[ -n "${PASS_NOW:-}" ] && { pass "y"; exit 0; }
 echo "FAIL: y: the guest's dmesg had a WARNING"
 SH
 cat >"$TMP/t/tests/integration/passes.sh" <<'SH'
@@ -71,4 +72,20 @@ check "$T: ... without its file over 64 MiB, which is named" \
 WHERE=$TMP/passes.where env -u CI "$TMP/t/tests/run.sh" "$TMP/out" passes >"$TMP/passes.out" 2>&1
 check "$T: a passing test's TMP is removed, not kept" \
 	eval '[ -s "$TMP/passes.where" ] && [ ! -e "$(cat "$TMP/passes.where")" ] && [ ! -e "$TMP/out/test-logs/passes.tmp" ]'
+WHERE=$TMP/keep2.where PASS_NOW=1 env -u CI "$TMP/t/tests/run.sh" "$TMP/out" keep >/dev/null 2>&1
+check "$T: ... once it passes, what the failed run kept is gone" \
+	eval '[ ! -e "$kept" ] && [ ! -e "$TMP/out/test-logs/keep.out" ]'
+
+# A test that runs another lib.sh user (sanitizers runs bad_input): the child
+# must not take the parent's place, or a failed parent keeps the child's.
+cat >"$TMP/t/tests/integration/parent.sh" <<'SH'
+. "$(dirname "$0")/../lib.sh"
+echo "the parent's" >"$TMP/parent.log"
+printf '. "%s/../lib.sh"\necho x >"$TMP/child.log"\n' "$(dirname "$0")" >"$TMP/child.sh"
+OUT=$OUT TOP=$TOP bash "$TMP/child.sh"
+echo "FAIL: p: the parent failed"
+SH
+env -u CI "$TMP/t/tests/run.sh" "$TMP/out" parent >"$TMP/parent.out" 2>&1
+check "$T: a failed test that ran a lib.sh user keeps its own TMP, not the child's" \
+	eval '[ -s "$TMP/out/test-logs/parent.tmp/parent.log" ] && [ ! -e "$TMP/out/test-logs/parent.tmp/child.log" ]'
 exit 0

@@ -28,7 +28,8 @@ for t in "$SAN_OUT"/tests/test_*; do
 done
 # The bad-input matrix, and the sets of written recordings (diff/check over sets).
 for b in bad_input diff_sets_input; do
-	OUT=$SAN_OUT bash "$TOP/tests/integration/$b.sh" >"$TMP/$b.log" 2>&1
+	# Its $TMP kept in ours (tests/lib.sh tmp_done), so a failure here keeps it.
+	OUT=$SAN_OUT MMLOCK_TEST_LEFT=$TMP/$b.tmp bash "$TOP/tests/integration/$b.sh" >"$TMP/$b.log" 2>&1
 	npass=$(grep -c '^PASS: ' "$TMP/$b.log")
 	nfail=$(grep -c '^FAIL: ' "$TMP/$b.log")
 	if [ "$nfail" -ne 0 ] || [ -n "$(findings "$TMP/$b.log")" ]; then
