@@ -82,6 +82,24 @@ bpf_alive() {
 }
 bpf_released() { [ -z "$(bpf_alive "$@")" ]; }
 
+# tracefs_sweep DIR PREFIX: removes the tracefs instances DIR/PREFIX-PID
+# whose PID is gone. A test makes a private instance DIR/PREFIX-$$ and removes
+# it at exit, but a test killed outright (SIGKILL, a CI timeout) leaves it,
+# and it goes on tracing sched events on every CPU: a tax on the machine, and
+# on every later run. An instance whose PID lives (or was reused) is left.
+tracefs_sweep() {
+	local d pid
+	for d in "$1/$2"-*; do
+		[ -d "$d" ] || continue
+		pid=${d##*-}
+		[[ $pid =~ ^[0-9]+$ ]] || continue
+		kill -0 "$pid" 2>/dev/null && continue
+		echo 0 >"$d/tracing_on" 2>/dev/null
+		rmdir "$d" 2>/dev/null && echo "NOTE: removed the tracefs instance $d, left by a killed run"
+	done
+	return 0
+}
+
 # Perfetto's trace processor (trace_processor_shell: the importer and SQL
 # engine of ui.perfetto.dev), found once per test: $MMLOCK_TRACE_PROCESSOR,
 # else <repo>/../shared/tools/, else /work/shared/tools/, else PATH. It must

@@ -37,6 +37,7 @@ snapshot_tasks() {
 # the preempted time "unseen" (fresh-clone run beside a make loop).
 TRACEFS=/sys/kernel/tracing
 [ -d "$TRACEFS/instances" ] || TRACEFS=/sys/kernel/debug/tracing
+tracefs_sweep "$TRACEFS/instances" mmlock-breakdown
 INST=$TRACEFS/instances/mmlock-breakdown-$$
 trap 'rmdir "$INST" 2>/dev/null; tmp_done' EXIT
 births_start() {

@@ -26,6 +26,7 @@ TR=/sys/kernel/tracing
 if [ ! -d "$TR/instances" ]; then
 	skip "$T: no tracefs at $TR"; exit 0
 fi
+tracefs_sweep "$TR/instances" mmlock-merge
 INST=$TR/instances/mmlock-merge-$$
 trap 'echo 0 >"$INST/tracing_on" 2>/dev/null; echo 0 >"$INST/events/enable" 2>/dev/null; rmdir "$INST" 2>/dev/null; tmp_done' EXIT
 if ! mkdir "$INST"; then
