@@ -127,23 +127,39 @@ def blocker_ok(h, b):
                 ev["ts_ns"] <= b["ts"] and b["ts"] + b["meas" if b["meas"] else "dur"] <= w_end), "a blocking slice"
     return b["ts"] < w_end and b["ts"] + b["meas"] > ev["ts_ns"], "its kept event over the window"
 
-for f in flows:
+def sides(f):
+    """The flow's (waiter, blocker, hop key, blocker is the out end) readings that a hop left has."""
     o, i = end(f, "o"), end(f, "i")
-    for w, b in ((i, o), (o, i)):
-        key = (w["tid"], w["ts"], w["cat"], b["tid"])
-        if want.get(key):
-            # One hop (waiter, blocker) can be in several chains, each going
-            # on differently (one stops at a cycle, another has a next hop):
-            # the flow is paired with a hop of that key whose blocker slice it
-            # has, if any (a pop() once paired a chain's flow with another's hop).
-            cand = want[key]
-            verdicts = [blocker_ok(c, b) for c in cand]
-            k = next((n for n, v in enumerate(verdicts) if v[0]), len(cand) - 1)
-            h, (ok, kind) = cand.pop(k), verdicts[k]
-            break
-    else:
-        bad.append((o, i))
+    rd = [(w, b, (w["tid"], w["ts"], w["cat"], b["tid"]), b is o) for w, b in ((i, o), (o, i))]
+    return [x for x in rd if want.get(x[2])]
+
+# A flow can read both ways: 493's wait that 488 woke, drawn to 488's ioctl,
+# is also 488's ioctl that 493 preempted, drawn from 493's slice. The flows
+# with one reading are paired first, so that such a flow does not take the
+# hop whose own flow has no other reading (a fresh-clone run: 1 in 2734).
+one = {f["id"] for f in flows if len(sides(f)) == 1}
+pairs = []
+for f in [f for f in flows if f["id"] in one] + [f for f in flows if f["id"] not in one]:
+    sd = sides(f)
+    if not sd:
+        bad.append((end(f, "o"), end(f, "i")))
         continue
+    # Of two readings, the one whose blocker slice is a hop's.
+    w, b, key, b_out = next((x for x in sd if any(blocker_ok(c, x[1])[0] for c in want[x[2]])), sd[0])
+    # One hop (waiter, blocker) can be in several chains, each going on
+    # differently (one stops at a cycle, another has a next hop): the flow is
+    # paired with a hop of that key whose blocker slice it has, if any (a
+    # pop() once paired a chain's flow with another's hop); first one whose
+    # next hop it is, as a next-hop wait also overlaps the waiter's window,
+    # and taken by a hop that stops there it left a "blocking" slice's flow
+    # with only hops that go on.
+    cand = want[key]
+    verdicts = [blocker_ok(c, b) for c in cand]
+    rank = [0 if v[0] and c["next"] else 1 if v[0] else 2 for c, v in zip(cand, verdicts)]
+    k = min(range(len(cand)), key=lambda n: (rank[n], n if rank[n] < 2 else -n))
+    pairs.append((b_out, w, b, cand.pop(k), verdicts[k]))
+
+for b_out, w, b, h, (ok, kind) in pairs:
     matched += 1
     ev = h["waiter"]
     # A followed blocker is in its own process; one mmlock did not follow, in one of its own (pid = tid).
@@ -152,7 +168,7 @@ for f in flows:
     if w["meas"] != ev["dur_ns"] or (not w["clamped"] and w["dur"] != ev["dur_ns"]):
         bad.append(("waiter length", w, ev["dur_ns"]))
     # Perfetto directs a flow from the slice that began first (ties: the blocker's).
-    if b["ts"] <= w["ts"] and b is not o:
+    if b["ts"] <= w["ts"] and not b_out:
         wrong_dir.append((b, w))
     kinds[kind] += 1
     if not ok:
